@@ -1,0 +1,178 @@
+"""``create_app(settings)``: the one composition root. Nothing imports this module but the CLI
+and tests; every resource is a cleanup context, every shared object has a typed AppKey."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot import keys
+from bot.config import Settings
+from bot.db import create_engine, session_factory, session_scope
+from bot.dispatch import Dispatcher, Router
+from bot.dispatch.middleware import DEFAULT_MIDDLEWARE
+from bot.flows.storage import RedisFlowStorage
+from bot.handlers import basic, notifications
+from bot.ports import Notifier, RecordingNotifier
+from bot.redis import Keys, connect
+from bot.scheduler import Scheduler
+from bot.services import Services
+from bot.tenancy import repository as tenancy_repo
+from bot.tenancy.actions import ensure_default_tenant
+from bot.tenancy.registry import AppRegistry
+from bot.web import health
+from bot.wechat.dedupe import Dedupe
+from bot.wechat.inbound_log import InboundLog, prune
+from bot.wechat.pipeline import Pipeline
+from bot.wechat.webhook import CallbackView
+
+log = structlog.get_logger(__name__)
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+PIPELINE = web.AppKey("pipeline", Pipeline)
+INBOUND_LOG = web.AppKey("inbound_log", InboundLog)
+
+# A hook that finishes wiring once services exist (outbound client, core client, flows ...).
+Extension = Callable[[web.Application, Services], Awaitable[None]]
+
+
+def text_environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        undefined=StrictUndefined,
+        autoescape=False,  # noqa: S701 - chat texts are plain text; H5 pages use an autoescaping env
+        keep_trailing_newline=False,
+    )
+
+
+def default_routers() -> list[Router]:
+    return [notifications.router, basic.router]
+
+
+@web.middleware
+async def request_id(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    rid = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+    structlog.contextvars.bind_contextvars(request_id=rid)
+    try:
+        response = await handler(request)
+        response.headers["X-Request-Id"] = rid
+        return response
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    notifier: Notifier | None = None,
+    routers: Sequence[Router] | None = None,
+    extensions: Sequence[Extension] = (),
+    background: bool = True,
+) -> web.Application:
+    app = web.Application(middlewares=[request_id], client_max_size=max(settings.max_body_bytes * 2, 1 << 20))
+    app[keys.SETTINGS] = settings
+    app[keys.READINESS_PROBES] = {}
+    view = CallbackView(
+        registry=None,  # type: ignore[arg-type]  # bound in _services once the database is up
+        pipeline=None,  # type: ignore[arg-type]
+        timestamp_window=settings.timestamp_window_seconds,
+        max_body=settings.max_body_bytes,
+    )
+    app.router.add_routes(view.routes())
+    app.router.add_routes(health.routes)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app[keys.ENGINE] = engine
+        app[keys.SESSIONS] = session_factory(engine)
+        yield
+        await engine.dispose()
+
+    async def redis(app: web.Application) -> AsyncIterator[None]:
+        client, _stand_in = await connect(settings.redis_url, mode=settings.redis_mode)
+        app[keys.REDIS] = client
+        app[keys.REDIS_KEYS] = Keys(settings.redis_prefix)
+        yield
+        await client.aclose()
+
+    async def services(app: web.Application) -> AsyncIterator[None]:
+        sessions = app[keys.SESSIONS]
+        await ensure_default_tenant(sessions, settings)
+
+        async def load_apps():
+            async with session_scope(sessions) as session:
+                return await tenancy_repo.list_apps(session)
+
+        registry = AppRegistry(load_apps)
+        await registry.reload()
+        svc = Services(
+            settings=settings,
+            sessions=sessions,
+            redis=app[keys.REDIS],
+            keys=app[keys.REDIS_KEYS],
+            registry=registry,
+            flows=RedisFlowStorage(app[keys.REDIS], app[keys.REDIS_KEYS], ttl_seconds=24 * 3600),
+            notifier=notifier or RecordingNotifier(),
+            texts=text_environment(),
+        )
+        app[keys.SERVICES] = svc
+        dispatcher_routers = list(routers) if routers is not None else default_routers()
+        root = Router("root", children=dispatcher_routers)
+        dispatcher = Dispatcher(root, DEFAULT_MIDDLEWARE, fallback=basic.fallback)
+        dedupe = Dedupe(
+            svc.redis,
+            svc.keys,
+            inflight_ttl=settings.dedupe_inflight_ttl_seconds,
+            done_ttl=settings.dedupe_done_ttl_seconds,
+            lock_ttl=settings.member_lock_ttl_seconds,
+            nonce_ttl=2 * settings.timestamp_window_seconds + 60,
+        )
+        inbound_log = InboundLog(svc.redis, svc.keys)
+        await inbound_log.ensure_group()
+        pipeline = Pipeline(svc, dispatcher, dedupe, inbound_log, budget=settings.callback_budget_seconds)
+        app[PIPELINE] = pipeline
+        app[INBOUND_LOG] = inbound_log
+        view.registry = registry
+        view.pipeline = pipeline
+        for extension in extensions:
+            await extension(app, svc)
+        dispatcher.refresh()
+        yield
+        await pipeline.drain()
+
+    async def workers(app: web.Application) -> AsyncIterator[None]:
+        if not background:
+            yield
+            return
+        svc = app[keys.SERVICES]
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(app[INBOUND_LOG].run_writer(svc.sessions, stop), name="inbound-log-writer")
+        ]
+        scheduler = Scheduler(svc.redis, svc.keys, settings.timezone)
+        scheduler.every("registry-refresh", 30, svc.registry.reload, guarded=False)
+        scheduler.cron(
+            "inbound-log-retention",
+            lambda: prune(svc.sessions, settings.message_log_retention_days),
+            hour=3,
+            minute=17,
+        )
+        scheduler.start()
+        yield
+        stop.set()
+        scheduler.shutdown()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.extend([database, redis, services, workers])
+    return app

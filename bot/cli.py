@@ -1,0 +1,283 @@
+"""The ``jiubot`` command (also ``python -m bot``).
+
+Subcommands register themselves in ``COMMANDS``; each takes the parsed arguments and returns an
+exit code. Settings problems print one line per bad setting and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+
+from bot.config import ConfigError, Settings, check_aes_key, check_token, load_settings
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"jiubot: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _loop_factory():
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.new_event_loop
+
+
+def _schema_state(database_url: str) -> tuple[set[str], set[str]]:
+    """(current revisions in the database, head revisions of the code)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine as create_sync_engine
+
+    from bot.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    heads = set(script.get_heads())
+    sync_url = database_url.replace("sqlite+aiosqlite", "sqlite")
+    engine = create_sync_engine(sync_url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    return current, heads
+
+
+# serve ------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.migrate import upgrade
+    from bot.observability import configure_logging
+
+    settings = _settings(host=args.host, port=args.port)
+    configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    else:
+        current, heads = _schema_state(settings.database_url)
+        if current != heads:
+            print("jiubot: the database schema is not up to date; run `jiubot db upgrade`", file=sys.stderr)
+            return 2
+    app = create_app(settings)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop=_loop_factory()(),
+        access_log=None,
+        print=lambda msg: print(msg, file=sys.stderr),
+    )
+    return 0
+
+
+# db ---------------------------------------------------------------------------------------
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print("database schema is up to date")
+    return 0
+
+
+# check ------------------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"FAIL settings: {line}")
+        return 1
+    print("ok   settings")
+    return asyncio.run(_check_services(settings))
+
+
+async def _check_services(settings: Settings) -> int:
+    from sqlalchemy import text
+
+    from bot.db import create_engine
+    from bot.redis import connect
+
+    failures = 0
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), 5)
+        print(f"ok   database {engine.url.render_as_string(hide_password=True)}")
+    except Exception as exc:
+        failures += 1
+        print(f"FAIL database {engine.url.render_as_string(hide_password=True)}: {_first_line(exc)}")
+    finally:
+        await engine.dispose()
+    if not failures:
+        try:
+            current, heads = await asyncio.to_thread(_schema_state, settings.database_url)
+            if current == heads:
+                print("ok   schema at the latest revision")
+            else:
+                failures += 1
+                print("FAIL schema: not up to date; run `jiubot db upgrade`")
+        except Exception as exc:
+            failures += 1
+            print(f"FAIL schema: {_first_line(exc)}")
+    try:
+        client, _ = await asyncio.wait_for(connect(settings.redis_url, mode="require"), 5)
+        await client.aclose()
+        print(f"ok   redis {settings.redis_url}")
+    except Exception as exc:
+        failures += 1
+        print(f"FAIL redis {settings.redis_url}: {_first_line(exc)}")
+    if settings.oa_appid:
+        print(f"ok   official account {settings.oa_appid} ({settings.oa_mode} mode)")
+    else:
+        print(
+            "note no default Official Account configured (JIUBOT_OA_APPID); apps come from `jiubot app add`"
+        )
+    return 1 if failures else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+# app --------------------------------------------------------------------------------------
+def cmd_app_add(args: argparse.Namespace) -> int:
+    problems = []
+    try:
+        check_token(args.token)
+    except ValueError as exc:
+        problems.append(f"--token: {exc}")
+    for flag, value in (("--aes-key", args.aes_key), ("--prev-aes-key", args.prev_aes_key)):
+        if value:
+            try:
+                check_aes_key(value)
+            except ValueError as exc:
+                problems.append(f"{flag}: {exc}")
+    if args.mode != "plain" and not args.aes_key:
+        problems.append(f"--aes-key: required in {args.mode} mode")
+    if problems:
+        for line in problems:
+            print(f"jiubot: {line}", file=sys.stderr)
+        return 2
+    settings = _settings()
+    return asyncio.run(_app_add(settings, args))
+
+
+async def _app_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db import create_engine, session_factory, session_scope
+    from bot.migrate import upgrade
+    from bot.tenancy import repository
+
+    if settings.is_sqlite:
+        await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            tenant = await repository.get_or_create_tenant(
+                session, args.tenant, args.tenant_name or args.tenant
+            )
+            await repository.upsert_app(
+                session,
+                tenant.id,
+                args.appid,
+                kind=args.kind,
+                name=args.name or "",
+                secret=args.secret or "",
+                token=args.token,
+                aes_key=args.aes_key or "",
+                prev_aes_key=args.prev_aes_key or "",
+                mode=args.mode,
+                original_id=args.original_id or "",
+                active=True,
+            )
+    finally:
+        await engine.dispose()
+    print(f"app {args.appid} ({args.kind}, {args.mode}) saved for tenant {args.tenant}")
+    return 0
+
+
+def cmd_app_list(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def run() -> int:
+        from bot.db import create_engine, session_factory, session_scope
+        from bot.tenancy import repository
+
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_scope(session_factory(engine)) as session:
+                for app in await repository.list_apps(session):
+                    print(f"{app.appid}\t{app.kind}\t{app.mode}\ttenant={app.tenant_id}\t{app.name}")
+        finally:
+            await engine.dispose()
+        return 0
+
+    return asyncio.run(run())
+
+
+# parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jiubot", description="jiubot: a liquor brand's WeChat backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web app (WeChat callbacks, APIs, pages)")
+    serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="create or upgrade the schema").set_defaults(func=cmd_db_upgrade)
+
+    sub.add_parser("check", help="validate settings and reach the database and Redis").set_defaults(
+        func=cmd_check
+    )
+
+    app = sub.add_parser("app", help="WeChat apps (Official Accounts and mini-programs)")
+    app_sub = app.add_subparsers(dest="app_command", required=True)
+    add = app_sub.add_parser("add", help="add or update an app")
+    add.add_argument("--appid", required=True)
+    add.add_argument("--token", required=True, help="the callback Token (3-32 letters or digits)")
+    add.add_argument("--secret", default="")
+    add.add_argument("--aes-key", default="", help="EncodingAESKey (43 characters)")
+    add.add_argument("--prev-aes-key", default="", help="the previous EncodingAESKey during a key change")
+    add.add_argument("--mode", choices=["plain", "compat", "safe"], default="safe")
+    add.add_argument("--kind", choices=["oa", "mp"], default="oa")
+    add.add_argument("--name", default="")
+    add.add_argument("--original-id", default="", help="gh_... id; pushes for another account are refused")
+    add.add_argument("--tenant", default="default", help="tenant slug (created when missing)")
+    add.add_argument("--tenant-name", default="")
+    add.set_defaults(func=cmd_app_add)
+    app_sub.add_parser("list", help="list configured apps").set_defaults(func=cmd_app_list)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Later features add their subcommands here: each is a function(subparsers) -> None.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

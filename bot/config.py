@@ -1,0 +1,190 @@
+"""Settings: environment variables with the ``JIUBOT_`` prefix and an optional ``.env`` file.
+
+A bad value stops start-up with one line per problem naming the setting and why
+(``ConfigError``); nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "JIUBOT_"
+DEFAULT_DB_PATH = Path("var") / "jiubot.sqlite3"
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_AES_KEY_RE = re.compile(r"^[A-Za-z0-9]{43}$")
+
+
+class ConfigError(Exception):
+    """Settings could not be loaded; ``lines`` holds one human-readable line per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def check_aes_key(value: str) -> str:
+    """An EncodingAESKey is 43 characters of [A-Za-z0-9] decoding to 32 bytes."""
+    if not _AES_KEY_RE.match(value):
+        raise ValueError("must be 43 characters of letters and digits (WeChat EncodingAESKey)")
+    try:
+        raw = base64.b64decode(value + "=")
+    except binascii.Error as exc:  # pragma: no cover - the regex above already excludes this
+        raise ValueError("is not valid base64") from exc
+    if len(raw) != 32:
+        raise ValueError("does not decode to 32 bytes")
+    return value
+
+
+def check_token(value: str) -> str:
+    if not _TOKEN_RE.match(value):
+        raise ValueError("must be 3-32 letters or digits (WeChat Token)")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # storage
+    database_url: str = Field(default=f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key starts with this, so environments can share one Redis.
+    redis_prefix: str = "jiubot:"
+    # "require": a Redis must answer; "fallback": use the in-process stand-in when none answers
+    # (only `jiubot demo` sets this).
+    redis_mode: Literal["require", "fallback"] = "require"
+
+    # WeChat
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    oa_appid: str = ""
+    oa_secret: str = ""
+    oa_token: str = ""
+    oa_aes_key: str = ""
+    oa_prev_aes_key: str = ""
+    oa_mode: Literal["plain", "compat", "safe"] = "plain"
+    oa_original_id: str = ""
+
+    tenant_slug: str = "default"
+    tenant_name: str = "默认品牌"
+
+    # callback pipeline
+    callback_budget_seconds: float = Field(default=4.5, gt=0, le=4.9)
+    timestamp_window_seconds: int = Field(default=300, ge=0)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    # Inbound message log rows older than this are deleted by the retention job.
+    message_log_retention_days: int = Field(default=30, ge=1, le=3650)
+    dedupe_done_ttl_seconds: int = Field(default=300, ge=30)
+    dedupe_inflight_ttl_seconds: int = Field(default=30, ge=5)
+    member_lock_ttl_seconds: int = Field(default=60, ge=5)
+
+    # web
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_base_url: str = "http://127.0.0.1:8080"
+    # Signs mini-program session tokens and keys the log hash of openids. Empty on the embedded
+    # default: a random key is created once beside the SQLite file. Required with PostgreSQL.
+    secret_key: str = ""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("wechat_api_base", "public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("oa_token")
+    @classmethod
+    def _oa_token(cls, value: str) -> str:
+        return check_token(value) if value else value
+
+    @field_validator("oa_aes_key", "oa_prev_aes_key")
+    @classmethod
+    def _oa_aes(cls, value: str) -> str:
+        return check_aes_key(value) if value else value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        if value and len(value) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _oa_complete(self) -> Settings:
+        if self.oa_appid:
+            if not self.oa_token:
+                raise ValueError("JIUBOT_OA_TOKEN is required when JIUBOT_OA_APPID is set")
+            if self.oa_mode != "plain" and not self.oa_aes_key:
+                raise ValueError(f"JIUBOT_OA_AES_KEY is required when JIUBOT_OA_MODE={self.oa_mode}")
+        return self
+
+    @model_validator(mode="after")
+    def _secret_present(self) -> Settings:
+        if not self.secret_key:
+            if not self.is_sqlite:
+                raise ValueError("JIUBOT_SECRET_KEY is required with PostgreSQL (at least 16 characters)")
+            self.secret_key = _local_secret(self.database_url)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _local_secret(database_url: str) -> str:
+    """A random key kept beside the embedded SQLite database, created on first use."""
+    database = database_url.split("///", 1)[-1]
+    folder = Path(database).parent if database and database != ":memory:" else Path("var")
+    path = folder / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _describe(error: dict) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    message = str(error.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if not loc:
+        return message
+    return f"{ENV_PREFIX}{loc[0].upper()}: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning pydantic's report into one line per bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError([_describe(err) for err in exc.errors()]) from None

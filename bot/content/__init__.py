@@ -1,0 +1,1 @@
+"""Brand content, campaigns, livestreams and share attribution."""

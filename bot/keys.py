@@ -1,0 +1,25 @@
+"""Every typed ``web.AppKey`` of the application (string keys raise NotAppKeyWarning)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+from aiohttp import ClientSession, web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.redis import Keys
+
+if TYPE_CHECKING:
+    pass
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+REDIS = web.AppKey("redis", aioredis.Redis)
+REDIS_KEYS = web.AppKey("redis_keys", Keys)
+HTTP = web.AppKey("http", ClientSession)
+SERVICES = web.AppKey("services", "Services")
+READINESS_PROBES = web.AppKey("readiness_probes", dict)
+"""Extra details for /readyz, e.g. the core API's circuit-breaker state: name -> async probe."""

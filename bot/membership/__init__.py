@@ -1,0 +1,1 @@
+"""Members, their identities across WeChat apps, and (later) points, codes and tiers."""

@@ -1,0 +1,1 @@
+"""What was pushed to whom, and what WeChat reported back (delivery receipts)."""

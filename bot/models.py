@@ -1,0 +1,9 @@
+"""Imports every model module so ``Base.metadata`` is complete (alembic env, create_all in tests)."""
+
+from bot.db import Base
+from bot.membership import models as membership_models
+from bot.messaging import models as messaging_models
+from bot.tenancy import models as tenancy_models
+from bot.wechat import models as wechat_models
+
+__all__ = ["Base", "membership_models", "messaging_models", "tenancy_models", "wechat_models"]

@@ -1,0 +1,1 @@
+"""Tenants (brands) and the WeChat apps they own."""

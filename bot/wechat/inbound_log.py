@@ -1,0 +1,188 @@
+"""The inbound message log and interaction records, written behind the hot path.
+
+The callback appends an entry to a Redis stream in the same pipelined round trip that settles the
+dedupe lease; a writer task in every serving process (a consumer group, so entries are shared and
+survive a crash) inserts them into ``inbound_messages`` and ``interactions`` in batches and touches
+the members' last-seen time. Inserts ignore conflicts on (appid, dedupe key): an entry delivered
+twice is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import delete, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db import insert_ignore, session_scope
+from bot.membership.models import Member, MemberIdentity
+from bot.observability import metrics
+from bot.redis import Keys
+from bot.wechat.models import InboundMessage, Interaction
+
+log = structlog.get_logger(__name__)
+
+GROUP = "log-writer"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    tenant_id: int
+    appid: str
+    openid: str
+    member_id: int | None
+    dedupe_key: str
+    msg_type: str
+    event: str | None
+    event_key: str | None
+    summary: str
+    trigger: str | None
+    outcome: str
+    latency_ms: int
+    received_at: int
+
+
+class InboundLog:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, *, maxlen: int = 200_000) -> None:
+        self.redis = redis
+        self.stream = keys("inbound-log")
+        self.maxlen = maxlen
+
+    def append_ops(self, pipe: aioredis.client.Pipeline, entry: LogEntry) -> None:
+        pipe.xadd(self.stream, {"e": orjson.dumps(asdict(entry))}, maxlen=self.maxlen, approximate=True)
+
+    async def append(self, entry: LogEntry) -> None:
+        await self.redis.xadd(
+            self.stream, {"e": orjson.dumps(asdict(entry))}, maxlen=self.maxlen, approximate=True
+        )
+
+    # writer -------------------------------------------------------------------------------
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def write_batch(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        consumer: str,
+        *,
+        block_ms: int = 1000,
+        count: int = 500,
+    ) -> int:
+        """Move one batch from the stream into the database; returns the number of entries."""
+        # Entries a dead consumer left pending for more than a minute are taken over first.
+        claimed = await self.redis.xautoclaim(self.stream, GROUP, consumer, min_idle_time=60_000, count=count)
+        items = list(claimed[1]) if claimed and claimed[1] else []
+        if not items:
+            response = await self.redis.xreadgroup(
+                GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
+            )
+            items = list(response[0][1]) if response else []
+        items = [(i, f) for i, f in items if f]
+        if not items:
+            return 0
+        entries = [LogEntry(**orjson.loads(fields[b"e"])) for _, fields in items]
+        async with session_scope(sessions) as session:
+            await _store(session, entries)
+        ids = [i for i, _ in items]
+        await self.redis.xack(self.stream, GROUP, *ids)
+        await self.redis.xdel(self.stream, *ids)
+        return len(entries)
+
+    async def run_writer(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
+        consumer = f"{socket.gethostname()}-{os.getpid()}"
+        await self.ensure_group()
+        while not stop.is_set():
+            try:
+                await self.write_batch(sessions, consumer)
+                info = await self.redis.xlen(self.stream)
+                metrics.log_backlog.set(info)
+            except (RedisError, SQLAlchemyError, OSError):
+                log.exception("inbound_log_writer_error")
+                await asyncio.sleep(1.0)
+
+
+async def _store(session: AsyncSession, entries: list[LogEntry]) -> None:
+    rows = [
+        {
+            "tenant_id": e.tenant_id,
+            "appid": e.appid,
+            "openid": e.openid,
+            # A failed attempt keeps its own row; the retry that succeeds gets the plain key.
+            "dedupe_key": (
+                e.dedupe_key if e.outcome != "failed" else f"{e.dedupe_key}#failed@{e.received_at}"
+            )[:200],
+            "msg_type": e.msg_type[:32],
+            "event": (e.event or None) and e.event[:64],
+            "summary": e.summary,
+            "outcome": e.outcome,
+            "latency_ms": e.latency_ms,
+            "received_at": datetime.fromtimestamp(e.received_at, UTC),
+        }
+        for e in entries
+    ]
+    await session.execute(
+        insert_ignore(session, InboundMessage.__table__, rows, index_elements=["appid", "dedupe_key"])
+    )
+    interactions = [
+        {
+            "tenant_id": e.tenant_id,
+            "member_id": e.member_id,
+            "appid": e.appid,
+            "openid": e.openid,
+            "trigger": e.trigger,
+            "source_key": e.dedupe_key[:200],
+            "occurred_at": datetime.fromtimestamp(e.received_at, UTC),
+        }
+        for e in entries
+        if e.trigger and e.outcome != "failed"
+    ]
+    if interactions:
+        await session.execute(
+            insert_ignore(
+                session, Interaction.__table__, interactions, index_elements=["appid", "source_key"]
+            )
+        )
+    seen: dict[int, datetime] = {}
+    identities: dict[tuple[str, str], datetime] = {}
+    for e in entries:
+        when = datetime.fromtimestamp(e.received_at, UTC)
+        if e.member_id:
+            seen[e.member_id] = max(when, seen.get(e.member_id, when))
+        identities[(e.appid, e.openid)] = max(when, identities.get((e.appid, e.openid), when))
+    for member_id, when in seen.items():
+        await session.execute(
+            update(Member).where(Member.id == member_id, Member.last_seen_at < when).values(last_seen_at=when)
+        )
+    for (appid, openid), when in identities.items():
+        await session.execute(
+            update(MemberIdentity)
+            .where(
+                MemberIdentity.appid == appid,
+                MemberIdentity.openid == openid,
+                MemberIdentity.last_seen_at < when,
+            )
+            .values(last_seen_at=when)
+        )
+
+
+async def prune(
+    sessions: async_sessionmaker[AsyncSession], retention_days: int, *, now: datetime | None = None
+) -> int:
+    """Delete log rows older than the retention period; returns how many went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    async with session_scope(sessions) as session:
+        result = await session.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
+        return result.rowcount or 0

@@ -1,0 +1,312 @@
+"""From a verified, parsed push to a reply: dedupe, dispatch under the deadline, late delivery.
+
+ARCHITECTURE.md mechanisms 1 and 2. The handler runs in its own task raced against the budget
+(4.5 s by default, counted from the request's arrival). If it finishes in time its reply is the
+HTTP answer and is stored in the lease for WeChat's retries. If not, WeChat gets ``success`` at
+once and the reply goes out through the ``Notifier`` (customer-service API) when it is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+
+from bot.dispatch import Dispatcher, EventContext, MemberLock
+from bot.messages import Inbound, NoReply, Replies, Reply, TextReply
+from bot.observability import hash_openid, metrics
+from bot.ports import Recipient
+from bot.services import Services
+from bot.tenancy.registry import AppConfig
+from bot.wechat.dedupe import DEFERRED, DONE, INFLIGHT, Claim, Dedupe
+from bot.wechat.inbound_log import InboundLog, LogEntry
+from bot.wechat.xml import render_reply
+
+log = structlog.get_logger(__name__)
+
+KNOWN_TYPES = frozenset(
+    {"text", "image", "voice", "video", "shortvideo", "location", "link", "file", "miniprogrampage", "event"}
+)
+
+# Extension point: adds Redis commands to the finishing pipeline for each interaction
+# (the reach budget registers one); called with (pipe, message, member_id).
+InteractionRecorder = Callable[[aioredis.client.Pipeline, Inbound, "int | None"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the HTTP layer sends: ``xml`` (plain reply XML) or an ack when None."""
+
+    xml: bytes | None
+    status: str  # replied, acked, deferred, duplicate, failed, replay, unknown_type
+
+
+class ReplayedNonce(Exception):
+    pass
+
+
+class Pipeline:
+    def __init__(
+        self,
+        services: Services,
+        dispatcher: Dispatcher,
+        dedupe: Dedupe,
+        inbound_log: InboundLog,
+        *,
+        budget: float,
+    ) -> None:
+        self.services = services
+        self.dispatcher = dispatcher
+        self.dedupe = dedupe
+        self.inbound_log = inbound_log
+        self.budget = budget
+        self.recorders: list[InteractionRecorder] = []
+        self._background: set[asyncio.Task[None]] = set()
+
+    # public -------------------------------------------------------------------------------
+    async def handle(
+        self,
+        app: AppConfig,
+        message: Inbound,
+        *,
+        started: float,
+        timestamp: str,
+        nonce: str,
+        fingerprint: str,
+    ) -> Outcome:
+        if message.msg_type not in KNOWN_TYPES:
+            metrics.unknown_types.labels(msg_type=message.msg_type[:32]).inc()
+            log.info("unknown_message_type", appid=app.appid, msg_type=message.msg_type[:32])
+            await self.inbound_log.append(self._entry(app, message, None, "unknown_type", started))
+            return Outcome(None, "unknown_type")
+
+        claim = await self.dedupe.begin(
+            app.appid,
+            message.openid,
+            message.dedupe_key,
+            timestamp=timestamp,
+            nonce=nonce,
+            fingerprint=fingerprint,
+        )
+        if claim.status == "replay":
+            raise ReplayedNonce()
+        if claim.status == "dup":
+            return await self._duplicate(app, message, claim, started, timestamp, nonce, fingerprint)
+        return await self._run(app, message, claim, started)
+
+    async def drain(self, grace: float = 30.0) -> None:
+        """Wait for late replies still in flight (called on shutdown)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=grace)
+
+    # the first delivery -------------------------------------------------------------------
+    async def _run(self, app: AppConfig, message: Inbound, claim: Claim, started: float) -> Outcome:
+        ctx = EventContext(
+            message=message,
+            app=app,
+            services=self.services,
+            lock=MemberLock(
+                acquire_fn=lambda token: self.dedupe.acquire_lock(message.appid, message.openid, token),
+                release_fn=None,  # released by the finishing pipeline, together with the lease
+                token=claim.lock_token,
+                held=claim.locked,
+            ),
+            member_id=claim.member_id,
+        )
+        if claim.locked:
+            ctx.prefetch_flow(claim.flow_state)
+        task = asyncio.create_task(self.dispatcher.feed(ctx))
+        remaining = self.budget - (time.monotonic() - started)
+        done, _ = await asyncio.wait({task}, timeout=max(remaining, 0.0))
+        if task in done:
+            return await self._finish_in_time(app, message, claim, ctx, task, started)
+        # Budget spent: ack now, reply later. Retries from here on get a bare ack.
+        metrics.deadline_overruns.inc()
+        await self.dedupe.defer(app.appid, message.dedupe_key, claim.lease)
+        late = asyncio.create_task(self._finish_late(app, message, claim, ctx, task, started))
+        self._background.add(late)
+        late.add_done_callback(self._background.discard)
+        return Outcome(None, "deferred")
+
+    async def _finish_in_time(
+        self,
+        app: AppConfig,
+        message: Inbound,
+        claim: Claim,
+        ctx: EventContext,
+        task: asyncio.Task[Reply],
+        started: float,
+    ) -> Outcome:
+        exc = task.exception()
+        if exc is not None:
+            await self._fail(app, message, claim, ctx, started)
+            return Outcome(None, "failed")
+        reply = task.result()
+        now_reply, later = _split(reply)
+        xml = render_reply(now_reply, message) if now_reply is not None else None
+        stored = DONE + (xml or b"")
+        status = "replied" if xml else "acked"
+        await self._settle(app, message, claim, ctx, stored, status, started)
+        if later:
+            self._spawn_later(app, message, ctx, later)
+        return Outcome(xml, status)
+
+    async def _finish_late(
+        self,
+        app: AppConfig,
+        message: Inbound,
+        claim: Claim,
+        ctx: EventContext,
+        task: asyncio.Task[Reply],
+        started: float,
+    ) -> None:
+        try:
+            reply = await task
+        except Exception:
+            # The handler failed after WeChat was answered; it will not retry, so tell the user.
+            await self._settle(app, message, claim, ctx, None, "failed", started)
+            await self._deliver(app, message, ctx, self.services.text("error_late"), kind="error")
+            return
+        await self._settle(app, message, claim, ctx, DEFERRED, "deferred", started)
+        items = list(reply.items) if isinstance(reply, Replies) else [reply]
+        for index, item in enumerate(i for i in items if not isinstance(i, NoReply)):
+            await self._deliver(app, message, ctx, item, kind=f"late{index}")
+
+    async def _fail(
+        self, app: AppConfig, message: Inbound, claim: Claim, ctx: EventContext, started: float
+    ) -> None:
+        # Release the lease (not "done"): WeChat's retry of this message runs the handler again.
+        await self._settle(app, message, claim, ctx, None, "failed", started)
+
+    async def _settle(
+        self,
+        app: AppConfig,
+        message: Inbound,
+        claim: Claim,
+        ctx: EventContext,
+        value: bytes | None,
+        status: str,
+        started: float,
+    ) -> None:
+        pipe = self.services.redis.pipeline(transaction=False)
+        await self.dedupe.settle_ops(
+            pipe,
+            app.appid,
+            message.openid,
+            message.dedupe_key,
+            lease=claim.lease,
+            new_value=value,
+            lock_token=ctx.lock.token if ctx.lock.held else None,
+        )
+        ctx.lock.held = False
+        if status != "failed":
+            for record in self.recorders:
+                record(pipe, message, ctx.member_id)
+        self.inbound_log.append_ops(pipe, self._entry(app, message, ctx.member_id, status, started))
+        await pipe.execute()
+
+    # later replies ------------------------------------------------------------------------
+    def _spawn_later(self, app: AppConfig, message: Inbound, ctx: EventContext, items: list[Reply]) -> None:
+        async def send_all() -> None:
+            for index, item in enumerate(items):
+                await self._deliver(app, message, ctx, item, kind=f"followup{index}")
+
+        task = asyncio.create_task(send_all())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _deliver(
+        self, app: AppConfig, message: Inbound, ctx: EventContext, reply: Reply | str, *, kind: str
+    ) -> None:
+        item = TextReply(reply) if isinstance(reply, str) else reply
+        recipient = Recipient(app.appid, message.openid, ctx.member_id)
+        try:
+            delivery = await self.services.notifier.deliver_late_reply(
+                recipient, item, source_key=f"{app.appid}:{message.dedupe_key}:{kind}"
+            )
+            metrics.late_replies.labels(
+                result="sent" if delivery.delivered else delivery.reason or "undelivered"
+            ).inc()
+        except Exception:
+            metrics.late_replies.labels(result="error").inc()
+            log.exception("late_reply_failed", appid=app.appid, user=hash_openid(message.openid), kind=kind)
+
+    # retries ------------------------------------------------------------------------------
+    async def _duplicate(
+        self,
+        app: AppConfig,
+        message: Inbound,
+        claim: Claim,
+        started: float,
+        timestamp: str,
+        nonce: str,
+        fingerprint: str,
+    ) -> Outcome:
+        value = claim.lease
+        while True:
+            if value is None:
+                # The first delivery failed and released the lease: this retry runs it again.
+                fresh = await self.dedupe.begin(
+                    app.appid,
+                    message.openid,
+                    message.dedupe_key,
+                    timestamp=timestamp,
+                    nonce=nonce,
+                    fingerprint=fingerprint,
+                )
+                if fresh.status == "new":
+                    return await self._run(app, message, fresh, started)
+                if fresh.status == "replay":
+                    raise ReplayedNonce()
+                value = fresh.lease
+            if value.startswith(DONE):
+                metrics.dedupe_hits.labels(state="done").inc()
+                return Outcome(value[1:] or None, "duplicate")
+            if value.startswith(DEFERRED):
+                metrics.dedupe_hits.labels(state="deferred").inc()
+                return Outcome(None, "duplicate")
+            assert value.startswith(INFLIGHT)
+            if time.monotonic() - started >= self.budget:
+                metrics.dedupe_hits.labels(state="inflight_timeout").inc()
+                return Outcome(None, "duplicate")
+            await asyncio.sleep(0.02)
+            value = await self.dedupe.peek(app.appid, message.dedupe_key)
+
+    # log ----------------------------------------------------------------------------------
+    def _entry(
+        self, app: AppConfig, message: Inbound, member_id: int | None, outcome: str, started: float
+    ) -> LogEntry:
+        return LogEntry(
+            tenant_id=app.tenant_id,
+            appid=app.appid,
+            openid=message.openid,
+            member_id=member_id,
+            dedupe_key=message.dedupe_key,
+            msg_type=message.msg_type,
+            event=message.event,
+            event_key=message.event_key,
+            summary=(message.content or message.event_key or "")[:200],
+            trigger=message.trigger if outcome != "failed" else None,
+            outcome=outcome,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            received_at=int(time.time()),
+        )
+
+
+def _split(reply: Reply) -> tuple[Reply | None, list[Reply]]:
+    """The part that can answer passively now, and what must go through the Notifier."""
+    items = list(reply.items) if isinstance(reply, Replies) else [reply]
+    now: Reply | None = None
+    later: list[Reply] = []
+    for item in items:
+        if isinstance(item, NoReply):
+            continue
+        if now is None and item.passive:
+            now = item
+        else:
+            later.append(item)
+    return now, later

@@ -1,0 +1,117 @@
+"""Parsing WeChat's XML pushes and rendering passive replies.
+
+xmltodict >= 1.0.4 refuses DTDs, entity expansion and external entities (billion laughs, XXE);
+every way a body can be malformed is turned into ``BadMessage`` with a reason.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+
+from bot.messages import Article, ImageReply, Inbound, NewsReply, NoReply, Reply, TextReply, TransferToKf
+
+
+class BadMessage(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+
+
+def parse_xml(body: bytes) -> dict[str, Any]:
+    if not body or not body.strip():
+        raise BadMessage("empty_body")
+    try:
+        doc = xmltodict.parse(body, disable_entities=True)
+    except ValueError as exc:
+        # xmltodict raises ValueError for entity declarations, DTDs and the like.
+        raise BadMessage("forbidden_xml_construct") from exc
+    except (ExpatError, KeyError, TypeError, UnicodeDecodeError):
+        raise BadMessage("malformed_xml") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("xml"), dict):
+        raise BadMessage("no_xml_root")
+    return doc["xml"]
+
+
+def _text(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadMessage(f"field_not_text:{name}")
+    return value
+
+
+def to_inbound(appid: str, fields: dict[str, Any]) -> Inbound:
+    for name in REQUIRED:
+        if not fields.get(name) or not isinstance(fields[name], str):
+            raise BadMessage(f"missing_field:{name}")
+    try:
+        create_time = int(fields["CreateTime"])
+    except ValueError:
+        raise BadMessage("bad_field:CreateTime") from None
+    msg_type = fields["MsgType"].strip().lower()
+    msg_id = _text(fields, "MsgId") or _text(fields, "MsgID")
+    event = _text(fields, "Event")
+    # TEMPLATESENDJOBFINISH's MsgID names the template send, not this push: key on the event.
+    if msg_type == "event":
+        msg_id = None
+        if not event:
+            raise BadMessage("missing_field:Event")
+    return Inbound(
+        appid=appid,
+        to_user=fields["ToUserName"],
+        openid=fields["FromUserName"],
+        create_time=create_time,
+        msg_type=msg_type,
+        msg_id=msg_id,
+        event=event.lower() if event else None,
+        event_key=_text(fields, "EventKey"),
+        content=_text(fields, "Content"),
+        fields=fields,
+    )
+
+
+def _cdata(value: str) -> str:
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def render_reply(reply: Reply, inbound: Inbound, *, now: int | None = None) -> bytes | None:
+    """Passive reply XML, or None for an ack (``success``)."""
+    if isinstance(reply, NoReply) or not reply.passive:
+        return None
+    head = (
+        f"<xml><ToUserName>{_cdata(inbound.openid)}</ToUserName>"
+        f"<FromUserName>{_cdata(inbound.to_user)}</FromUserName>"
+        f"<CreateTime>{now if now is not None else int(time.time())}</CreateTime>"
+    )
+    if isinstance(reply, TextReply):
+        body = f"<MsgType><![CDATA[text]]></MsgType><Content>{_cdata(reply.content)}</Content>"
+    elif isinstance(reply, NewsReply):
+        body = "<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount>" + _articles(reply.article)
+    elif isinstance(reply, ImageReply):
+        body = (
+            f"<MsgType><![CDATA[image]]></MsgType><Image><MediaId>{_cdata(reply.media_id)}</MediaId></Image>"
+        )
+    elif isinstance(reply, TransferToKf):
+        body = "<MsgType><![CDATA[transfer_customer_service]]></MsgType>"
+        if reply.kf_account:
+            body += f"<TransInfo><KfAccount>{_cdata(reply.kf_account)}</KfAccount></TransInfo>"
+    else:
+        raise TypeError(f"cannot render {type(reply).__name__} as a passive reply")
+    return (head + body + "</xml>").encode()
+
+
+def _articles(article: Article) -> str:
+    return (
+        "<Articles><item>"
+        f"<Title>{_cdata(article.title)}</Title><Description>{_cdata(article.description)}</Description>"
+        f"<PicUrl>{_cdata(article.picurl)}</PicUrl><Url>{_cdata(article.url)}</Url>"
+        "</item></Articles>"
+    )

@@ -1,0 +1,19 @@
+"""Gunicorn entry point: ``gunicorn 'bot.wsgi:app' -k aiohttp.GunicornUVLoopWebWorker``.
+
+The aiohttp worker awaits this factory in each worker process. Run ``jiubot db upgrade`` before
+starting the workers; they never migrate on their own.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.config import load_settings
+from bot.observability import configure_logging
+
+
+async def app() -> web.Application:
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    return create_app(settings)
