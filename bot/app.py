@@ -37,8 +37,8 @@ log = structlog.get_logger(__name__)
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-PIPELINE = web.AppKey("pipeline", Pipeline)
-INBOUND_LOG = web.AppKey("inbound_log", InboundLog)
+PIPELINE = keys.PIPELINE
+INBOUND_LOG = keys.INBOUND_LOG
 
 # A hook that finishes wiring once services exist (outbound client, core client, flows ...).
 Extension = Callable[[web.Application, Services], Awaitable[None]]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Callable
 
@@ -264,13 +265,27 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_app_add)
     app_sub.add_parser("list", help="list configured apps").set_defaults(func=cmd_app_list)
 
-    for register in EXTRA_COMMANDS:
-        register(sub)
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if not exc.name or not module_name.startswith(exc.name):
+                raise
+            continue  # that feature is not built yet
+        module.register(sub)
     return parser
 
 
-# Later features add their subcommands here: each is a function(subparsers) -> None.
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+# Feature packages contribute subcommands: each module has ``register(subparsers) -> None``.
+COMMAND_MODULES = (
+    "bot.commands.demo",
+    "wechat_sim.cli",
+    "reference_core.cli",
+    "bot.wechat.cli",
+    "bot.ordering.cli",
+    "bot.membership.cli",
+    "bot.content.cli",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

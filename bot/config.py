@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     oa_mode: Literal["plain", "compat", "safe"] = "plain"
     oa_original_id: str = ""
 
+    # the brand's core ordering & promotion system (backend_client); empty = not configured
+    core_url: str = ""
+    core_api_key: str = ""
+    # shared secret the core signs its webhooks with (HMAC-SHA256)
+    core_webhook_secret: str = ""
+    core_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+
     tenant_slug: str = "default"
     tenant_name: str = "默认品牌"
 
@@ -113,10 +120,10 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("wechat_api_base", "public_base_url")
+    @field_validator("wechat_api_base", "public_base_url", "core_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 

@@ -21,5 +21,7 @@ REDIS = web.AppKey("redis", aioredis.Redis)
 REDIS_KEYS = web.AppKey("redis_keys", Keys)
 HTTP = web.AppKey("http", ClientSession)
 SERVICES = web.AppKey("services", "Services")
+PIPELINE = web.AppKey("pipeline", "Pipeline")
+INBOUND_LOG = web.AppKey("inbound_log", "InboundLog")
 READINESS_PROBES = web.AppKey("readiness_probes", dict)
 """Extra details for /readyz, e.g. the core API's circuit-breaker state: name -> async probe."""
