@@ -37,6 +37,9 @@ def _pg_url(dbname: str) -> str:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    from bot.observability import configure_logging
+
+    configure_logging("WARNING", "console", secret_key="test-secret-key-0123456789")
     problems = []
     try:
         with psycopg.connect(PG_DSN, connect_timeout=5) as conn:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:18:53.992097
+Create Date: 2026-11-22 02:33:07.345097
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import bot.db
 
 revision = "0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("foundation",)
 depends_on = None
 
 
@@ -29,6 +29,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
         sa.UniqueConstraint("slug", name=op.f("uq_tenants_slug")),
     )
+    op.create_table(
+        "delivery_receipts",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("tenant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("appid", sa.String(length=32), nullable=False),
+        sa.Column("openid", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("msgid", sa.String(length=64), nullable=True),
+        sa.Column("template_id", sa.String(length=128), nullable=True),
+        sa.Column("status", sa.String(length=64), nullable=False),
+        sa.Column("detail", sa.String(length=256), nullable=False),
+        sa.Column("received_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_delivery_receipts_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_receipts")),
+    )
+    with op.batch_alter_table("delivery_receipts", schema=None) as batch_op:
+        batch_op.create_index("ix_delivery_receipts_msgid", ["appid", "msgid"], unique=False)
+        batch_op.create_index(batch_op.f("ix_delivery_receipts_tenant_id"), ["tenant_id"], unique=False)
+
     op.create_table(
         "inbound_messages",
         sa.Column(
@@ -207,5 +233,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbound_messages_received_at")
 
     op.drop_table("inbound_messages")
+    with op.batch_alter_table("delivery_receipts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_receipts_tenant_id"))
+        batch_op.drop_index("ix_delivery_receipts_msgid")
+
+    op.drop_table("delivery_receipts")
     op.drop_table("tenants")
     # ### end Alembic commands ###

@@ -1,0 +1,132 @@
+"""The jiubot command, run as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import REDIS_URL
+
+JIUBOT = str(Path(sys.executable).with_name("jiubot"))
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIUBOT_")}
+    env.update({"JIUBOT_REDIS_URL": REDIS_URL, "JIUBOT_REDIS_PREFIX": f"jt-cli-{tmp_path.name}:", **extra})
+    return env
+
+
+def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [JIUBOT, *args], cwd=tmp_path, env=_env(tmp_path, **env), capture_output=True, text=True, timeout=60
+    )
+
+
+def test_python_m_bot_is_the_same_command(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0
+    for sub in ("serve", "db", "check", "app"):
+        assert sub in result.stdout
+
+
+def test_check_reports_each_problem_on_one_line(tmp_path):
+    result = _run(["check"], tmp_path, JIUBOT_OA_MODE="secure", JIUBOT_PORT="x")
+    assert result.returncode == 1
+    lines = sorted(result.stdout.strip().splitlines())
+    assert lines == [
+        "FAIL settings: JIUBOT_OA_MODE: Input should be 'plain', 'compat' or 'safe'",
+        "FAIL settings: JIUBOT_PORT: Input should be a valid integer, unable to parse string as an integer",
+    ]
+
+
+def test_check_reaches_database_and_redis(tmp_path):
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    result = _run(["check"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok   database" in result.stdout and "ok   redis" in result.stdout
+    assert "ok   schema at the latest revision" in result.stdout
+
+
+def test_check_names_an_unreachable_redis(tmp_path):
+    _run(["db", "upgrade"], tmp_path)
+    result = _run(["check"], tmp_path, JIUBOT_REDIS_URL="redis://127.0.0.1:1/0")
+    assert result.returncode == 1
+    assert any(line.startswith("FAIL redis redis://127.0.0.1:1/0: ") for line in result.stdout.splitlines())
+
+
+def test_serve_with_a_bad_setting_stops_with_one_line(tmp_path):
+    result = _run(["serve"], tmp_path, JIUBOT_OA_MODE="secure")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "jiubot: JIUBOT_OA_MODE: Input should be 'plain', 'compat' or 'safe'"
+
+
+def test_db_upgrade_on_postgresql(pg_url, tmp_path):
+    result = _run(["db", "upgrade"], tmp_path, JIUBOT_DATABASE_URL=pg_url, JIUBOT_SECRET_KEY="k" * 20)
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+
+
+def test_app_add_and_list(tmp_path):
+    bad = _run(["app", "add", "--appid", "wxnew", "--token", "!", "--mode", "safe"], tmp_path)
+    assert bad.returncode == 2
+    assert "--token: must be 3-32 letters or digits (WeChat Token)" in bad.stderr
+    assert "--aes-key: required in safe mode" in bad.stderr
+    ok = _run(
+        [
+            "app",
+            "add",
+            "--appid",
+            "wxnew0001",
+            "--token",
+            "tok123",
+            "--aes-key",
+            "A" * 43,
+            "--tenant",
+            "brand2",
+        ],
+        tmp_path,
+    )
+    assert ok.returncode == 0, ok.stderr
+    listed = _run(["app", "list"], tmp_path)
+    assert "wxnew0001\toa\tsafe" in listed.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_creates_the_embedded_schema_answers_and_stops_cleanly(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [JIUBOT, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as resp:
+                    body = resp.read()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert body is not None and b'"ready"' in body
+        assert (tmp_path / "var" / "jiubot.sqlite3").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
