@@ -94,6 +94,26 @@ class Settings(BaseSettings):
     dedupe_inflight_ttl_seconds: int = Field(default=30, ge=5)
     member_lock_ttl_seconds: int = Field(default=60, ge=5)
 
+    # WeChat outbound API (bot/wechat/outbound.py, token.py, ratelimit.py)
+    wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # errcode -1 and timeouts of idempotent calls: retries with exponential backoff from this base
+    wechat_retries: int = Field(default=4, ge=0, le=8)
+    wechat_retry_backoff_seconds: float = Field(default=0.5, ge=0, le=10)
+    # one process renews the cached access token / jsapi ticket this long before it expires
+    wechat_token_refresh_ahead_seconds: int = Field(default=300, ge=0, le=3600)
+    # requests per second per (app, API), shared by every process, as JSON:
+    # {"message/custom/send": 200, "*": 500}; API names are paths without "/cgi-bin/"
+    wechat_rate_limits: dict[str, float] = Field(default_factory=dict)
+    # the customer-service window (WECHAT_PROTOCOL.md 5); WeChat changes these numbers
+    reach_message_quota: int = Field(default=5, ge=0, le=100)
+    reach_message_window_seconds: int = Field(default=48 * 3600, ge=60)
+    reach_event_quota: int = Field(default=3, ge=0, le=100)
+    reach_event_window_seconds: int = Field(default=60, ge=10)
+    # a window is treated as closed this long before WeChat closes it (at most 5% of the window)
+    reach_margin_seconds: float = Field(default=60.0, ge=0)
+    # mini-program login sessions (bot/miniapp)
+    mp_session_ttl_seconds: int = Field(default=7 * 86400, ge=300, le=90 * 86400)
+
     # web
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -126,6 +146,14 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("wechat_rate_limits")
+    @classmethod
+    def _rates(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [api for api, rate in value.items() if not rate > 0]
+        if bad:
+            raise ValueError(f"rates must be greater than 0 (check {', '.join(sorted(bad))})")
+        return value
 
     @field_validator("oa_token")
     @classmethod

@@ -3,6 +3,7 @@
 from bot.db import Base
 from bot.membership import models as membership_models
 from bot.messaging import models as messaging_models
+from bot.messaging import outbound_models as outbound_models
 from bot.tenancy import models as tenancy_models
 from bot.wechat import models as wechat_models
 

@@ -50,3 +50,96 @@ class RecordingNotifier:
             return Delivery(delivered=False, channel="none", reason="duplicate")
         self.sent.append((recipient, reply, source_key))
         return Delivery(delivered=True, channel="recorded")
+
+
+# Later pushes (order updates, coupons, livestream invites) ---------------------------------------
+class Purpose:
+    """Why a push is sent; it decides which WeChat channels may carry it (bot/wechat/reach.py).
+
+    ``reply``: an answer to the user's own message (customer-service window only); ``service``:
+    a service notice such as an order status (may use a template message when the window is
+    closed); ``marketing``: coupons, invites (never a template message).
+    """
+
+    REPLY = "reply"
+    SERVICE = "service"
+    MARKETING = "marketing"
+
+
+@dataclass(frozen=True, slots=True)
+class MiniProgramLink:
+    appid: str
+    pagepath: str
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateMessage:
+    """An Official Account template message: ``data`` maps keyword names (``thing1``, ``time2``)
+    to values; ``miniprogram`` wins over ``url`` on clients that support it."""
+
+    template_id: str
+    data: tuple[tuple[str, str], ...]
+    url: str = ""
+    miniprogram: MiniProgramLink | None = None
+
+    @classmethod
+    def of(cls, template_id: str, data: dict[str, str], **kw: object) -> TemplateMessage:
+        return cls(template_id, tuple(data.items()), **kw)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeMessage:
+    """A subscription notification (OA bizsend) or mini-program subscribe message; each send uses
+    one credit the user granted for ``template_id``. ``page`` is an H5 URL (OA) or a page path (MP)."""
+
+    template_id: str
+    data: tuple[tuple[str, str], ...]
+    page: str = ""
+    miniprogram: MiniProgramLink | None = None
+
+    @classmethod
+    def of(cls, template_id: str, data: dict[str, str], **kw: object) -> SubscribeMessage:
+        return cls(template_id, tuple(data.items()), **kw)  # type: ignore[arg-type]
+
+
+class PushNotifier(Notifier, Protocol):
+    async def notify(
+        self,
+        recipient: Recipient,
+        purpose: str,
+        *,
+        key: str,
+        text: Reply | str | None = None,
+        template: TemplateMessage | None = None,
+        subscribe: SubscribeMessage | None = None,
+    ) -> Delivery:
+        """Push through the channel the reach budget allows: customer-service (``text``) inside
+        the window, else a subscribe credit (``subscribe``), else a template (``template``,
+        service notices only). ``key`` is the idempotency key derived from the cause (e.g.
+        ``order:123:shipped``): the same key never sends twice. With no open channel nothing is
+        sent and the message is recorded as undeliverable."""
+        ...
+
+
+@dataclass
+class RecordingPushNotifier(RecordingNotifier):
+    """``RecordingNotifier`` that also keeps ``notify`` calls (for tests of features that push)."""
+
+    notified: list[tuple[Recipient, str, str, dict]] = field(default_factory=list)
+
+    async def notify(
+        self,
+        recipient: Recipient,
+        purpose: str,
+        *,
+        key: str,
+        text: Reply | str | None = None,
+        template: TemplateMessage | None = None,
+        subscribe: SubscribeMessage | None = None,
+    ) -> Delivery:
+        if any(k == key for _, _, k, _ in self.notified):
+            return Delivery(delivered=False, channel="none", reason="duplicate")
+        self.notified.append(
+            (recipient, purpose, key, {"text": text, "template": template, "subscribe": subscribe})
+        )
+        return Delivery(delivered=True, channel="recorded")

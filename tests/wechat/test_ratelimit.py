@@ -1,0 +1,81 @@
+"""The shared token bucket per app and API, in a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bot.redis import Keys
+from bot.wechat.errors import QuotaExceeded, RateLimited
+from bot.wechat.ratelimit import RateLimiter, Rule, api_name, parse_rules
+
+
+def test_api_names_drop_cgi_bin():
+    assert api_name("/cgi-bin/message/custom/send") == "message/custom/send"
+    assert api_name("/sns/jscode2session") == "sns/jscode2session"
+
+
+async def test_burst_passes_at_once_then_callers_wait_in_line(redis_client, redis_prefix):
+    limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=20, burst=5)})
+    started = time.monotonic()
+    waits = [await limiter.acquire("wxapp", "message/custom/send") for _ in range(5)]
+    assert waits == [0, 0, 0, 0, 0]
+    assert time.monotonic() - started < 0.2
+    # 10 more at 20/s: the last one is served about half a second later
+    waits = await asyncio.gather(*(limiter.acquire("wxapp", "message/custom/send") for _ in range(10)))
+    assert max(waits) == pytest.approx(0.5, abs=0.08)
+    assert time.monotonic() - started == pytest.approx(0.5, abs=0.15)
+
+
+async def test_buckets_are_per_app_and_api(redis_client, redis_prefix):
+    limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=1, burst=1)}, max_wait=0.1)
+    await limiter.acquire("wxa", "message/custom/send")
+    await limiter.acquire("wxb", "message/custom/send")
+    await limiter.acquire("wxa", "menu/get")
+    with pytest.raises(RateLimited):
+        await limiter.acquire("wxa", "message/custom/send")
+
+
+async def test_two_limiters_share_one_bucket(redis_client, redis_prefix):
+    """Two processes are two limiter objects on the same Redis keys."""
+    rules = {"*": Rule(rate=1, burst=3)}
+    first = RateLimiter(redis_client, Keys(redis_prefix), rules, max_wait=0.05)
+    second = RateLimiter(redis_client, Keys(redis_prefix), rules, max_wait=0.05)
+    results = await asyncio.gather(
+        *(lim.acquire("wxapp", "qrcode/create") for lim in (first, second) * 4), return_exceptions=True
+    )
+    assert sum(1 for r in results if r == 0) == 3
+    assert sum(1 for r in results if isinstance(r, RateLimited)) == 5
+
+
+async def test_a_refused_caller_takes_no_token(redis_client, redis_prefix):
+    limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=10, burst=1)}, max_wait=0.01)
+    await limiter.acquire("wxapp", "x")
+    for _ in range(5):
+        with pytest.raises(RateLimited):
+            await limiter.acquire("wxapp", "x")
+    await asyncio.sleep(0.11)
+    assert await limiter.acquire("wxapp", "x") == 0
+
+
+async def test_a_blocked_api_raises_quota_exceeded_until_the_block_ends(redis_client, redis_prefix):
+    limiter = RateLimiter(redis_client, Keys(redis_prefix))
+    await limiter.block("wxapp", "message/template/send", 45009, 0.3)
+    with pytest.raises(QuotaExceeded) as caught:
+        await limiter.acquire("wxapp", "message/template/send")
+    assert caught.value.errcode == 45009
+    assert 0 < caught.value.retry_after <= 0.3
+    assert await limiter.acquire("wxapp", "message/custom/send") == 0  # other APIs are not blocked
+    await asyncio.sleep(0.35)
+    assert await limiter.acquire("wxapp", "message/template/send") == 0
+
+
+def test_settings_override_rates():
+    rules = parse_rules({"message/custom/send": 50, "*": 5})
+    assert rules["message/custom/send"] == Rule(50, 50)
+    assert rules["*"] == Rule(5, 5)
+    assert rules["stable_token"].rate == pytest.approx(10_000 / 60)
+    with pytest.raises(ValueError):
+        Rule(0, 1)
