@@ -88,7 +88,9 @@ async def test_invalidation_is_compare_and_swap(redis_client, redis_prefix, cloc
     assert await tokens.peek(APP) is None
 
 
-async def test_a_rejected_token_is_replaced_once_for_all_concurrent_failures(redis_client, redis_prefix, clock):
+async def test_a_rejected_token_is_replaced_once_for_all_concurrent_failures(
+    redis_client, redis_prefix, clock
+):
     issuer = Issuer()
     caches = [cache(redis_client, redis_prefix, issuer, clock) for _ in range(3)]
     for c in caches:
