@@ -24,7 +24,10 @@ MESSAGES: dict[int, str] = {
     40019: "invalid button key size",
     40020: "invalid button url size",
     40023: "invalid sub button count",
+    40024: "invalid sub button type",
     40025: "invalid sub button name size",
+    40026: "invalid sub button key size",
+    40027: "invalid sub button url size",
     40029: "invalid code",
     40030: "invalid refresh_token",
     40032: "invalid openid list size",
@@ -77,6 +80,7 @@ MESSAGES: dict[int, str] = {
     65303: "there is no selfmenu, please create selfmenu first",
     65304: "match rule empty",
     65305: "menu count limit",
+    65320: "invalid matchrule, sex/country/province/city/language are no longer supported",
 }
 
 

@@ -1,0 +1,1 @@
+"""WeChat's HTTP API paths, served from the simulator's root."""
