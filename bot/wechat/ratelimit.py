@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from bot.redis import Keys
-from bot.wechat.errors import QuotaExceeded, RateLimited
+from bot.wechat.errors import QuotaExceeded, RateLimited, error_for
 
 # KEYS[1] bucket, KEYS[2] block. ARGV: rate per second, burst, cost, max wait ms.
 # Returns {wait ms} or {-1} (too long a wait) or {-2, errcode, remaining block ms}.
@@ -104,8 +104,8 @@ class RateLimiter:
     async def acquire(self, appid: str, api: str, cost: float = 1.0) -> float:
         """Take ``cost`` tokens for (appid, api), sleeping if the bucket asks; returns seconds waited.
 
-        Raises ``QuotaExceeded`` while WeChat's own quota for this API is known to be spent
-        (``block``), and ``RateLimited`` when the wait would exceed ``max_wait``.
+        Raises the remembered error (``QuotaExceeded``...) while the API is blocked (``block``),
+        and ``RateLimited`` when the wait would exceed ``max_wait``.
         """
         rule = self.rule(api)
         keys = [self.keys("wx", "rl", appid, api), self._block_key(appid, api)]
@@ -114,9 +114,12 @@ class RateLimiter:
         if wait_ms == -2:
             errcode = int(answer[1])
             remaining = max(int(answer[2]), 0) / 1000
-            raise QuotaExceeded(
-                errcode, f"quota spent, calls paused for {remaining:.0f} s", api=api, retry_after=remaining
-            )
+            # The remembered answer, raised again without asking WeChat (45009/45011, or a
+            # configuration error on a credential fetch).
+            error = error_for(errcode, f"remembered errcode {errcode}: paused for {remaining:.0f} s", api=api)
+            if isinstance(error, QuotaExceeded):
+                error.retry_after = remaining
+            raise error
         if wait_ms < 0:
             raise RateLimited(None, f"local rate limit {rule.rate:g}/s for {api}", api=api, retry_after=1.0)
         if wait_ms:
@@ -124,7 +127,7 @@ class RateLimiter:
         return wait_ms / 1000
 
     async def block(self, appid: str, api: str, errcode: int, seconds: float) -> None:
-        """Remember, for every process, that WeChat refused this API for quota reasons."""
+        """Remember, for every process, that WeChat refused this API (quota spent, bad secret)."""
         await self.redis.set(self._block_key(appid, api), errcode, px=max(int(seconds * 1000), 1))
 
     async def unblock(self, appid: str, api: str) -> None:
