@@ -1,0 +1,110 @@
+"""``jiubot order-parse "TEXT" [--store ID] [--catalog PATH]``: how jiubot reads an order message.
+
+Operators use it to see why the bot misunderstood someone; the corpus tests use the same
+``reading()`` the command prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bot.ordering.catalog_source import DEMO_CATALOG_PATH, CatalogSource, YamlCatalogSource
+from bot.ordering.errors import CatalogInvalid
+from bot.ordering.interface import Catalog, ParseResult
+from bot.ordering.parser import OrderParser
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("order-parse", help="show how jiubot reads a free-text order, as JSON")
+    p.add_argument("text", help='the message, e.g. "飞天 2箱 普五3件"')
+    p.add_argument("--store", default=None, help="store id (store-specific catalogs come with the core)")
+    p.add_argument("--catalog", default=None, help=f"catalog YAML (default: {DEMO_CATALOG_PATH.name} demo)")
+    p.add_argument("--compact", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_order_parse)
+
+
+def catalog_source(catalog_path: str | None) -> CatalogSource:
+    if catalog_path:
+        return YamlCatalogSource(catalog_path)
+    if os.environ.get("JIUBOT_CORE_URL"):
+        # Seam for the integrator: return the core-backed source (backend_client catalog API)
+        # here. Until then the demo catalog is read, and the output says which one was used.
+        pass
+    return YamlCatalogSource(DEMO_CATALOG_PATH)
+
+
+@functools.lru_cache(maxsize=8)
+def _parser(catalog: Catalog) -> OrderParser:
+    return OrderParser(catalog)
+
+
+def parser_for(catalog: Catalog) -> OrderParser:
+    """One parser (and one index) per catalog value; catalogs are frozen and hashable."""
+    return _parser(catalog)
+
+
+def reading(result: ParseResult, store: str | None = None) -> dict[str, Any]:
+    """The JSON shape of issue 5 item 6, plus details the chat flow and operators use."""
+    out: dict[str, Any] = {
+        "lines": [
+            {
+                "sku": li.sku,
+                "name": li.name,
+                "quantity": li.quantity,
+                "unit": li.unit,
+                "bottles": li.bottles,
+                "text": li.text,
+                "flags": list(li.flags),
+                "needs_confirmation": li.needs_confirmation,
+            }
+            for li in result.lines
+        ],
+        "ambiguous": [
+            {"text": a.text, "candidates": list(a.candidates), "quantity": a.quantity, "unit": a.unit}
+            | ({"half": True} if a.half else {})
+            | ({"unit_assumed": True} if a.unit_assumed else {})
+            for a in result.ambiguous
+        ],
+        "unmatched": [u.text for u in result.unmatched],
+        "suggestions": {u.text: list(u.suggestions) for u in result.unmatched},
+        "unmatched_details": [
+            {
+                "text": u.text,
+                "reason": u.reason,
+                "quantity": u.quantity,
+                "unit": u.unit,
+                "suggestions": list(u.suggestions),
+            }
+            for u in result.unmatched
+        ],
+        "notes": list(result.notes),
+        "question": result.question,
+        "asked": list(result.asked),
+        "needs_confirmation": result.needs_confirmation,
+    }
+    if store is not None:
+        out["store"] = store
+    return out
+
+
+def cmd_order_parse(args: argparse.Namespace) -> int:
+    source = catalog_source(args.catalog)
+    try:
+        catalog = asyncio.run(source.load(args.store))
+    except CatalogInvalid as exc:
+        print(f"jiubot: {exc}", file=sys.stderr)
+        return 2
+    out = reading(parser_for(catalog).parse(args.text), args.store)
+    if isinstance(source, YamlCatalogSource):
+        out["catalog"] = str(Path(source.path))
+    option = orjson.OPT_NON_STR_KEYS | (0 if args.compact else orjson.OPT_INDENT_2)
+    sys.stdout.write(orjson.dumps(out, option=option).decode() + "\n")
+    return 0

@@ -1,0 +1,72 @@
+"""The words around product names in a store owner's order: units, separators, filler.
+
+Kept as data so an operator can read what the parser ignores. Everything is matched on the
+normalized text (NFKC, lower case) after product names have been masked out, so a filler word
+can never eat part of a product name (来 in 来一箱 is filler; nothing in 五粮液 is touched).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.ordering.interface import Unit
+
+UNITS: dict[str, Unit] = {
+    "箱": Unit.CASE, "件": Unit.CASE, "整箱": Unit.CASE, "箱子": Unit.CASE,
+    "提": Unit.PACK,
+    "瓶": Unit.BOTTLE, "支": Unit.BOTTLE, "个": Unit.BOTTLE, "罐": Unit.BOTTLE, "听": Unit.BOTTLE,
+    "盒": Unit.BOTTLE, "桶": Unit.BOTTLE,
+}  # fmt: skip
+DOZEN = "打"  # 一打 = 12 bottles, said of beer
+UNIT_CHARS = "箱件提瓶支个罐听盒桶打"
+
+# Strong separators end one order line; spaces are weak (飞天 2箱 is one line).
+SEPARATOR_WORDS = (
+    "还有", "再来", "再要", "另外", "以及", "然后", "再加", "加上", "外加", "和", "跟", "加", "及",
+)  # fmt: skip
+SEPARATOR_CHARS = "，,、；;。！!？?\n/|+&"
+
+# "飞天、普五各两箱": the quantity applies to every product before it that has none.
+EACH_WORDS = ("每样各", "每样", "每种", "各要", "各来", "各", "都要", "都来", "都")
+
+# "普五不要了": the product before it is taken off the message, not ordered without a quantity.
+NEGATION_WORDS = ("不要了", "不要", "不用了", "不用", "先不要", "别要", "别拿", "取消", "算了", "就不要了")
+
+# Left-over words that name nothing on their own (王子酒 typed as 王子 + 酒, a lone 箱).
+EMPTY_WORDS = frozenset({"酒", *UNIT_CHARS, "整箱", "箱子", "点", "点儿"})
+
+# Filler removed from the leftovers before anything else reads them. Longer words first matters
+# only for readability: the regex below sorts by length.
+FILLER_WORDS = (
+    "你好", "您好", "在吗", "在不在", "在么", "老板", "老铁", "兄弟", "美女", "帅哥", "哥", "姐",
+    "谢谢", "多谢", "感谢", "辛苦", "麻烦", "劳驾", "请", "帮我", "帮忙", "给我", "给", "我要", "我们要",
+    "我想要", "想要", "我想", "需要", "要", "来", "订", "订货", "下单", "进货", "补货", "拿", "发",
+    "一下", "一点", "一些", "一批", "一共", "总共", "共", "先", "的", "了", "好的", "好", "行", "可以",
+    "ok", "谢", "看下", "看一下", "这次", "这回", "老样子", "照上次", "换成", "改成", "店", "我们店",
+    "早上好", "下午好", "晚上好", "早", "hi", "hello", "在", "我", "我们", "店里", "这边", "那个",
+    "这个", "就", "再", "还", "也", "又", "都行", "今天", "明天", "后天", "上午", "下午", "晚上",
+    "送", "送货", "送过来", "送到", "尽快", "快点", "急", "急用", "马上", "发货", "安排", "一单",
+    "照旧", "还是", "上次", "的话", "照", "按", "样", "是", "有", "没",
+)  # fmt: skip
+# Sentence particles are filler only at the end of a phrase: 哈 in 哈啤 is part of a name.
+PARTICLES = ("哈哈", "吧", "啊", "哈", "呀", "呢", "嘛", "哦", "噢", "嗯", "喔", "啦", "吗", "呗", "哇")
+
+# A question about products (price, stock) is not an order, even when it names one.
+QUESTION_RE = re.compile(
+    r"什么价|啥价|多少钱|多钱|几钱|价格|价钱|报价|怎么卖|怎么算|有货吗|有货没|有没有|还有吗|还有没|有吗|卖完|缺货|到货没"
+)
+# "1. 飞天2箱" / "2、普五3箱" at the start of a line: list numbering, not a quantity.
+LIST_NUMBER_RE = re.compile(r"(?m)^[ \t]*\d{1,2}[ \t]*[.、)][ \t]*(?=\D)")
+
+# Words that say when or how to deliver: kept as notes on the order rather than ignored.
+NOTE_RE = re.compile(
+    r"(?:今天|明天|后天|上午|下午|晚上|尽快|马上|急)[^，,、；;。！!？?\n]{0,8}?(?:送|发|到)[^\s，,、；;。]*"
+)
+
+HALF = "半"
+
+
+def filler_regex() -> re.Pattern[str]:
+    words = "|".join(re.escape(w) for w in sorted(set(FILLER_WORDS), key=len, reverse=True))
+    particles = "|".join(re.escape(w) for w in PARTICLES)
+    return re.compile(rf"(?:{particles})+(?![\u4e00-\u9fff])|{words}")
