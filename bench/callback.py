@@ -19,7 +19,6 @@ short-circuits; the members already exist, as for a running account.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import hashlib
 import json
@@ -148,19 +147,50 @@ class Result:
     p99_ms: float
     requests: int
     failures: int
+    cpu_us: float  # server CPU (user + system) per request: steadier than req/s on a noisy machine
 
 
-def run_wrk(name: str, port: int, base: Path, *, duration: int, connections: int, threads: int = 2,
-            delay_ms: float = 0) -> Result:
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    name: str,
+    port: int,
+    base: Path,
+    *,
+    duration: int,
+    connections: int,
+    threads: int = 2,
+    delay_ms: float = 0,
+    pid: int,
+) -> Result:
     script = OUT / "callback.lua"
     script.write_text(LUA)
     result_file = OUT / f"{name}.json"
     env = {**os.environ, "WRK_RESULT": str(result_file), "WRK_DELAY_MS": str(delay_ms)}
+    cpu_before = cpu_seconds(pid)
     subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
-         f"http://127.0.0.1:{port}/", "--", str(base)],
-        env=env, check=True, capture_output=True, text=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/",
+            "--",
+            str(base),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
+    cpu = cpu_seconds(pid) - cpu_before
     data = json.loads(result_file.read_text())
     return Result(
         name=name,
@@ -169,6 +199,7 @@ def run_wrk(name: str, port: int, base: Path, *, duration: int, connections: int
         p99_ms=data["p99_us"] / 1000,
         requests=data["requests"],
         failures=data["errors"] + data["non2xx"],
+        cpu_us=cpu / max(data["requests"], 1) * 1e6,
     )
 
 
@@ -223,7 +254,9 @@ robot.run(server="waitress", host="127.0.0.1", port=port, enable_pretty_logging=
 
 
 def start(cmd: list[str], port: int, env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     wait_port(port, proc)
     return proc
 
@@ -243,8 +276,9 @@ def ensure_tools(skip_werobot: bool) -> None:
     if not skip_werobot and not (WEROBOT_VENV / "bin" / "python").exists():
         print("[bench] creating bench/.venv-werobot with WeRoBot 1.13.1 and waitress", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(WEROBOT_VENV)], check=True)
-        subprocess.run([str(WEROBOT_VENV / "bin" / "pip"), "install", "-q", "werobot==1.13.1", "waitress"],
-                       check=True)
+        subprocess.run(
+            [str(WEROBOT_VENV / "bin" / "pip"), "install", "-q", "werobot==1.13.1", "waitress"], check=True
+        )
 
 
 # jiubot ----------------------------------------------------------------------------------
@@ -252,9 +286,16 @@ def jiubot_env(dbname: str, prefix: str, mode: str, port: int) -> dict:
     base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIUBOT_")}
     env.update(
-        JIUBOT_DATABASE_URL=f"{base}/{dbname}", JIUBOT_REDIS_URL=REDIS_URL, JIUBOT_REDIS_PREFIX=prefix,
-        JIUBOT_SECRET_KEY="bench-secret-key-0123456789", JIUBOT_OA_APPID=APPID, JIUBOT_OA_TOKEN=TOKEN,
-        JIUBOT_OA_AES_KEY=AES_KEY, JIUBOT_OA_MODE=mode, JIUBOT_LOG_LEVEL="WARNING", JIUBOT_PORT=str(port),
+        JIUBOT_DATABASE_URL=f"{base}/{dbname}",
+        JIUBOT_REDIS_URL=REDIS_URL,
+        JIUBOT_REDIS_PREFIX=prefix,
+        JIUBOT_SECRET_KEY="bench-secret-key-0123456789",
+        JIUBOT_OA_APPID=APPID,
+        JIUBOT_OA_TOKEN=TOKEN,
+        JIUBOT_OA_AES_KEY=AES_KEY,
+        JIUBOT_OA_MODE=mode,
+        JIUBOT_LOG_LEVEL="WARNING",
+        JIUBOT_PORT=str(port),
     )
     return env
 
@@ -265,18 +306,20 @@ def warm_members(port: int, mode: str) -> None:
 
     reqs = make_requests(f"/wechat/{APPID}", mode, USERS, seed=999)
     for target, body in reqs:
-        with urllib.request.urlopen(  # noqa: S310 - loopback
+        with urllib.request.urlopen(
             urllib.request.Request(f"http://127.0.0.1:{port}{target}", data=body.encode(), method="POST"),
             timeout=10,
         ) as resp:
             reply = resp.read()
-            assert resp.status == 200 and (b"Encrypt" in reply or "帮助".encode() in reply or b"CDATA" in reply), reply
+            assert resp.status == 200 and (
+                b"Encrypt" in reply or "帮助".encode() in reply or b"CDATA" in reply
+            ), reply
 
 
-def with_database(fn):  # noqa: ANN001, ANN201
+def with_database(fn):
     import psycopg
 
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrapper(*args, **kwargs):
         dbname = f"jbench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{dbname}"')
@@ -301,15 +344,30 @@ def bench_jiubot(dbname: str, modes: list[str], args: argparse.Namespace, files:
         proc = start([jiubot, "serve", "--port", str(port)], port, env=env, cwd=ROOT)
         try:
             warm_members(port, mode)
-            results.append(run_wrk(f"jiubot-{mode}", port, files[mode], duration=args.duration,
-                                   connections=args.connections))
+            results.append(
+                run_wrk(
+                    f"jiubot-{mode}",
+                    port,
+                    files[mode],
+                    duration=args.duration,
+                    connections=args.connections,
+                    pid=proc.pid,
+                )
+            )
             if mode == "plain":
                 peak = results[-1].rps
                 # about half of the peak: 10 connections each pausing between requests
                 conns = 10
                 delay = max(conns * 1000 / (peak / 2) - results[-1].p50_ms, 0.1)
-                half = run_wrk("jiubot-plain-half", port, files["plain-half"], duration=args.duration,
-                               connections=conns, delay_ms=delay)
+                half = run_wrk(
+                    "jiubot-plain-half",
+                    port,
+                    files["plain-half"],
+                    duration=args.duration,
+                    connections=conns,
+                    delay_ms=delay,
+                    pid=proc.pid,
+                )
                 results.append(half)
         finally:
             stop(proc)
@@ -327,7 +385,9 @@ def flush_redis(prefix: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--skip-werobot", action="store_true")
@@ -349,8 +409,16 @@ def main() -> int:
         fh.write(BARE)
     proc = start([sys.executable, fh.name, str(port)], port)
     try:
-        results.append(run_wrk("bare-aiohttp", port, files["plain"], duration=args.duration,
-                               connections=args.connections))
+        results.append(
+            run_wrk(
+                "bare-aiohttp",
+                port,
+                files["plain"],
+                duration=args.duration,
+                connections=args.connections,
+                pid=proc.pid,
+            )
+        )
     finally:
         stop(proc)
 
@@ -362,28 +430,60 @@ def main() -> int:
         for sessions, mode in (("off", "plain"), ("on", "plain"), ("off", "safe")):
             port = free_port()
             with tempfile.TemporaryDirectory() as cwd:  # its SQLite session file lands here
-                proc = start([str(WEROBOT_VENV / "bin" / "python"), fh.name, str(port), sessions, mode], port,
-                             cwd=Path(cwd))
+                proc = start(
+                    [str(WEROBOT_VENV / "bin" / "python"), fh.name, str(port), sessions, mode],
+                    port,
+                    cwd=Path(cwd),
+                )
                 try:
                     name = f"werobot-{mode}-sessions-{sessions}"
-                    results.append(run_wrk(name, port, files[mode], duration=args.duration,
-                                           connections=args.connections))
+                    results.append(
+                        run_wrk(
+                            name,
+                            port,
+                            files[mode],
+                            duration=args.duration,
+                            connections=args.connections,
+                            pid=proc.pid,
+                        )
+                    )
                 finally:
                     stop(proc)
 
-    print(f"\n{'server':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'failed':>7}")
+    print(
+        f"\n{'server':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10} {'requests':>9} {'failed':>7}"
+    )
     for r in results:
-        print(f"{r.name:32} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.requests:9d} {r.failures:7d}")
+        print(
+            f"{r.name:32} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.cpu_us:10.0f} {r.requests:9d} "
+            f"{r.failures:7d}"
+        )
     by = {r.name: r for r in results}
     jp, js, bare = by["jiubot-plain"], by["jiubot-safe"], by["bare-aiohttp"]
     half = by["jiubot-plain-half"]
-    print("\nratios (goal in brackets)")
-    print(f"  jiubot plain / bare aiohttp limit        {jp.rps / bare.rps:6.2f}  [>= 0.40]")
+    print("\nratios of req/s (goal in brackets); in parentheses the same ratio from CPU per request")
+    print(
+        f"  jiubot plain / bare aiohttp limit        {jp.rps / bare.rps:6.2f}  [>= 0.40]"
+        f"  ({bare.cpu_us / jp.cpu_us:.2f})"
+    )
     if not args.skip_werobot:
-        wf, wd, ws = by["werobot-plain-sessions-off"], by["werobot-plain-sessions-on"], by["werobot-safe-sessions-off"]
-        print(f"  jiubot plain / WeRoBot fastest           {jp.rps / wf.rps:6.2f}  [>= 1.5]")
-        print(f"  jiubot plain / WeRoBot default           {jp.rps / wd.rps:6.2f}  [>= 4]")
-        print(f"  jiubot safe  / WeRoBot safe              {js.rps / ws.rps:6.2f}  [>= 1.5]")
+        wf, wd, ws = (
+            by["werobot-plain-sessions-off"],
+            by["werobot-plain-sessions-on"],
+            by["werobot-safe-sessions-off"],
+        )
+        print(
+            f"  jiubot plain / WeRoBot fastest           {jp.rps / wf.rps:6.2f}  [>= 1.5]"
+            f"  ({wf.cpu_us / jp.cpu_us:.2f})"
+        )
+        print(
+            f"  jiubot plain / WeRoBot default           {jp.rps / wd.rps:6.2f}  [>= 4]"
+            f"  ({wd.cpu_us / jp.cpu_us:.2f})"
+        )
+        print(
+            f"  jiubot safe  / WeRoBot safe              {js.rps / ws.rps:6.2f}  [>= 1.5]"
+            f"  ({ws.cpu_us / js.cpu_us:.2f})"
+        )
     print(f"  jiubot p99 at {half.rps:.0f} req/s (~half peak)   {half.p99_ms:6.2f} ms  [< 20 ms]")
     failed = [r.name for r in results if r.failures]
     if failed:

@@ -172,7 +172,7 @@ class Dedupe:
     async def extend_lock(self, appid: str, openid: str, token: str) -> bool:
         return bool(await self._extend(keys=[self.lock_key(appid, openid)], args=[token, self.lock_ms]))
 
-    async def settle_ops(
+    def settle_ops(
         self,
         pipe: aioredis.client.Pipeline,
         appid: str,
@@ -183,18 +183,21 @@ class Dedupe:
         new_value: bytes | None,
         lock_token: str | None,
         ttl_ms: int | None = None,
-    ) -> None:
-        """Queue the lease transition (``None`` releases it) and the lock release on ``pipe``."""
-        await self._settle(
-            keys=[self.lease_key(appid, dedupe_key), self.lock_key(appid, openid) if lock_token else ""],
-            args=[
-                lease,
-                new_value if new_value is not None else b"",
-                ttl_ms or self.done_ms,
-                lock_token or "",
-            ],
-            client=pipe,
-        )
+    ) -> tuple:
+        """Queue the lease transition (``None`` releases it) and the lock release on ``pipe``.
+
+        Queued as a bare EVALSHA: redis-py would otherwise send SCRIPT EXISTS before every
+        pipeline (one more round trip per message). Returns the call's arguments so that the
+        caller can re-run it through ``rerun_settle`` if Redis lost its script cache.
+        """
+        keys = [self.lease_key(appid, dedupe_key), self.lock_key(appid, openid) if lock_token else ""]
+        args = [lease, new_value if new_value is not None else b"", ttl_ms or self.done_ms, lock_token or ""]
+        pipe.evalsha(self._settle.sha, 2, *keys, *args)
+        return keys, args
+
+    async def rerun_settle(self, call: tuple) -> None:
+        keys, args = call
+        await self._settle(keys=keys, args=args)
 
     async def settle(
         self,

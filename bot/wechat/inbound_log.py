@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -58,12 +58,10 @@ class InboundLog:
         self.maxlen = maxlen
 
     def append_ops(self, pipe: aioredis.client.Pipeline, entry: LogEntry) -> None:
-        pipe.xadd(self.stream, {"e": orjson.dumps(asdict(entry))}, maxlen=self.maxlen, approximate=True)
+        pipe.xadd(self.stream, {"e": orjson.dumps(entry)}, maxlen=self.maxlen, approximate=True)
 
     async def append(self, entry: LogEntry) -> None:
-        await self.redis.xadd(
-            self.stream, {"e": orjson.dumps(asdict(entry))}, maxlen=self.maxlen, approximate=True
-        )
+        await self.redis.xadd(self.stream, {"e": orjson.dumps(entry)}, maxlen=self.maxlen, approximate=True)
 
     # writer -------------------------------------------------------------------------------
     async def ensure_group(self) -> None:

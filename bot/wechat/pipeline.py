@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 import structlog
+from redis.exceptions import NoScriptError
 
 from bot.dispatch import Dispatcher, EventContext, MemberLock
 from bot.messages import Inbound, NoReply, Replies, Reply, TextReply
@@ -193,7 +194,7 @@ class Pipeline:
         started: float,
     ) -> None:
         pipe = self.services.redis.pipeline(transaction=False)
-        await self.dedupe.settle_ops(
+        settle_call = self.dedupe.settle_ops(
             pipe,
             app.appid,
             message.openid,
@@ -207,7 +208,12 @@ class Pipeline:
             for record in self.recorders:
                 record(pipe, message, ctx.member_id)
         self.inbound_log.append_ops(pipe, self._entry(app, message, ctx.member_id, status, started))
-        await pipe.execute()
+        results = await pipe.execute(raise_on_error=False)
+        if isinstance(results[0], NoScriptError):
+            await self.dedupe.rerun_settle(settle_call)  # Redis restarted and lost its scripts
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, NoScriptError):
+                raise result
 
     # later replies ------------------------------------------------------------------------
     def _spawn_later(self, app: AppConfig, message: Inbound, ctx: EventContext, items: list[Reply]) -> None:

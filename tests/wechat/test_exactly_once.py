@@ -129,3 +129,14 @@ async def test_member_is_created_once_on_first_contact(bot_client, settings):
         members = (await session.execute(select(func.count()).select_from(Member))).scalar()
     await engine.dispose()
     assert (identities, members) == (1, 1)
+
+
+async def test_redis_losing_its_script_cache_is_survived(bot_client, redis_client, probe):
+    """After a Redis restart the scripts are gone: the settle step reloads and re-runs its script."""
+    _, poster = await bot_client("plain")
+    assert (await poster.post(text_xml("openid-noscript", "echo 1"))).text == "echo:1"
+    await redis_client.script_flush()
+    xml = text_xml("openid-noscript", "echo 2")
+    assert (await poster.post(xml)).text == "echo:2"
+    assert (await poster.post(xml)).text == "echo:2"  # the lease was settled: the retry is a hit
+    assert probe.count("echo") == 2
