@@ -51,3 +51,14 @@ def load_membership_settings(**overrides: object) -> MembershipSettings:
     except ValidationError as exc:
         lines = [f"JIUBOT_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
         raise ValueError("; ".join(lines)) from None
+
+
+def code_master_key(membership: MembershipSettings, secret_key: str) -> tuple[bytes, bool]:
+    """(master key of bottle codes, derived?). Derived from secret_key only when no code key is
+    configured: fine for a demo, wrong for print runs (rotating secret_key would orphan them)."""
+    if membership.code_key:
+        return membership.code_key.encode(), False
+    import hashlib
+    import hmac
+
+    return hmac.digest(secret_key.encode(), b"jiubot/code-master-key", hashlib.sha256), True
