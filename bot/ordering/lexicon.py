@@ -33,7 +33,10 @@ EACH_WORDS = ("每样各", "每样", "每种", "各要", "各来", "各", "都�
 NEGATION_WORDS = ("不要了", "不要", "不用了", "不用", "先不要", "别要", "别拿", "取消", "算了", "就不要了")
 
 # Left-over words that name nothing on their own (王子酒 typed as 王子 + 酒, a lone 箱).
-EMPTY_WORDS = frozenset({"酒", *UNIT_CHARS, "整箱", "箱子", "点", "点儿"})
+EMPTY_WORDS = frozenset({"酒", *UNIT_CHARS, "整箱", "箱子", "点", "点儿", "年", "装", "啤", "啤酒"})
+
+# "普五 两箱 不对 三箱": the quantity after a correction replaces the one before it.
+CORRECTION_WORDS = ("不对", "不是", "错了", "改为", "改成", "换成", "改一下")
 
 # Filler removed from the leftovers before anything else reads them. Longer words first matters
 # only for readability: the regex below sorts by length.
@@ -42,7 +45,8 @@ FILLER_WORDS = (
     "谢谢", "多谢", "感谢", "辛苦", "麻烦", "劳驾", "请", "帮我", "帮忙", "给我", "给", "我要", "我们要",
     "我想要", "想要", "我想", "需要", "要", "来", "订", "订货", "下单", "进货", "补货", "拿", "发",
     "一下", "一点", "一些", "一批", "一共", "总共", "共", "先", "的", "了", "好的", "好", "行", "可以",
-    "ok", "谢", "看下", "看一下", "这次", "这回", "老样子", "照上次", "换成", "改成", "店", "我们店",
+    "ok", "谢", "看下", "看一下", "这次", "这回", "老样子", "照上次", "店", "我们店", "过来", "数量",
+    "备货", "拿货", "调货", "问下", "问一下", "顺便", "也来",
     "早上好", "下午好", "晚上好", "早", "hi", "hello", "在", "我", "我们", "店里", "这边", "那个",
     "这个", "就", "再", "还", "也", "又", "都行", "今天", "明天", "后天", "上午", "下午", "晚上",
     "送", "送货", "送过来", "送到", "尽快", "快点", "急", "急用", "马上", "发货", "安排", "一单",
@@ -51,10 +55,15 @@ FILLER_WORDS = (
 # Sentence particles are filler only at the end of a phrase: 哈 in 哈啤 is part of a name.
 PARTICLES = ("哈哈", "吧", "啊", "哈", "呀", "呢", "嘛", "哦", "噢", "嗯", "喔", "啦", "吗", "呗", "哇")
 
+# Verbs of ordering that only count as filler right before a number (整两箱, 上三件, 搞一箱).
+ORDER_VERBS = ("整", "搞", "弄", "上", "备", "调", "进")
+
 # A question about products (price, stock) is not an order, even when it names one.
-QUESTION_RE = re.compile(
-    r"什么价|啥价|多少钱|多钱|几钱|价格|价钱|报价|怎么卖|怎么算|有货吗|有货没|有没有|还有吗|还有没|有吗|卖完|缺货|到货没"
-)
+QUESTION_WORDS = (
+    "什么价格", "什么价", "啥价", "多少钱", "多钱", "几钱", "价格", "价钱", "报价", "怎么卖", "怎么算",
+    "有货吗", "有货没", "有没有", "还有吗", "还有没", "有吗", "卖完", "缺货", "到货没",
+)  # fmt: skip
+QUESTION_RE = re.compile("|".join(map(re.escape, QUESTION_WORDS)))
 # "1. 飞天2箱" / "2、普五3箱" at the start of a line: list numbering, not a quantity.
 LIST_NUMBER_RE = re.compile(r"(?m)^[ \t]*\d{1,2}[ \t]*[.、)][ \t]*(?=\D)")
 
@@ -67,6 +76,9 @@ HALF = "半"
 
 
 def filler_regex() -> re.Pattern[str]:
-    words = "|".join(re.escape(w) for w in sorted(set(FILLER_WORDS), key=len, reverse=True))
+    all_words = {*FILLER_WORDS, *QUESTION_WORDS}
+    words = "|".join(re.escape(w) for w in sorted(all_words, key=len, reverse=True))
     particles = "|".join(re.escape(w) for w in PARTICLES)
-    return re.compile(rf"(?:{particles})+(?![\u4e00-\u9fff])|{words}")
+    verbs = "|".join(map(re.escape, ORDER_VERBS))
+    numerals = "\\d一二两俩三四五六七八九十半"
+    return re.compile(rf"(?:{verbs})(?=\s*[{numerals}])|(?:{particles})+(?![\u4e00-\u9fff])|{words}")

@@ -10,6 +10,7 @@ pick a sibling (飞天 1L) and lets 茅台 飞天 collapse into 飞天.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -69,6 +70,11 @@ class CatalogIndex:
             self.by_brand.setdefault(e.brand, []).append(e.sku)
         self.keys: dict[str, KeyInfo] = {}
         self._build()
+        # the numbers in each product's own names: 青花30 -> {"30"}, 红花郎15 -> {"15"}
+        self.numbers: dict[str, set[str]] = {e.sku: set() for e in catalog.entries}
+        for e in catalog.entries:
+            for word in (e.name, *e.aliases):
+                self.numbers[e.sku].update(re.findall(r"\d+", normalize(word)))
         self.trie: dict = {}
         for key, info in self.keys.items():
             node = self.trie

@@ -23,18 +23,46 @@ class Product:
     strong: bool = True
     specs: list[Spec] = field(default_factory=list)
     qty: Quantity | None = None
+    dropped: bool = False  # a lead-in word folded into the product after it
 
 
 Item = Product | Quantity | Spec | Sep | Each
 
 
 def attach_specs(items: list[Item]) -> None:
-    for i, item in enumerate(items):
-        if not isinstance(item, Spec):
-            continue
-        target = _spec_target(items, i)
-        if target is not None:
-            target.specs.append(item)
+    """53度 / 1L go to the product they stand next to; "飞天 2箱 43度1箱" starts a new line."""
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if isinstance(item, Spec):
+            elliptic = _elliptic_line(items, i)
+            if elliptic is not None:
+                items.insert(i + 1, elliptic)
+                i += 1
+            else:
+                target = _spec_target(items, i)
+                if target is not None:
+                    target.specs.append(item)
+        i += 1
+
+
+def _elliptic_line(items: list[Item], i: int) -> Product | None:
+    """A strength or size between two quantities names a sibling of the product before it."""
+    spec = items[i]
+    assert isinstance(spec, Spec)
+    after = next((it for it in items[i + 1 :] if not isinstance(it, Sep)), None)
+    if not isinstance(after, Quantity):
+        return None
+    said_quantity = False
+    for j in range(i - 1, -1, -1):
+        it = items[j]
+        if isinstance(it, Quantity):
+            said_quantity = True
+        elif isinstance(it, Product):
+            if not said_quantity or it.info is None:
+                return None
+            return Product(spec.text, it.info, fuzzy=it.fuzzy, strong=True, specs=[spec])
+    return None
 
 
 def _spec_target(items: list[Item], i: int) -> Product | None:
@@ -85,6 +113,7 @@ def pair(items: list[Item]) -> None:
                     _give(it, near)
                     break
     _spread_each(core)
+    _refine_brand(core)
 
 
 def _segments(seq: list) -> list[list]:
@@ -123,3 +152,15 @@ def _spread_each(core: list) -> None:
                 if prev.qty is not None:
                     break
                 prev.qty = it.qty
+
+
+def _refine_brand(core: list) -> None:
+    """ "茅台两箱 要飞天": a brand said with the quantity, the product right after without one."""
+    for k, it in enumerate(core):
+        if not (isinstance(it, Product) and it.qty is not None and it.info and it.info.brand_word):
+            continue
+        nxt = next((p for p in core[k + 1 :] if isinstance(p, Product)), None)
+        if nxt is None or nxt.qty is not None or nxt.info is None:
+            continue
+        if len(it.info.candidates) > 1 and set(nxt.info.candidates) <= it.info.scope:
+            nxt.qty, it.qty, it.dropped = it.qty, None, True

@@ -13,7 +13,6 @@ their salesmen assume it; the line is flagged ``unit_assumed`` so the confirmati
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from bot.ordering import lexicon
 from bot.ordering.fuzzy import FuzzyMatcher
@@ -28,9 +27,11 @@ from bot.ordering.interface import (
     Unit,
     Unmatched,
 )
-from bot.ordering.matching import CatalogIndex, char_pinyin, normalize
+from bot.ordering.matching import CatalogIndex, normalize
+from bot.ordering.mentions import MentionReader
+from bot.ordering.numerals import parse_number
 from bot.ordering.pairing import Item, Product, attach_specs, pair
-from bot.ordering.tokens import Negation, Note, Quantity, Residue, Sep, Spec, tokenize_gap
+from bot.ordering.tokens import Quantity, Spec
 
 DEFAULT_UNIT = Unit.CASE
 DOZEN = 12
@@ -39,7 +40,7 @@ _PRICE_UNIT_RE = re.compile(
     r"(?:多少钱|什么价|啥价|怎么卖)\s*(?:一|每)\s*[箱件提瓶支个罐听]"
     r"|(?:一|每)\s*[箱件提瓶支个罐听]\s*(?:多少钱|什么价|啥价)"
 )
-_SPEC_WORD_RE = re.compile(r"\d+\s*(?:度|°|%|ml|毫升|l|升)")
+_YEARS_RE = re.compile(r"([一二两三四五六七八九十]{1,3})年")
 MAX_TEXT = 500  # a chat message is short; anything longer is cut rather than scanned for seconds
 
 
@@ -49,6 +50,7 @@ class OrderParser:
         self.limits = limits or ParseLimits()
         self.index = CatalogIndex(catalog)
         self.fuzzy = FuzzyMatcher(self.index)
+        self.mentions = MentionReader(self.index, self.fuzzy)
 
     def entry(self, sku: str) -> CatalogEntry:
         return self.index.entry(sku)
@@ -56,23 +58,27 @@ class OrderParser:
     # ------------------------------------------------------------------------------------
     def parse(self, text: str) -> ParseResult:
         norm = lexicon.LIST_NUMBER_RE.sub(" ", normalize(text[:MAX_TEXT]))
+        norm = _YEARS_RE.sub(_years, norm)  # 十五年 -> 15年: an age is part of a name, never a quantity
         question = bool(lexicon.QUESTION_RE.search(norm))
         if question:
             norm = _PRICE_UNIT_RE.sub(" ", norm)
-        items, notes = self._items(norm)
-        self._merge_adjacent(items)
-        _drop_negated(items, notes)
+        items, notes = self.mentions.read(norm)
+        self.mentions.tidy(items, notes)
         attach_specs(items)
         if question and not any(isinstance(it, Quantity) and it.unit for it in items):
             return self._question(text, items)
         pair(items)
-        products = [it for it in items if isinstance(it, Product)]
+        products = [it for it in items if isinstance(it, Product) and not it.dropped]
         ordering = any(p.info is not None and p.strong for p in products) or any(
             isinstance(it, Quantity) and it.unit is not None for it in items
         )
         lines: list[ParsedLine] = []
         ambiguous: list[Ambiguity] = []
         unmatched: list[Unmatched] = []
+        asked: list[Product] = []
+        if question:  # "飞天3箱 顺便问下普五什么价": the product without a quantity is the one asked about
+            asked = [p for p in products if p.qty is None and p.info is not None]
+            products = [p for p in products if p not in asked]
         for p in products:
             if p.info is None or (not p.strong and p.qty is None):
                 self._unknown(p, ordering, unmatched, notes)
@@ -80,16 +86,23 @@ class OrderParser:
                 self._resolve(p, lines, ambiguous, unmatched)
         notes.extend(q.text for q in items if isinstance(q, Quantity) and not q.claimed and products)
         return ParseResult(
-            text, tuple(lines), tuple(ambiguous), tuple(unmatched), tuple(notes), question=question
-        )
+            text, tuple(lines), tuple(ambiguous), tuple(unmatched), tuple(notes), question=question,
+            asked=self._asked(asked) if question else (),
+        )  # fmt: skip
 
     def _question(self, text: str, items: list[Item]) -> ParseResult:
+        named = [p for p in items if isinstance(p, Product) and p.info is not None and p.strong]
+        return ParseResult(text, question=True, asked=self._asked(named))
+
+    def _asked(self, products: list[Product]) -> tuple[str, ...]:
         asked: list[str] = []
-        for p in items:
-            if isinstance(p, Product) and p.info is not None and (p.strong or not p.fuzzy):
-                cands = self._by_spec(list(p.info.candidates), p.info.scope, p.specs) if p.specs else None
-                asked.extend(s for s in cands or p.info.candidates if self.entry(s).active)
-        return ParseResult(text, question=True, asked=tuple(dict.fromkeys(asked)))
+        for p in products:
+            assert p.info is not None
+            cands = list(p.info.candidates)
+            if p.specs:
+                cands = self._by_spec(cands, p.info.scope, p.specs)
+            asked.extend(s for s in cands if self.entry(s).active)
+        return tuple(dict.fromkeys(asked))
 
     def resolve(self, ambiguity: Ambiguity, sku: str) -> ParsedLine:
         """The line the store owner meant once he picked ``sku`` from the numbered choices."""
@@ -100,73 +113,6 @@ class OrderParser:
         return self._line(self.entry(sku), ambiguity.text, qty, flags)
 
     # ------------------------------------------------------------------------------------
-    def _items(self, norm: str) -> tuple[list[Item], list[str]]:
-        items: list[Item] = []
-        notes: list[str] = []
-        pos = 0
-        for m in [*self.index.scan(norm), None]:
-            gap = norm[pos : m.start if m else len(norm)]
-            for tok in tokenize_gap(gap) if gap.strip() else ():
-                if isinstance(tok, Residue):
-                    for hit in self.fuzzy.split(tok.text):
-                        items.append(Product(hit.text, hit.info, fuzzy=True, strong=hit.strong))
-                elif isinstance(tok, Note):
-                    notes.append(tok.text)
-                    items.append(Sep(tok.text))
-                else:
-                    items.append(tok)
-            if m is not None:
-                items.append(Product(m.text.strip(), m.info))
-                pos = m.end
-        self._glue_digits(items)
-        return items, notes
-
-    def _glue_digits(self, items: list[Item]) -> None:
-        """红花狼15: a mistyped name ending in digits was read as name + bare number; rejoin them."""
-        for i in range(len(items) - 2, -1, -1):
-            p, q = items[i], items[i + 1]
-            glued = isinstance(q, Quantity) and q.unit is None and q.text.isdigit()
-            if isinstance(p, Product) and p.fuzzy and glued:
-                info = self.index.by_pinyin.get(char_pinyin(p.text + q.text))
-                if info is not None:
-                    items[i : i + 2] = [Product(p.text + q.text, info, fuzzy=True, strong=True)]
-
-    def _merge_adjacent(self, items: list[Item]) -> None:
-        """ "茅台 飞天", "泸州老窖 1573", "IPA 鹅岛": neighbouring words naming one product."""
-        i = 0
-        while i + 1 < len(items):
-            a, b = items[i], items[i + 1]
-            if not (isinstance(a, Product) and isinstance(b, Product)):
-                i += 1
-                continue
-            c = items[i + 2] if i + 2 < len(items) else None
-            if a.info and b.info:
-                merged = _merge(a, b)
-            else:
-                if b.info is None and a.info and isinstance(c, Product) and c.info and len(b.text) <= 2:
-                    merged = _merge(a, c)  # 泸州 老窑 特曲: a slip between two parts of one name
-                    if merged is not None:
-                        merged.text = f"{a.text}{b.text}{c.text}"
-                        items[i : i + 3] = [merged]
-                        continue
-                merged = self._absorb(a, b)
-            if merged is not None:
-                items[i : i + 2] = [merged]
-                continue
-            i += 1
-
-    def _absorb(self, a: Product, b: Product) -> Product | None:
-        """国窑 1573: an unknown word next to a product it resembles is part of that name."""
-        known, unknown = (a, b) if b.info is None else (b, a)
-        if known.info is None or unknown.info is not None or len(unknown.text) > 3:
-            return None
-        # 青花 狼 / 拉菲 传齐: the exact scan took a prefix of a mistyped longer name
-        info = self.index.by_pinyin.get(char_pinyin(a.text + b.text))
-        if info is not None:
-            return Product(f"{a.text}{b.text}", info, fuzzy=True, strong=True)
-        if set(known.info.candidates) & set(self.fuzzy.suggest(unknown.text)):
-            return Product(f"{a.text}{b.text}", known.info, known.fuzzy, known.strong)
-        return None
 
     def _resolve(self, p: Product, lines: list, ambiguous: list, unmatched: list) -> None:
         info = p.info
@@ -258,50 +204,6 @@ class OrderParser:
         return ParsedLine(e.sku, e.name, number, unit, bottles, text, tuple(flags))
 
 
-def _merge(a: Product, b: Product) -> Product | None:
-    """One mention from two neighbours, or None when they name different products."""
-    assert a.info is not None and b.info is not None
-    text, strong, fuzzy = f"{a.text} {b.text}", a.strong or b.strong, a.fuzzy and b.fuzzy
-    both = set(a.info.candidates) & set(b.info.candidates)
-    if both:
-        ordered = tuple(s for s in a.info.candidates if s in both)
-        scope = a.info.scope & b.info.scope or frozenset(both)
-        info = replace(a.info, key=f"{a.info.key}+{b.info.key}", candidates=ordered, scope=scope)
-        return Product(text, info, fuzzy, strong)
-    same_line = set(a.info.candidates) <= b.info.scope and set(b.info.candidates) <= a.info.scope
-    if same_line and bool(_SPEC_WORD_RE.search(a.text)) != bool(_SPEC_WORD_RE.search(b.text)):
-        # one line said twice, once with its strength (38度国窖 1573): the strength decides;
-        # two plain names of one line (古5 古8) are two products
-        return Product(text, a.info if _SPEC_WORD_RE.search(a.text) else b.info, fuzzy, strong)
-    if a.info.brand_word and set(b.info.candidates) <= a.info.scope:
-        return Product(text, b.info, fuzzy, strong)  # 五粮液 1618
-    if b.info.brand_word and set(a.info.candidates) <= b.info.scope:
-        return Product(text, a.info, fuzzy, strong)  # 1618 五粮液
-    return None
-
-
-def _drop_negated(items: list, notes: list[str]) -> None:
-    """ "普五不要了" / "不要普五了": the product next to the negation is taken off the message."""
-    i = 0
-    while i < len(items):
-        neg = items[i]
-        if not isinstance(neg, Negation):
-            i += 1
-            continue
-        del items[i]
-        target = _neighbour_product(items, range(i - 1, -1, -1))
-        if target is None:
-            target = _neighbour_product(items, range(i, len(items)))
-        if target is not None:
-            notes.append(f"{items[target].text} {neg.text}")
-            del items[target]
-            i -= target < i
-
-
-def _neighbour_product(items: list, positions: range) -> int | None:
-    for j in positions:
-        if isinstance(items[j], Product):
-            return j
-        if not isinstance(items[j], Sep):
-            return None
-    return None
+def _years(m: re.Match[str]) -> str:
+    value = parse_number(m.group(1))
+    return f"{value}年" if value is not None else m.group()

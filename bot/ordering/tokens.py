@@ -51,6 +51,11 @@ class Negation:
 
 
 @dataclass(slots=True)
+class Correction:
+    text: str
+
+
+@dataclass(slots=True)
 class Note:
     text: str
 
@@ -60,16 +65,18 @@ class Residue:
     text: str
 
 
-Token = Quantity | Spec | Sep | Each | Negation | Note | Residue
+Token = Quantity | Spec | Sep | Each | Negation | Correction | Note | Residue
 
 _UNIT_ALT = "|".join(sorted((*lexicon.UNITS, lexicon.DOZEN), key=len, reverse=True))
 _ABV = r"(?P<abv>\d{1,2}(?:\.\d)?)\s*(?:度|°|%\s*vol|%)"
 _ML = r"(?P<size>\d+(?:\.\d+)?)\s*(?P<size_unit>ml|毫升|l|升|公斤)(?![a-z])"
 _JIN = r"(?P<jin>[一两二半1-2])\s*斤(?:装)?"
-SPEC_RE = re.compile(f"{_ABV}|{_ML}|{_JIN}")
+_LITRE = r"(?P<litre>[一两二半])\s*(?:升|l)(?:装)?(?![a-z])|(?P<kilo>公斤)(?:装)?"
+SPEC_RE = re.compile(f"{_ABV}|{_ML}|{_JIN}|{_LITRE}")
 _SEP_WORDS = "|".join(map(re.escape, sorted(lexicon.SEPARATOR_WORDS, key=len, reverse=True)))
 SEP_RE = re.compile(f"[{re.escape(lexicon.SEPARATOR_CHARS)}]+|(?<!\\d)\\.|\\.(?!\\d)|{_SEP_WORDS}")
 EACH_RE = re.compile("|".join(map(re.escape, sorted(lexicon.EACH_WORDS, key=len, reverse=True))))
+CORRECTION_RE = re.compile("|".join(map(re.escape, lexicon.CORRECTION_WORDS)))
 NEGATION_RE = re.compile("|".join(map(re.escape, sorted(lexicon.NEGATION_WORDS, key=len, reverse=True))))
 FILLER_RE = lexicon.filler_regex()
 QTY_RE = re.compile(
@@ -87,6 +94,7 @@ def tokenize_gap(text: str) -> list[Token]:
     pieces = _split(pieces, SEP_RE, lambda m, s: Sep(m.group()))
     pieces = _split(pieces, EACH_RE, lambda m, s: Each(m.group()))
     pieces = _split(pieces, NEGATION_RE, lambda m, s: Negation(m.group()))
+    pieces = _split(pieces, CORRECTION_RE, lambda m, s: Correction(m.group()))
     pieces = _split(pieces, FILLER_RE, lambda m, s: " ")
     pieces = _split(pieces, QTY_RE, _quantity)
     out: list[Token] = []
@@ -134,6 +142,10 @@ def _spec(m: re.Match[str], piece: str) -> Spec | None:
     if m.group("size"):
         ml = round(float(m.group("size")) * _SIZE_ML[m.group("size_unit")])
         return Spec(m.group(), ml=ml) if 50 <= ml <= 5000 else None
+    if m.group("kilo"):
+        return Spec(m.group(), ml=1000)
+    if litre := m.group("litre"):
+        return Spec(m.group(), ml=500 if litre == "半" else 1000 * (parse_number(litre) or 1))
     jin = m.group("jin")
     return Spec(m.group(), ml=250 if jin == "半" else 500 * (parse_number(jin) or 1))
 
@@ -154,4 +166,7 @@ def _quantity(m: re.Match[str], piece: str) -> Quantity | None:
         num, half = num[:-2], True
     unit = lexicon.UNITS.get(unit_word) if unit_word else None
     text = m.group().strip()
-    return Quantity(text, parse_number(num), unit, half=half, dozen=unit_word == lexicon.DOZEN)
+    number = parse_number(num)
+    if half and unit is Unit.BOTTLE:
+        number, half = None, False  # 两瓶半 cannot be ordered: ask
+    return Quantity(text, number, unit, half=half, dozen=unit_word == lexicon.DOZEN)
