@@ -1,0 +1,468 @@
+"""Order actions: create (reserve stock, promotion stock, coupon and credit atomically) and cancel.
+
+Every limited resource is taken with a conditional UPDATE in one transaction, in a fixed lock order
+(inventory rows by (warehouse, product), promotions by id, the store's credit, then the coupon), so
+concurrent orders neither oversell nor deadlock each other. Any refusal rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reference_core import logistics, quotes, webhooks
+from reference_core.db import insert_ignore
+from reference_core.errors import (
+    CoreError,
+    ErrorCode,
+    coupon_unavailable,
+    out_of_stock,
+    promotion_unavailable,
+)
+from reference_core.models import (
+    Allocation,
+    CouponClaim,
+    Inventory,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Promotion,
+    PromotionUsage,
+    Shipment,
+    Store,
+)
+from reference_core.order_view import order_out
+from reference_core.runtime import Core
+from reference_core.schemas import orders as s
+from reference_core.schemas.webhooks import CouponRedeemed
+from reference_core.sourcing import Plan, Site
+
+REFUSAL_ORDER = ("store_inactive", "promotion_unavailable", "coupon_unavailable", "below_minimum_order")
+
+
+class _Raced(Exception):
+    """A planned warehouse lost its bottles to a concurrent order between planning and reserving."""
+
+
+def _refuse(cart: quotes.PricedCart, request: s.OrderCreate) -> None:
+    issues = {code: [i for i in cart.issues if i.code == code] for code in REFUSAL_ORDER}
+    if issues["store_inactive"]:
+        raise CoreError(
+            ErrorCode.STORE_INACTIVE, issues["store_inactive"][0].message, {"store_id": cart.store.id}
+        )
+    for problem in cart.priced.problems:
+        raise promotion_unavailable(problem.promotion_id, problem.reason, problem.message)
+    if request.coupon_claim_id is not None:
+        chosen = cart.coupon
+        if chosen is None:
+            raise coupon_unavailable("not_found", "no such coupon", claim_id=request.coupon_claim_id)
+        if chosen.reason is not None:
+            raise coupon_unavailable(chosen.reason, chosen.message, claim_id=request.coupon_claim_id)
+    if issues["below_minimum_order"]:
+        lines = [
+            {"line_no": i.line_no, "sku": i.sku, "message": i.message} for i in issues["below_minimum_order"]
+        ]
+        raise CoreError(
+            ErrorCode.BELOW_MINIMUM_ORDER, "a line is below its minimum order quantity", {"lines": lines}
+        )
+    if request.expected_total_fen is not None and request.expected_total_fen != cart.total_fen:
+        raise CoreError(
+            ErrorCode.CONFLICT,
+            "the total is not what the buyer saw; quote again",
+            {
+                "reason": "price_changed",
+                "expected_total_fen": request.expected_total_fen,
+                "total_fen": cart.total_fen,
+            },
+        )
+
+
+def _shortages(cart: quotes.PricedCart, plans: list[tuple[Plan, int]]) -> list[dict]:
+    return [
+        {
+            "line_no": line.item.line_no,
+            "sku": line.item.sku,
+            "requested": line.item.quantity,
+            "available": available,
+            "is_gift": line.is_gift,
+        }
+        for line, (plan, available) in zip(cart.lines, plans, strict=True)
+        if plan.shortfall
+    ]
+
+
+async def _reserve(session: AsyncSession, cart: quotes.PricedCart, core: Core) -> list[Plan]:
+    plans = [(line.plan, line.available) for line in cart.lines]
+    for _attempt in range(4):
+        if short := _shortages(cart, plans):
+            raise out_of_stock(short)
+        needs: dict[tuple[int, int], int] = defaultdict(int)
+        for line, (plan, _) in zip(cart.lines, plans, strict=True):
+            for pick in plan.picks:
+                needs[(pick.site.warehouse_id, line.item.product_id)] += pick.quantity
+        done: list[tuple[int, int, int]] = []
+        try:
+            for (wid, pid), qty in sorted(needs.items()):
+                result = await session.execute(
+                    update(Inventory)
+                    .where(
+                        Inventory.warehouse_id == wid,
+                        Inventory.product_id == pid,
+                        Inventory.on_hand - Inventory.reserved >= qty,
+                    )
+                    .values(reserved=Inventory.reserved + qty)
+                )
+                if result.rowcount != 1:
+                    raise _Raced
+                done.append((wid, pid, qty))
+            return [plan for plan, _ in plans]
+        except _Raced:
+            # undo this attempt's reservations (cheaper than a savepoint on the path that succeeds)
+            for wid, pid, qty in done:
+                await session.execute(
+                    update(Inventory)
+                    .where(Inventory.warehouse_id == wid, Inventory.product_id == pid)
+                    .values(reserved=Inventory.reserved - qty)
+                )
+            snapshot, sites = await quotes.stock_snapshot(
+                session, cart.store, list({line.item.product_id for line in cart.lines})
+            )
+            needs_list = [
+                (
+                    line.item.product_id,
+                    line.item.quantity,
+                    quotes.only_warehouse(line.result, cart.promotions),
+                )
+                for line in cart.lines
+            ]
+            plans = quotes.plan_all(needs_list, snapshot, sites, core.config.sourcing)
+    raise CoreError(ErrorCode.BUSY, "stock is moving too fast to reserve; retry")
+
+
+async def _take_promotion_stock(session: AsyncSession, cart: quotes.PricedCart, now: datetime) -> None:
+    taken: dict[int, int] = defaultdict(int)
+    for line in cart.lines:
+        if line.result.unit_price_fen is not None and line.result.promotion_id is not None:
+            taken[line.result.promotion_id] += line.item.quantity
+    for pid, qty in sorted(taken.items()):
+        promo = cart.promotions[pid]
+        if promo.stock_remaining is not None:
+            stmt = update(Promotion).where(Promotion.id == pid, Promotion.stock_remaining >= qty)
+            if promo.kind != "group_buy":
+                stmt = stmt.where(Promotion.starts_at <= now, Promotion.ends_at > now)
+            result = await session.execute(stmt.values(stock_remaining=Promotion.stock_remaining - qty))
+            if result.rowcount != 1:
+                raise promotion_unavailable(pid, "sold_out", "sold out")
+        if promo.per_store_limit is not None:
+            await session.execute(
+                insert_ignore(
+                    session,
+                    PromotionUsage.__table__,
+                    {"promotion_id": pid, "store_id": cart.store.id, "used": 0},
+                    index_elements=["promotion_id", "store_id"],
+                )
+            )
+            result = await session.execute(
+                update(PromotionUsage)
+                .where(
+                    PromotionUsage.promotion_id == pid,
+                    PromotionUsage.store_id == cart.store.id,
+                    PromotionUsage.used + qty <= promo.per_store_limit,
+                )
+                .values(used=PromotionUsage.used + qty)
+            )
+            if result.rowcount != 1:
+                raise promotion_unavailable(pid, "per_store_limit_reached", "this store reached its limit")
+
+
+async def _charge_credit(session: AsyncSession, cart: quotes.PricedCart) -> None:
+    total = cart.total_fen
+    if total == 0:
+        return
+    result = await session.execute(
+        update(Store)
+        .where(
+            Store.id == cart.store.id,
+            Store.status == "active",
+            Store.credit_used_fen + total <= Store.credit_limit_fen,
+        )
+        .values(credit_used_fen=Store.credit_used_fen + total)
+    )
+    if result.rowcount != 1:
+        store = await session.scalar(
+            select(Store).where(Store.id == cart.store.id).execution_options(populate_existing=True)
+        )
+        assert store is not None
+        raise CoreError(
+            ErrorCode.CREDIT_LIMIT_EXCEEDED,
+            "the order exceeds the store's available credit",
+            {
+                "limit_fen": store.credit_limit_fen,
+                "used_fen": store.credit_used_fen,
+                "available_fen": max(0, store.credit_limit_fen - store.credit_used_fen),
+                "required_fen": total,
+            },
+        )
+
+
+async def create(
+    session: AsyncSession,
+    core: Core,
+    tenant_id: int,
+    request: s.OrderCreate,
+    now: datetime,
+    *,
+    source: str = "api",
+    allow_group: bool = False,
+) -> Order:
+    cart = await quotes.price_cart(
+        session, tenant_id, request, now, core.config.sourcing, allow_group=allow_group
+    )
+    _refuse(cart, request)
+    plans = await _reserve(session, cart, core)
+    await _take_promotion_stock(session, cart, now)
+    await _charge_credit(session, cart)
+
+    sites = {pick.site.warehouse_id: pick.site for plan in plans for pick in plan.picks}
+    plan = logistics.make_plan(cart.store, [(site.city, site.distance_km) for site in sites.values()])
+    scale = core.config.logistics.time_scale
+    applied = [o for o in cart.priced.outcomes if o.applied]
+    coupon = cart.coupon if cart.coupon_discount_fen else None
+    order = Order(
+        tenant_id=tenant_id,
+        store_id=cart.store.id,
+        status="created",
+        transit_step=0,
+        source=source,
+        subtotal_fen=cart.priced.subtotal_fen,
+        discount_fen=cart.priced.promotion_discount_fen,
+        coupon_discount_fen=cart.coupon_discount_fen,
+        total_fen=cart.total_fen,
+        coupon_claim_id=coupon.claim.id if coupon else None,
+        pricing={
+            "promotions": [
+                {
+                    "promotion_id": o.promotion_id,
+                    "name": o.name,
+                    "kind": o.kind,
+                    "discount_fen": o.discount_fen,
+                    "gift": {"sku": o.gift[0], "quantity": o.gift[1]} if o.gift else None,
+                }
+                for o in applied
+            ],
+            "coupon": {
+                "claim_id": coupon.claim.id,
+                "campaign_id": coupon.campaign.id,
+                "name": coupon.campaign.name,
+                "discount_fen": coupon.discount_fen,
+            }
+            if coupon
+            else None,
+        },
+        plan=plan,
+        note=request.note,
+        eta=logistics.eta(now, plan, scale),
+        next_transition_at=logistics.due_at(now, plan["steps"][0]["after"], scale),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    await session.flush()
+    lines, allocations, shipments = _write_lines(session, order, cart, plans)
+    event = OrderEvent(
+        order_id=order.id, status="created", at=now, location="", carrier="", waybill="", note="订单已创建"
+    )
+    session.add(event)
+    if coupon:
+        await _redeem_coupon(session, order, coupon, now)
+    await logistics.status_changed(session, order, None, "created", now, cart.store.city)
+    await session.flush()
+    # the response is built from what was just written: no read-back on the hot path
+    view = order_out(
+        order,
+        lines,
+        [(a, _wh(sites[a.warehouse_id])) for a in allocations],
+        [(sh, _wh(sites[sh.warehouse_id])) for sh in shipments],
+        [event],
+    )
+    return Created(order, view)
+
+
+@dataclass(frozen=True)
+class Created:
+    row: Order
+    view: s.Order
+
+
+def _wh(site: Site) -> SimpleNamespace:
+    return SimpleNamespace(id=site.warehouse_id, name=site.name, city=site.city)
+
+
+def _write_lines(
+    session: AsyncSession, order: Order, cart: quotes.PricedCart, plans: list[Plan]
+) -> tuple[list, list, list]:
+    warehouses: set[int] = set()
+    lines: list[OrderLine] = []
+    allocations: list[Allocation] = []
+    for line, plan in zip(cart.lines, plans, strict=True):
+        item, result = line.item, line.result
+        unit = result.unit_price_fen
+        lines.append(
+            OrderLine(
+                order_id=order.id,
+                line_no=item.line_no,
+                product_id=item.product_id,
+                sku=item.sku,
+                name=line.product.name,
+                cases=item.cases,
+                bottles=item.bottles,
+                quantity=item.quantity,
+                bottle_price_fen=unit
+                if unit is not None
+                else (0 if line.is_gift else line.price.bottle_price_fen),
+                case_price_fen=0 if line.is_gift else line.price.case_price_fen,
+                list_amount_fen=item.list_amount_fen,
+                discount_fen=result.discount_fen,
+                amount_fen=result.amount_fen,
+                promotion_id=item.promotion_id if line.is_gift else result.promotion_id,
+                is_gift=line.is_gift,
+            )
+        )
+        for pick in plan.picks:
+            warehouses.add(pick.site.warehouse_id)
+            allocations.append(
+                Allocation(
+                    order_id=order.id,
+                    line_no=item.line_no,
+                    product_id=item.product_id,
+                    warehouse_id=pick.site.warehouse_id,
+                    quantity=pick.quantity,
+                    distance_km=pick.site.distance_km,
+                )
+            )
+    shipments = [
+        Shipment(order_id=order.id, warehouse_id=wid, carrier="", waybill="") for wid in sorted(warehouses)
+    ]
+    session.add_all([*lines, *allocations, *shipments])
+    return lines, allocations, shipments
+
+
+async def _redeem_coupon(
+    session: AsyncSession, order: Order, coupon: quotes.CouponEval, now: datetime
+) -> None:
+    result = await session.execute(
+        update(CouponClaim)
+        .where(
+            CouponClaim.id == coupon.claim.id,
+            CouponClaim.status == "available",
+            CouponClaim.expires_at > now,
+            CouponClaim.holder_type == "store",
+            CouponClaim.holder_id == str(order.store_id),
+        )
+        .values(status="redeemed", redeemed_at=now, order_id=order.id, redeemed_store_id=order.store_id)
+    )
+    if result.rowcount != 1:
+        raise coupon_unavailable("redeemed", "this coupon was just used", claim_id=coupon.claim.id)
+    event = CouponRedeemed(
+        claim_id=coupon.claim.id,
+        campaign_id=coupon.campaign.id,
+        code=coupon.claim.code,
+        holder_type="store",
+        holder_id=coupon.claim.holder_id,
+        order_id=order.id,
+        store_id=order.store_id,
+        discount_fen=coupon.discount_fen,
+        at=now,
+    )
+    await webhooks.enqueue(session, order.tenant_id, "coupon.redeemed", event, now)
+
+
+async def cancel(session: AsyncSession, tenant_id: int, order_id: int, reason: str, now: datetime) -> None:
+    """Cancel before shipping; gives back stock, promotion stock, the coupon and the credit."""
+    order = await session.scalar(select(Order).where(Order.tenant_id == tenant_id, Order.id == order_id))
+    if order is None:
+        raise CoreError(
+            ErrorCode.NOT_FOUND, f"order {order_id} not found", {"resource": "order", "id": str(order_id)}
+        )
+    if order.status == "cancelled":
+        return
+    previous = order.status
+    moved = await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_(("created", "allocated")))
+        .values(status="cancelled", next_transition_at=None, updated_at=now)
+    )
+    if moved.rowcount != 1:
+        current = await session.scalar(
+            select(Order.status).where(Order.id == order.id).execution_options(populate_existing=True)
+        )
+        if current == "cancelled":
+            return
+        raise CoreError(
+            ErrorCode.ORDER_NOT_CANCELLABLE,
+            f"the order is {current}; only orders not yet shipped can be cancelled",
+            {"status": current},
+        )
+    await _release(session, order)
+    session.add(OrderEvent(order_id=order.id, status="cancelled", at=now, note=reason or "订单已取消"))
+    await logistics.status_changed(session, order, previous, "cancelled", now)
+    await session.flush()
+
+
+async def _release(session: AsyncSession, order: Order) -> None:
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    for a in await session.scalars(select(Allocation).where(Allocation.order_id == order.id)):
+        totals[(a.warehouse_id, a.product_id)] += a.quantity
+    for (wid, pid), qty in sorted(totals.items()):
+        await session.execute(
+            update(Inventory)
+            .where(Inventory.warehouse_id == wid, Inventory.product_id == pid)
+            .values(reserved=Inventory.reserved - qty)
+        )
+    channel: dict[int, int] = defaultdict(int)
+    for line in await session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.is_gift.is_(False))
+    ):
+        if line.promotion_id is not None:  # discount promotions are skipped below by kind
+            channel[line.promotion_id] += line.quantity
+    await _return_promotion_stock(session, order, channel)
+    if order.coupon_claim_id is not None:
+        await session.execute(
+            update(CouponClaim)
+            .where(CouponClaim.id == order.coupon_claim_id, CouponClaim.order_id == order.id)
+            .values(status="available", redeemed_at=None, order_id=None, redeemed_store_id=None)
+        )
+    if order.total_fen:
+        await session.execute(
+            update(Store)
+            .where(Store.id == order.store_id)
+            .values(credit_used_fen=Store.credit_used_fen - order.total_fen)
+        )
+
+
+async def _return_promotion_stock(session: AsyncSession, order: Order, channel: dict[int, int]) -> None:
+    if not channel:
+        return
+    promos = {
+        p.id: p for p in await session.scalars(select(Promotion).where(Promotion.id.in_(list(channel))))
+    }
+    for pid, qty in sorted(channel.items()):
+        promo = promos.get(pid)
+        if promo is None or promo.kind not in ("flash_sale", "auction", "group_buy"):
+            continue
+        if promo.stock_remaining is not None:
+            await session.execute(
+                update(Promotion)
+                .where(Promotion.id == pid)
+                .values(stock_remaining=Promotion.stock_remaining + qty)
+            )
+        await session.execute(
+            update(PromotionUsage)
+            .where(PromotionUsage.promotion_id == pid, PromotionUsage.store_id == order.store_id)
+            .values(used=PromotionUsage.used - qty)
+        )
