@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from wechat_sim.keys import SIM_JINJA, SIM_STATE
+from wechat_sim.keys import SIM_JINJA
+from wechat_sim.model import ROLES
 
 routes = web.RouteTableDef()
 
@@ -17,18 +18,10 @@ async def index(request: web.Request) -> web.Response:
 @routes.get("/_sim/console", name="sim_console")
 async def console(request: web.Request) -> web.Response:
     router = request.app.router
-    # everything the page calls is resolved here, so the console works under any mount prefix
+    # every URL the page calls is derived from the router, so the console works under any prefix
     base = str(router["sim_index"].url_for()).rstrip("/")
-    sim = request.app[SIM_STATE]
-    html = (
-        request.app[SIM_JINJA]
-        .get_template("console.html.j2")
-        .render(
-            base=base,
-            static=str(router["sim_static"].url_for(filename="")).rstrip("/"),
-            apps=sim.apps(),
-            preselect_app=request.query.get("app", ""),
-            preselect_person=request.query.get("person", ""),
-        )
-    )
+    static = str(router["sim_static"].url_for(filename="x"))[: -len("/x")]
+    boot = {"base": base, "app": request.query.get("app", ""), "person": request.query.get("person", "")}
+    template = request.app[SIM_JINJA].get_template("console.html.j2")
+    html = template.render(boot=boot, roles=ROLES, static=static)
     return web.Response(text=html, content_type="text/html", charset="utf-8")

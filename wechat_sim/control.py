@@ -4,6 +4,7 @@ scripts in other languages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +20,12 @@ from wechat_sim.store import dump
 from wechat_sim.window import remaining
 
 routes = web.RouteTableDef()
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
 API = "/_sim/api"
 
 
@@ -188,9 +195,9 @@ async def conversation(request: web.Request, sim: Simulator) -> Any:
     q = request.query
     pid, appid, since = q["person"], q["appid"], int(q.get("since", 0))
     entries = sim.conversation(pid, appid, since)
-    wait = min(float(q.get("wait", 0)), 30.0)
-    if not entries and wait > 0:
-        await sim.wait_change(wait)
+    deadline = loop_time() + min(float(q.get("wait", 0)), 30.0)
+    while not entries and (left := deadline - loop_time()) > 0:
+        await sim.wait_change(left)
         entries = sim.conversation(pid, appid, since)
     member = sim.member(pid, appid)
     menu = sim.menu_for(member)

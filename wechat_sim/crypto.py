@@ -29,6 +29,13 @@ def sha1_signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode(), usedforsecurity=False).hexdigest()
 
 
+def jsapi_signature(ticket: str, noncestr: str, timestamp: str | int, url: str) -> str:
+    """JS-SDK ``wx.config`` signature (section 10.2): the URL without its ``#`` fragment."""
+    url = url.split("#", 1)[0]
+    string1 = f"jsapi_ticket={ticket}&noncestr={noncestr}&timestamp={timestamp}&url={url}"
+    return hashlib.sha1(string1.encode(), usedforsecurity=False).hexdigest()
+
+
 def same(a: str | None, b: str) -> bool:
     return a is not None and hmac.compare_digest(a.encode(), b.encode())
 

@@ -24,6 +24,7 @@ import aiohttp
 from wechat_sim.actions import UserActions
 from wechat_sim.clock import Clock, SystemClock
 from wechat_sim.config import SimConfig
+from wechat_sim.crypto import jsapi_signature, same
 from wechat_sim.driver import CallbackDriver, DeliveryResult
 from wechat_sim.errors import WxError
 from wechat_sim.faults import Faults
@@ -438,6 +439,15 @@ class Simulator(UserActions, Sending, QrCodes, Menus, Users):
             for code, record in list(self.store.codes.items()):
                 if record.expires_at + 3600 < now:
                     del self.store.codes[code]
+
+    def check_jsapi_signature(
+        self, appid: str, url: str, noncestr: str, timestamp: str | int, signature: str
+    ) -> bool:
+        """Would ``wx.config`` accept this signature for the page at ``url`` (current ticket)?"""
+        rt = self.runtime(appid)
+        if not rt.jsapi_ticket or self.now() >= rt.jsapi_expires_at:
+            return False
+        return same(signature, jsapi_signature(rt.jsapi_ticket, noncestr, timestamp, url))
 
     # faults --------------------------------------------------------------------------------------
     def inject(self, appid: str = "*", **plan: Any) -> None:

@@ -3,6 +3,7 @@ the same open-platform group, and a small client for WeChat's API paths."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -41,7 +42,7 @@ class Wx:
         return data["access_token"]
 
     async def _token_for(self, appid: str) -> str:
-        return self.tokens.get(appid) or await self.token(appid, MP_SECRET if appid == MP else OA_SECRET)
+        return self.tokens.get(appid) or await self.token(appid, self.sim.app(appid).secret)
 
     async def get(self, path: str, **params: Any) -> dict[str, Any]:
         resp = await self.client.get(path, params=params)
@@ -49,19 +50,28 @@ class Wx:
         return await resp.json(content_type=None)
 
     async def post(self, path: str, body: Any, *, appid: str = OA, token: str | None = None, **params: Any):
-        params["access_token"] = token if token is not None else await self._token_for(appid)
-        import json
-
+        """POST a JSON body (bytes are sent as they are); like an SDK, a cached token that expired
+        is fetched again once."""
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        resp = await self.client.post(path, params=params, data=data)
-        assert resp.status == 200
-        if resp.content_type == "image/png":
-            return await resp.read()
-        return await resp.json(content_type=None)
+        for _ in range(2):
+            params["access_token"] = token if token is not None else await self._token_for(appid)
+            resp = await self.client.post(path, params=params, data=data)
+            assert resp.status == 200
+            if resp.content_type == "image/png":
+                return await resp.read()
+            answer = await resp.json(content_type=None)
+            if token is not None or answer.get("errcode") not in (40001, 42001):
+                return answer
+            self.tokens.pop(appid, None)
+        return answer
 
     async def call(self, path: str, *, appid: str = OA, **params: Any) -> dict[str, Any]:
-        """GET with the app's access_token."""
-        return await self.get(path, access_token=await self._token_for(appid), **params)
+        """GET with the app's access_token (fetched again once if it expired)."""
+        answer = await self.get(path, access_token=await self._token_for(appid), **params)
+        if answer.get("errcode") in (40001, 42001):
+            self.tokens.pop(appid, None)
+            answer = await self.get(path, access_token=await self._token_for(appid), **params)
+        return answer
 
 
 def errcode(data: dict[str, Any]) -> int:

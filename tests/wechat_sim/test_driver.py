@@ -83,10 +83,10 @@ async def test_get_verification_echoes(aiohttp_server, http):
 
 
 async def test_a_slow_callback_gets_the_identical_message_again_with_new_signatures(aiohttp_server, http):
-    responder = Responder(APPID, TOKEN, AES, "safe", delays=[0.6, 0.6], answer=lambda f: "success")
+    responder = Responder(APPID, TOKEN, AES, "safe", delays=[1.5, 1.5], answer=lambda f: "success")
     target = await serve(aiohttp_server, responder, "safe")
 
-    result = await CallbackDriver(http, deadline=0.25, attempts=3).deliver(target, text_fields())
+    result = await CallbackDriver(http, deadline=0.5, attempts=3).deliver(target, text_fields())
 
     assert result.ok and result.acked
     assert [a.outcome for a in result.attempts] == ["timeout", "timeout", "ack"]
@@ -102,19 +102,19 @@ async def test_a_slow_callback_gets_the_identical_message_again_with_new_signatu
 
 
 async def test_no_answer_within_every_deadline_is_the_user_visible_failure(aiohttp_server, http):
-    responder = Responder(APPID, TOKEN, AES, "plain", delays=[0.5, 0.5, 0.5])
+    responder = Responder(APPID, TOKEN, AES, "plain", delays=[1.5, 1.5, 1.5])
     target = await serve(aiohttp_server, responder, "plain")
 
-    result = await CallbackDriver(http, deadline=0.2, attempts=3).deliver(target, text_fields())
+    result = await CallbackDriver(http, deadline=0.5, attempts=3).deliver(target, text_fields())
 
     assert result.user_error == OA_FAILURE == "该公众号暂时无法提供服务，请稍后再试"
     assert result.reason == "timeout" and len(result.attempts) == 3 == len(responder.received)
 
 
 async def test_the_attempt_count_is_configurable(aiohttp_server, http):
-    responder = Responder(APPID, TOKEN, AES, "plain", delays=[0.5] * 4)
+    responder = Responder(APPID, TOKEN, AES, "plain", delays=[1.5] * 4)
     target = await serve(aiohttp_server, responder, "plain")
-    result = await CallbackDriver(http, deadline=0.1, attempts=4).deliver(target, text_fields())
+    result = await CallbackDriver(http, deadline=0.5, attempts=4).deliver(target, text_fields())
     assert len(result.attempts) == 4 == len(responder.received)
 
 
