@@ -18,7 +18,9 @@ CHAR_CUTOFF = 75.0  # 泸州老窑特曲 vs 泸州老窖特曲 = 83; 五粮春 v
 MARGIN = 6.0  # the best must beat the runner-up naming other products by this much
 PINYIN_CUTOFF = 88.0  # jiannancun vs jiannanchun = 95; wuliangxx vs wuliangye = 78
 LATIN_CUTOFF = 80.0  # mistyped pinyin: maotia -> maotai = 83
-SUGGEST_CUTOFF = 50.0
+SUGGEST_CUTOFF = 60.0
+SUGGEST_SPREAD = 12.0  # only suggestions about as good as the best one
+SOUND_PENALTY = 10.0
 MAX_SUGGESTIONS = 3
 
 
@@ -100,14 +102,19 @@ class FuzzyMatcher:
         return FuzzyHit(word, info, strong=False)
 
     def suggest(self, text: str) -> tuple[str, ...]:
-        """Nearest active products by characters or by sound, best first."""
+        """Nearest active products by characters or by sound, best first; nothing when nothing is near.
+
+        Sound counts a little less than characters: short pinyin strings share letters by chance
+        (雪碧 xuebi / 普飞 pufei score 60).
+        """
         scores: dict[str, float] = {}
-        for choices, query in ((self.cjk_keys, text), (self.cjk_pinyin, char_pinyin(text))):
-            for _, score, idx in process.extract(
-                query, choices, scorer=fuzz.ratio, limit=8, score_cutoff=SUGGEST_CUTOFF
-            ):
+        searches = ((self.cjk_keys, text, 0.0), (self.cjk_pinyin, char_pinyin(text), SOUND_PENALTY))
+        for choices, query, penalty in searches:
+            for _, score, idx in process.extract(query, choices, scorer=fuzz.ratio, limit=8):
                 for sku in self.index.keys[self.cjk_keys[idx]].candidates:
                     if self.index.entry(sku).active:
-                        scores[sku] = max(scores.get(sku, 0.0), score)
-        ranked = sorted(scores, key=lambda s: (-scores[s], self.index.order[s]))
-        return tuple(ranked[:MAX_SUGGESTIONS])
+                        scores[sku] = max(scores.get(sku, 0.0), score - penalty)
+        best = max(scores.values(), default=0.0)
+        near = [s for s, v in scores.items() if v >= SUGGEST_CUTOFF and v >= best - SUGGEST_SPREAD]
+        near.sort(key=lambda s: (-scores[s], self.index.order[s]))
+        return tuple(near[:MAX_SUGGESTIONS])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pypinyin import Style, lazy_pinyin
 
 from bot.ordering.interface import Catalog, CatalogEntry
+from bot.ordering.numerals import parse_number
 
 # Priorities: a stronger source of the same key replaces a weaker one's candidates.
 ALIAS, SERIES, BRAND, PINYIN = 4, 3, 2, 1
@@ -27,9 +28,20 @@ UNIT_CHARS = "箱件提瓶支个罐听盒桶打"
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width digits and letters become ASCII), lower case, one kind of space."""
+    """NFKC (full-width digits and letters become ASCII), lower case, one kind of space, and
+    ages in digits (十五年 -> 15年: an age is part of a name, never a quantity). Keys and messages
+    go through the same function, so 六年口子窖 and 6年口子窖 are one key."""
     text = unicodedata.normalize("NFKC", text).lower()
+    text = _YEARS_RE.sub(_years, text)
     return "".join(" " if ch.isspace() and ch != "\n" else ch for ch in text)
+
+
+_YEARS_RE = re.compile(r"([一二两三四五六七八九十]{1,3})年")
+
+
+def _years(m: re.Match[str]) -> str:
+    value = parse_number(m.group(1))
+    return f"{value}年" if value is not None else m.group()
 
 
 def is_cjk(ch: str) -> bool:

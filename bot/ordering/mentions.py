@@ -95,7 +95,7 @@ class MentionReader:
                 if b.info is None and a.info and isinstance(c, Product) and c.info and len(b.text) <= 2:
                     merged = _merge(a, c)  # 泸州 老窑 特曲: a slip between two parts of one name
                     if merged is not None:
-                        merged.text = f"{a.text}{b.text}{c.text}"
+                        merged.text, merged.fuzzy = f"{a.text}{b.text}{c.text}", True
                         items[i : i + 3] = [merged]
                         continue
                 merged = self._absorb(a, b)

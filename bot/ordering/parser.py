@@ -29,7 +29,6 @@ from bot.ordering.interface import (
 )
 from bot.ordering.matching import CatalogIndex, normalize
 from bot.ordering.mentions import MentionReader
-from bot.ordering.numerals import parse_number
 from bot.ordering.pairing import Item, Product, attach_specs, pair
 from bot.ordering.tokens import Quantity, Spec
 
@@ -40,7 +39,6 @@ _PRICE_UNIT_RE = re.compile(
     r"(?:多少钱|什么价|啥价|怎么卖)\s*(?:一|每)\s*[箱件提瓶支个罐听]"
     r"|(?:一|每)\s*[箱件提瓶支个罐听]\s*(?:多少钱|什么价|啥价)"
 )
-_YEARS_RE = re.compile(r"([一二两三四五六七八九十]{1,3})年")
 MAX_TEXT = 500  # a chat message is short; anything longer is cut rather than scanned for seconds
 
 
@@ -58,7 +56,6 @@ class OrderParser:
     # ------------------------------------------------------------------------------------
     def parse(self, text: str) -> ParseResult:
         norm = lexicon.LIST_NUMBER_RE.sub(" ", normalize(text[:MAX_TEXT]))
-        norm = _YEARS_RE.sub(_years, norm)  # 十五年 -> 15年: an age is part of a name, never a quantity
         question = bool(lexicon.QUESTION_RE.search(norm))
         if question:
             norm = _PRICE_UNIT_RE.sub(" ", norm)
@@ -202,8 +199,3 @@ class OrderParser:
         elif bottles > self.limits.max_bottles or bottles > self.limits.max_cases * e.bottles_per_case:
             flags.append(Flag.OVER_LIMIT)
         return ParsedLine(e.sku, e.name, number, unit, bottles, text, tuple(flags))
-
-
-def _years(m: re.Match[str]) -> str:
-    value = parse_number(m.group(1))
-    return f"{value}年" if value is not None else m.group()
