@@ -64,3 +64,75 @@ def count_sql(engine):
 
 async def drain(it: AsyncIterator) -> list:
     return [x async for x in it]
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def redis(redis_prefix):
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def code_keys():
+    from bot.membership.codes import CodeKeys
+
+    return CodeKeys(b"test-code-master-key-0123456789abcdef")
+
+
+@pytest.fixture
+def scanner(sessions, redis, redis_prefix, code_keys):
+    from bot.membership.fraud import FraudGuard
+    from bot.membership.loyalty_config import ConfigCache
+    from bot.membership.scanning import Scanner
+    from bot.redis import Keys
+
+    return Scanner(
+        sessions, code_keys, FraudGuard(redis, Keys(redis_prefix)), ConfigCache(sessions, ttl=3600)
+    )
+
+
+async def adult(sessions, tenant_id: int, **kw) -> int:
+    member = await new_member(sessions, tenant_id, **kw)
+    async with session_scope(sessions) as session:
+        await actions.confirm_age(session, member)
+    return member
+
+
+async def make_batch(
+    sessions, tenant_id: int, *, size=1000, region="SW", activate=True, store=None, sku="JX-500"
+):
+    from bot.membership import batches, regions
+
+    async with session_scope(sessions) as session:
+        if region and await regions.get_region(session, tenant_id, region) is None:
+            await regions.define_region(
+                session, tenant_id, region, "西南大区", provinces=["四川", "贵州"], cities=["重庆"]
+            )
+        batch = await batches.create_batch(
+            session,
+            tenant_id,
+            brand="黔酒",
+            sku=sku,
+            product_name="黔酒·酱香典藏 53度 500ml",
+            size=size,
+            region_code=region,
+            distributor_code="D-CD-01",
+        )
+        if activate:
+            await batches.mark_range(session, tenant_id, batch.id, 1, size, "activate", store_code=store)
+    return batch
+
+
+async def set_config(sessions, tenant_id: int, scanner=None, **changes) -> None:
+    from bot.membership import loyalty_config
+
+    async with session_scope(sessions) as session:
+        await loyalty_config.update(session, tenant_id, **changes)
+    if scanner is not None:
+        scanner.configs.forget()

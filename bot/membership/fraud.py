@@ -1,0 +1,149 @@
+"""Fraud control in Redis: velocity windows, invalid-code lockouts, a review stream.
+
+These run before the database is touched, so a script hammering forged or stolen codes costs
+Redis round trips, not transactions. Each check is one Lua script (atomic across all the
+windows it tests). Caps per day/month and pattern flags need history and live in ``scanning``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from bot.redis import Keys
+
+# KEYS: one sorted set per (subject, window). ARGV: now_ms, member token, then per key
+# window_ms and limit. Returns 0 when every window has room (and records the scan in all of
+# them), else the 1-based index of the first full window (and records nothing).
+_WINDOWS = """
+local now = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[1 + 2 * i])
+  local limit = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[i]) >= limit then
+    return i
+  end
+end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[1 + 2 * i]))
+end
+return 0
+"""
+
+# KEYS: counter, lock. ARGV: window_s, threshold, lockout_s. Returns the count in the window.
+_INVALID = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
+if n >= tonumber(ARGV[2]) then redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[3])) end
+return n
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    tenant_id: int
+    member_id: int | None
+    ip: str | None
+    device: str | None
+
+    def pairs(self) -> list[tuple[str, str]]:
+        out = []
+        if self.member_id is not None:
+            out.append(("m", str(self.member_id)))
+        if self.ip:
+            out.append(("ip", self.ip))
+        if self.device:
+            out.append(("dev", self.device[:64]))
+        return out
+
+
+class FraudGuard:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, *, review_maxlen: int = 100_000) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.review_maxlen = review_maxlen
+        self._windows = redis.register_script(_WINDOWS)
+        self._invalid = redis.register_script(_INVALID)
+        self._seq = 0
+
+    def _key(self, tenant_id: int, *parts: object) -> str:
+        return self.keys("scan", tenant_id, *parts)
+
+    async def locked(self, subjects: Subjects) -> bool:
+        names = [self._key(subjects.tenant_id, "lock", kind, value) for kind, value in subjects.pairs()]
+        if not names:
+            return False
+        return any(v is not None for v in await self.redis.mget(names))
+
+    async def admit(
+        self,
+        subjects: Subjects,
+        member_windows: Sequence[tuple[int, int]],
+        source_windows: Sequence[tuple[int, int]],
+    ) -> str | None:
+        """Record one scan attempt in every velocity window; None if admitted, else the subject
+        kind whose window is full (``m``, ``ip``, ``dev``)."""
+        keys: list[str] = []
+        argv: list[object] = []
+        owners: list[str] = []
+        for kind, value in subjects.pairs():
+            for window, limit in member_windows if kind == "m" else source_windows:
+                keys.append(self._key(subjects.tenant_id, "vel", kind, value, window))
+                argv.extend((window * 1000, limit))
+                owners.append(kind)
+        if not keys:
+            return None
+        self._seq += 1
+        now_ms = int(time.time() * 1000)
+        token = f"{now_ms}-{id(self)}-{self._seq}"
+        full = int(await self._windows(keys=keys, args=[now_ms, token, *argv]))
+        return owners[full - 1] if full else None
+
+    async def invalid_code(self, subjects: Subjects, *, window: int, threshold: int, lockout: int) -> bool:
+        """Count an invalid code against the member and the IP; True if that locked them out."""
+        locked = False
+        for kind, value in subjects.pairs():
+            if kind == "dev":
+                continue
+            count = await self._invalid(
+                keys=[
+                    self._key(subjects.tenant_id, "bad", kind, value),
+                    self._key(subjects.tenant_id, "lock", kind, value),
+                ],
+                args=[window, threshold, lockout],
+            )
+            locked = locked or int(count) >= threshold
+        return locked
+
+    async def unlock(self, tenant_id: int, kind: str, value: str) -> None:
+        await self.redis.delete(
+            self._key(tenant_id, "lock", kind, value), self._key(tenant_id, "bad", kind, value)
+        )
+
+    async def review(self, subjects: Subjects, reason: str, text: str, channel: str) -> None:
+        """Keep a refused scan that never reached the database (forged code, lockout, velocity)."""
+        await self.redis.xadd(
+            self._key(subjects.tenant_id, "review"),
+            {
+                "reason": reason,
+                "member": str(subjects.member_id or ""),
+                "ip": subjects.ip or "",
+                "device": (subjects.device or "")[:64],
+                "channel": channel,
+                "text": text[:80],
+            },
+            maxlen=self.review_maxlen,
+            approximate=True,
+        )
+
+    async def recent_reviews(self, tenant_id: int, count: int = 50) -> list[dict[str, str]]:
+        rows = await self.redis.xrevrange(self._key(tenant_id, "review"), count=count)
+        return [
+            {"id": rid.decode(), **{k.decode(): v.decode() for k, v in fields.items()}}
+            for rid, fields in rows
+        ]
