@@ -69,9 +69,15 @@ async def claim(
         "created_at": now,
         "updated_at": now,
     }
+    # RETURNING, not rowcount: psycopg reports rowcount -1 for INSERT ... ON CONFLICT DO NOTHING.
     inserted = await session.execute(
-        insert_ignore(session, OutboundMessage.__table__, [row], index_elements=["appid", "idempotency_key"])
+        insert_ignore(
+            session, OutboundMessage.__table__, [row], index_elements=["appid", "idempotency_key"]
+        ).returning(OutboundMessage.__table__.c.id)
     )
+    new_id = inserted.scalar_one_or_none()
+    if new_id is not None:
+        return Claim(new_id, True, "pending")
     current = (
         await session.execute(
             select(
@@ -79,8 +85,6 @@ async def claim(
             ).where(OutboundMessage.appid == appid, OutboundMessage.idempotency_key == key[:200])
         )
     ).one()
-    if inserted.rowcount:
-        return Claim(current.id, True, "pending")
     if current.status == "failed":
         retried = await session.execute(
             update(OutboundMessage)

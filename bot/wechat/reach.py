@@ -315,7 +315,7 @@ def decide(
         return ChannelChoice(NONE, "refuses_messages")
     if customer_service and state.kf_trigger:
         return ChannelChoice(CUSTOMER_SERVICE, f"window:{state.kf_trigger}")
-    closed = state.kf_reason if customer_service else "no_customer_service_content"
+    closed = state.kf_reason if state.kf_trigger is None else "customer_service_not_used"
     if purpose == "reply":
         return ChannelChoice(NONE, closed)
     if subscribe_template and state.credits > 0:
