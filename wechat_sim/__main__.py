@@ -1,0 +1,5 @@
+import sys
+
+from wechat_sim.cli import main
+
+sys.exit(main())
