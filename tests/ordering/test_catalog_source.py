@@ -15,8 +15,22 @@ from bot.ordering.catalog_source import (
 )
 from bot.ordering.errors import CatalogInvalid
 
-REQUIRED = {"sku", "name", "brand", "series", "category", "aroma", "abv", "ml", "bottles_per_case",
-            "bottles_per_pack", "aliases", "status", "base_price_fen", "image"}  # fmt: skip
+REQUIRED = {
+    "sku",
+    "name",
+    "brand",
+    "series",
+    "category",
+    "aroma",
+    "abv",
+    "ml",
+    "bottles_per_case",
+    "bottles_per_pack",
+    "aliases",
+    "status",
+    "base_price_fen",
+    "image",
+}
 
 
 def test_the_demo_catalog_is_a_realistic_distributor_catalog():
@@ -59,14 +73,16 @@ def test_a_missing_pack_size_defaults_by_category(category, pack):
 def test_a_broken_catalog_names_every_problem():
     with pytest.raises(CatalogInvalid) as caught:
         catalog_from_mapping(
-            {"products": [
-                {"sku": "A", "name": "甲", "bottles_per_case": 6, "ml": 500},
-                {"sku": "A", "name": "乙", "bottles_per_case": 6, "ml": 500},
-                {"name": "丙", "bottles_per_case": 6, "ml": 500},
-                {"sku": "D", "name": "丁", "bottles_per_case": 0, "ml": 500},
-            ]},
+            {
+                "products": [
+                    {"sku": "A", "name": "甲", "bottles_per_case": 6, "ml": 500},
+                    {"sku": "A", "name": "乙", "bottles_per_case": 6, "ml": 500},
+                    {"name": "丙", "bottles_per_case": 6, "ml": 500},
+                    {"sku": "D", "name": "丁", "bottles_per_case": 0, "ml": 500},
+                ]
+            },
             "test.yaml",
-        )  # fmt: skip
+        )
     assert caught.value.code == "catalog_invalid"
     assert len(caught.value.problems) == 3
     with pytest.raises(CatalogInvalid):

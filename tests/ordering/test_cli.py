@@ -26,8 +26,12 @@ def test_prints_the_issue_shape(capsys, monkeypatch):
     printed = orjson.loads(out)
     line = printed["lines"][0]
     assert {k: line[k] for k in ("sku", "name", "quantity", "unit", "bottles")} == {
-        "sku": "MT-FT-53-500", "name": "贵州茅台酒 飞天 53%vol 500ml", "quantity": 2, "unit": "case", "bottles": 24,
-    }  # fmt: skip
+        "sku": "MT-FT-53-500",
+        "name": "贵州茅台酒 飞天 53%vol 500ml",
+        "quantity": 2,
+        "unit": "case",
+        "bottles": 24,
+    }
     assert printed["ambiguous"][0]["text"] == "茅台"
     assert printed["ambiguous"][0]["candidates"][0] == "MT-FT-53-500"
     assert printed["unmatched"] == ["可乐"]

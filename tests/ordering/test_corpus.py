@@ -80,8 +80,12 @@ def test_the_real_command_prints_the_same_reading(catalog, cases, text):
     env.pop("JIUBOT_CORE_URL", None)
     done = subprocess.run(
         [sys.executable, "-m", "bot", "order-parse", text, "--store", "S-001"],
-        cwd=REPO, env=env, capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode()
     printed = orjson.loads(done.stdout)
     assert set(printed) >= {"lines", "ambiguous", "unmatched"}

@@ -10,9 +10,17 @@ from bot.ordering.matching import CatalogIndex, normalize
 from bot.ordering.parser import OrderParser
 
 MAOTAI_ACTIVE = {
-    "MT-FT-53-500", "MT-FT-43-500", "MT-FT-53-1000", "MT-FT-53-375", "MT-1935-53-500", "MT-WZ-JMJD-53-500",
-    "MT-WZ-JIN-53-500", "MT-WZ-CC1999-53-500", "MT-YBJ-53-500", "MT-HJ-51-500",
-}  # fmt: skip
+    "MT-FT-53-500",
+    "MT-FT-43-500",
+    "MT-FT-53-1000",
+    "MT-FT-53-375",
+    "MT-1935-53-500",
+    "MT-WZ-JMJD-53-500",
+    "MT-WZ-JIN-53-500",
+    "MT-WZ-CC1999-53-500",
+    "MT-YBJ-53-500",
+    "MT-HJ-51-500",
+}
 
 
 def test_pinyin_initials_and_full_pinyin_are_keys(parser):
@@ -39,10 +47,17 @@ def test_an_alias_beats_the_brand_it_spells(parser):
 
 @pytest.mark.parametrize(
     ("typo", "sku"),
-    [("五粮夜", "WLY-PW8-52-500"), ("剑难春", "JNC-SJJ-52-500"), ("飞添", "MT-FT-53-500"), ("天之兰", "YH-TZL-52-520"),
-     ("泸州老窑特曲", "LZLJ-TQ60-52-500"), ("剑南村", "JNC-SJJ-52-500"), ("拉菲传齐", "LF-CQ-BDX-750"),
-     ("feitain", "MT-FT-53-500")],
-)  # fmt: skip
+    [
+        ("五粮夜", "WLY-PW8-52-500"),
+        ("剑难春", "JNC-SJJ-52-500"),
+        ("飞添", "MT-FT-53-500"),
+        ("天之兰", "YH-TZL-52-520"),
+        ("泸州老窑特曲", "LZLJ-TQ60-52-500"),
+        ("剑南村", "JNC-SJJ-52-500"),
+        ("拉菲传齐", "LF-CQ-BDX-750"),
+        ("feitain", "MT-FT-53-500"),
+    ],
+)
 def test_typos_are_read_and_flagged(parser, typo, sku):
     result = parser.parse(f"{typo} 2箱")
     assert [li.sku for li in result.lines] == [sku]
@@ -64,9 +79,30 @@ def test_similar_names_stay_distinct(parser):
 
 @pytest.mark.parametrize(
     "text",
-    ["你好", "在吗", "谢谢老板", "好的", "收到", "哈哈哈", "ok", "hello", "今天天气不错", "我去喝喜酒了", "辛苦了",
-     "老板在吗？", "明天几点送货", "发票开了吗", "👍", "[微笑]", "12345", "嗯嗯", "晚安", "好嘞", "没问题"],
-)  # fmt: skip
+    [
+        "你好",
+        "在吗",
+        "谢谢老板",
+        "好的",
+        "收到",
+        "哈哈哈",
+        "ok",
+        "hello",
+        "今天天气不错",
+        "我去喝喜酒了",
+        "辛苦了",
+        "老板在吗？",
+        "明天几点送货",
+        "发票开了吗",
+        "👍",
+        "[微笑]",
+        "12345",
+        "嗯嗯",
+        "晚安",
+        "好嘞",
+        "没问题",
+    ],
+)
 def test_chit_chat_is_not_an_order(parser, text):
     result = parser.parse(text)
     assert not result.is_order
@@ -87,13 +123,27 @@ def test_index_works_for_any_catalog():
     catalog = catalog_from_mapping(
         {
             "products": [
-                {"sku": "A-1", "name": "测试老酒 十年", "brand": "测试", "series": "老酒", "bottles_per_case": 6, "ml": 500,
-                 "aliases": ["老酒十年"]},
-                {"sku": "A-2", "name": "测试老酒 五年", "brand": "测试", "series": "老酒", "bottles_per_case": 6, "ml": 500,
-                 "aliases": ["老酒五年"]},
+                {
+                    "sku": "A-1",
+                    "name": "测试老酒 十年",
+                    "brand": "测试",
+                    "series": "老酒",
+                    "bottles_per_case": 6,
+                    "ml": 500,
+                    "aliases": ["老酒十年"],
+                },
+                {
+                    "sku": "A-2",
+                    "name": "测试老酒 五年",
+                    "brand": "测试",
+                    "series": "老酒",
+                    "bottles_per_case": 6,
+                    "ml": 500,
+                    "aliases": ["老酒五年"],
+                },
             ]
         }
-    )  # fmt: skip
+    )
     index = CatalogIndex(catalog)
     assert set(index.keys["老酒"].candidates) == {"A-1", "A-2"}  # a series of two: ambiguous
     result = OrderParser(catalog).parse("老酒五年 3箱 老酒 1箱")

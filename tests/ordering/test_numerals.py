@@ -16,10 +16,25 @@ def test_every_chinese_numeral_up_to_9999_reads_like_cn2an_writes_it():
 
 @pytest.mark.parametrize(
     ("token", "value"),
-    [("两", 2), ("俩", 2), ("二", 2), ("十", 10), ("十二", 12), ("二十", 20), ("二十五", 25), ("一百五", 150),
-     ("两百", 200), ("两百二", 220), ("一百零五", 105), ("两千", 2000), ("贰", 2), ("叁拾", 30), ("08", 8),
-     ("1573", 1573)],
-)  # fmt: skip
+    [
+        ("两", 2),
+        ("俩", 2),
+        ("二", 2),
+        ("十", 10),
+        ("十二", 12),
+        ("二十", 20),
+        ("二十五", 25),
+        ("一百五", 150),
+        ("两百", 200),
+        ("两百二", 220),
+        ("一百零五", 105),
+        ("两千", 2000),
+        ("贰", 2),
+        ("叁拾", 30),
+        ("08", 8),
+        ("1573", 1573),
+    ],
+)
 def test_number_tokens(token, value):
     assert parse_number(token) == value
     assert isinstance(parse_number(token), int)  # cn2an returns floats: never leak one
@@ -32,10 +47,18 @@ def test_ranges_and_words_are_not_numbers(token):
 
 @pytest.mark.parametrize(
     ("text", "sku", "quantity"),
-    [("五粮液5箱", "WLY-PW8-52-500", 5), ("五箱五粮液", "WLY-PW8-52-500", 5), ("二曲 二箱", "LZLJ-ERQ-52-500", 2),
-     ("三箱三花酒", "GLSH-52-480", 3), ("一品景芝 一箱", "JZ-YP-52-500", 1), ("六年口子窖 六箱", "KZJ-6N-46-450", 6),
-     ("十年口子窖十箱", "KZJ-10N-41-500", 10), ("二两红星 两箱", "HX-EGT-56-150", 2), ("五粮春 五箱", "WLY-WLC-45-500", 5)],
-)  # fmt: skip
+    [
+        ("五粮液5箱", "WLY-PW8-52-500", 5),
+        ("五箱五粮液", "WLY-PW8-52-500", 5),
+        ("二曲 二箱", "LZLJ-ERQ-52-500", 2),
+        ("三箱三花酒", "GLSH-52-480", 3),
+        ("一品景芝 一箱", "JZ-YP-52-500", 1),
+        ("六年口子窖 六箱", "KZJ-6N-46-450", 6),
+        ("十年口子窖十箱", "KZJ-10N-41-500", 10),
+        ("二两红星 两箱", "HX-EGT-56-150", 2),
+        ("五粮春 五箱", "WLY-WLC-45-500", 5),
+    ],
+)
 def test_product_names_are_masked_before_numbers_are_read(parser, text, sku, quantity):
     result = parser.parse(text)
     assert [(li.sku, li.quantity, li.unit) for li in result.lines] == [(sku, quantity, Unit.CASE)]

@@ -14,10 +14,18 @@ def _lines(result):
 
 @pytest.mark.parametrize(
     ("text", "quantity", "unit", "bottles"),
-    [("飞天 2箱", 2, Unit.CASE, 24), ("飞天 2件", 2, Unit.CASE, 24), ("飞天 2提", 2, Unit.PACK, 4),
-     ("飞天 2瓶", 2, Unit.BOTTLE, 2), ("飞天 2支", 2, Unit.BOTTLE, 2), ("飞天 2盒", 2, Unit.BOTTLE, 2),
-     ("飞天 半箱", 6, Unit.BOTTLE, 6), ("飞天 一箱半", 18, Unit.BOTTLE, 18), ("飞天 1.5箱", 18, Unit.BOTTLE, 18)],
-)  # fmt: skip
+    [
+        ("飞天 2箱", 2, Unit.CASE, 24),
+        ("飞天 2件", 2, Unit.CASE, 24),
+        ("飞天 2提", 2, Unit.PACK, 4),
+        ("飞天 2瓶", 2, Unit.BOTTLE, 2),
+        ("飞天 2支", 2, Unit.BOTTLE, 2),
+        ("飞天 2盒", 2, Unit.BOTTLE, 2),
+        ("飞天 半箱", 6, Unit.BOTTLE, 6),
+        ("飞天 一箱半", 18, Unit.BOTTLE, 18),
+        ("飞天 1.5箱", 18, Unit.BOTTLE, 18),
+    ],
+)
 def test_units_convert_with_the_products_case_and_pack_sizes(parser, text, quantity, unit, bottles):
     assert _lines(parser.parse(text)) == [("MT-FT-53-500", quantity, unit, bottles)]
 
@@ -90,9 +98,15 @@ def test_resolving_keeps_half_cases_and_assumed_units(parser):
 
 @pytest.mark.parametrize(
     ("text", "sku"),
-    [("飞天 43度 2箱", "MT-FT-43-500"), ("飞天 1L 2瓶", "MT-FT-53-1000"), ("茅台 43度 2箱", "MT-FT-43-500"),
-     ("普五 1升 2瓶", "WLY-PW8-52-1000"), ("国窖 38度 2箱", "LZLJ-GJ1573-38-500"), ("二锅头 150ml 2箱", "HX-EGT-56-150")],
-)  # fmt: skip
+    [
+        ("飞天 43度 2箱", "MT-FT-43-500"),
+        ("飞天 1L 2瓶", "MT-FT-53-1000"),
+        ("茅台 43度 2箱", "MT-FT-43-500"),
+        ("普五 1升 2瓶", "WLY-PW8-52-1000"),
+        ("国窖 38度 2箱", "LZLJ-GJ1573-38-500"),
+        ("二锅头 150ml 2箱", "HX-EGT-56-150"),
+    ],
+)
 def test_strength_and_size_pick_the_sibling(parser, text, sku):
     assert [li.sku for li in parser.parse(text).lines] == [sku]
 
