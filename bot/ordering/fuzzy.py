@@ -48,9 +48,10 @@ class FuzzyMatcher:
             return [self._latin(chunk)]
         hits: list[FuzzyHit] = []
         unknown = ""
+        sounds = [char_pinyin(ch) for ch in chunk]
         i = 0
         while i < len(chunk):
-            hit = self._pinyin_at(chunk, i)
+            hit = self._pinyin_at(chunk, sounds, i)
             if hit is None:
                 unknown += chunk[i]
                 i += 1
@@ -64,13 +65,13 @@ class FuzzyMatcher:
             hits.extend(self._chars(unknown))
         return hits
 
-    def _pinyin_at(self, chunk: str, i: int) -> FuzzyHit | None:
+    def _pinyin_at(self, chunk: str, sounds: list[str], i: int) -> FuzzyHit | None:
+        if not is_cjk(chunk[i]):
+            return None
         by_pinyin = self.index.by_pinyin
         for j in range(min(len(chunk), i + self.max_len), i + 1, -1):
             piece = chunk[i:j]
-            if not is_cjk(piece[0]):
-                continue
-            info = by_pinyin.get(char_pinyin(piece))
+            info = by_pinyin.get("".join(sounds[i:j]))
             if info is not None:
                 cjk = sum(1 for ch in piece if is_cjk(ch))
                 return FuzzyHit(piece, info, strong=cjk >= 3)
