@@ -224,3 +224,18 @@ def document(server_url: str = "/") -> dict[str, Any]:
             "schemas": dict(sorted(components.schemas.items())),
         },
     }
+
+
+def dump_yaml(doc: dict[str, Any]) -> str:
+    """YAML for humans: multi-line descriptions as literal blocks."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(doc, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=110)

@@ -151,12 +151,14 @@ async def products(session: AsyncSession, tenant_id: int, query: s.ProductQuery)
 
 
 def _rank(product: Product, q: str) -> int:
-    names = [product.name.lower(), product.sku.lower(), *[a.lower() for a in product.aliases or []]]
-    if q in names:
+    """0: the name, SKU or an alias; 1: a whole word of the search text (brand, series, pinyin);
+    2: the start of such a word; 3: anywhere."""
+    if q in [product.name.lower(), product.sku.lower(), *[a.lower() for a in product.aliases or []]]:
         return 0
-    if any(n.startswith(q) for n in names):
+    words = product.search_text.split()
+    if q in words:
         return 1
-    return 2
+    return 2 if any(w.startswith(q) for w in words) else 3
 
 
 async def get_product(session: AsyncSession, tenant_id: int, sku: str) -> Product:
