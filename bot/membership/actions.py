@@ -60,9 +60,10 @@ async def ensure_member(
                 }
             ],
             index_elements=["appid", "openid"],
-        )
+        ).returning(MemberIdentity.__table__.c.id)
     )
-    if result.rowcount == 0:
+    # RETURNING, not rowcount: psycopg reports -1 for a multi-values INSERT ... ON CONFLICT.
+    if result.scalar_one_or_none() is None:
         # Another transaction created the identity first: drop our orphan and use theirs.
         if created:
             await session.execute(delete(Member).where(Member.id == member.id))

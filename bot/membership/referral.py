@@ -89,9 +89,10 @@ async def bind(
         "reason": "",
         "created_at": now or utcnow(),
     }
-    inserted = await session.execute(
-        insert_ignore(session, Referral.__table__, [row], index_elements=["tenant_id", "invitee_id"])
-    )
+    # RETURNING, not rowcount: psycopg reports -1 for a multi-values INSERT ... ON CONFLICT.
+    stmt = insert_ignore(session, Referral.__table__, [row], index_elements=["tenant_id", "invitee_id"])
+    inserted = await session.execute(stmt.returning(Referral.__table__.c.id))
+    created = inserted.scalar_one_or_none()
     existing = (
         await session.execute(
             select(Referral.id, Referral.inviter_id).where(
@@ -99,7 +100,7 @@ async def bind(
             )
         )
     ).one()
-    if inserted.rowcount == 0 and existing.inviter_id != inviter:
+    if created is None and existing.inviter_id != inviter:
         raise ReferralRefused("already")
     return existing.id
 

@@ -134,3 +134,17 @@ async def test_roles_need_their_store_or_distributor(sessions, tenant_id):
         with pytest.raises(BadRole):
             async with session_scope(sessions) as session:
                 await actions.assign_role(session, member, role, **kwargs)
+
+
+async def test_concurrent_first_contacts_make_one_member(sessions, tenant_id):
+    """Regression: psycopg reports rowcount -1 for INSERT ... ON CONFLICT, so the loser of the
+    race kept an orphan member; RETURNING tells the winner apart."""
+
+    async def contact() -> int:
+        async with session_scope(sessions) as session:
+            return await actions.ensure_member(session, tenant_id, "wxoa", "same-openid")
+
+    ids = await asyncio.gather(*(contact() for _ in range(15)))
+    assert len(set(ids)) == 1
+    async with session_scope(sessions) as session:
+        assert len((await session.execute(select(Member.id))).scalars().all()) == 1
