@@ -76,7 +76,7 @@ class UserActions:
         fields: Fields = {
             "ToUserName": app.original_id,
             "FromUserName": member.openid,
-            "CreateTime": int(now),
+            "CreateTime": int(self.push_time()),
             "MsgType": msg_type,
             **extra,
         }
@@ -96,6 +96,10 @@ class UserActions:
             self.add_entry(
                 appid, pid, "system", "note", payload={"text": "该账号未配置服务器地址，消息未推送"}
             )
+        elif result.user_error and fields.get("Event") in _NO_REPLY_EVENTS:
+            # nothing is shown to the user for these; the console still tells the developer
+            note = f"推送失败（用户不可见）：{result.reason}"
+            self.add_entry(appid, pid, "system", "note", payload={"text": note}, error=result.reason)
         elif result.user_error:
             self.add_entry(
                 appid, pid, "system", "error", payload={"text": result.user_error}, error=result.reason

@@ -35,6 +35,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await sim.stop()
 
 
+async def _wake_long_polls(app: web.Application) -> None:
+    app[SIM_STATE].wake_all()
+
+
 def create_sim_app(config: SimConfig | None = None, *, sim: Simulator | None = None) -> web.Application:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[SIM_STATE] = sim or Simulator(config)
@@ -48,4 +52,5 @@ def create_sim_app(config: SimConfig | None = None, *, sim: Simulator | None = N
     app.router.add_routes(console.routes)
     app.router.add_static("/_sim/static", STATIC, name="sim_static")
     app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_wake_long_polls)
     return app

@@ -81,6 +81,9 @@ class SimConfig:
     limits: Limits = field(default_factory=Limits)
     state_path: Path | None = None  # JSON file; None keeps everything in memory
     clock: Clock | None = None
+    # the clock stamping pushes (query timestamp, CreateTime); defaults to ``clock``. A receiver that
+    # checks freshness against real time while tests move the simulator's clock wants SystemClock()
+    callback_clock: Clock | None = None
     callback_deadline: float = 5.0
     callback_attempts: int = 3  # "retries three times" is ambiguous: 3 deliveries in total by default
     save_delay: float = 0.5  # coalesce writes of the state file

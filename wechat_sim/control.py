@@ -196,7 +196,7 @@ async def conversation(request: web.Request, sim: Simulator) -> Any:
     pid, appid, since = q["person"], q["appid"], int(q.get("since", 0))
     entries = sim.conversation(pid, appid, since)
     deadline = loop_time() + min(float(q.get("wait", 0)), 30.0)
-    while not entries and (left := deadline - loop_time()) > 0:
+    while not entries and not sim.closing and (left := deadline - loop_time()) > 0:
         await sim.wait_change(left)
         entries = sim.conversation(pid, appid, since)
     member = sim.member(pid, appid)

@@ -165,7 +165,7 @@ class Sending:
         return {
             "ToUserName": self.app(member.appid).original_id,
             "FromUserName": member.openid,
-            "CreateTime": int(self.now()),
+            "CreateTime": int(self.push_time()),
             "MsgType": "event",
             "Event": event,
             **extra,

@@ -80,6 +80,7 @@ class Simulator(UserActions, Sending, QrCodes, Menus, Users):
         self._own_session = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._changed: asyncio.Event | None = None
+        self.closing = False
         self._save_handle: asyncio.TimerHandle | None = None
         self._openids = {m.openid: key for key, m in self.store.members.items()}
         for app in self.config.apps:
@@ -95,7 +96,7 @@ class Simulator(UserActions, Sending, QrCodes, Menus, Users):
             session,
             deadline=self.config.callback_deadline,
             attempts=self.config.callback_attempts,
-            clock=self.clock,
+            clock=self.config.callback_clock or self.clock,
         )
 
     async def stop(self) -> None:
@@ -141,6 +142,12 @@ class Simulator(UserActions, Sending, QrCodes, Menus, Users):
             return
         self._save_handle = loop.call_later(self.config.save_delay, self.save)
 
+    def wake_all(self) -> None:
+        """Shutting down: answer every long poll now instead of at its timeout."""
+        self.closing = True
+        if self._changed is not None:
+            self._changed.set()
+
     async def wait_change(self, seconds: float) -> bool:
         if self._changed is None:
             self._changed = asyncio.Event()
@@ -152,6 +159,10 @@ class Simulator(UserActions, Sending, QrCodes, Menus, Users):
 
     def now(self) -> float:
         return self.clock.now()
+
+    def push_time(self) -> float:
+        """CreateTime of pushes (the callback clock, the simulator's clock by default)."""
+        return (self.config.callback_clock or self.clock).now()
 
     def advance(self, seconds: float) -> None:
         """Move simulated time (ManualClock or OffsetClock)."""

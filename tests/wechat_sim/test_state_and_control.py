@@ -134,3 +134,25 @@ def test_app_specs_parse_like_the_cli_takes_them():
     assert app.callback_url == "http://127.0.0.1:8080/wechat/wxa"
     assert parse_app("wxb:sec").mode == "plain"
     assert parse_app("wxc:sec:tok:" + "k" * 43).mode == "safe"
+
+
+async def test_pushes_can_carry_real_time_while_the_simulator_clock_moves(aiohttp_server, aiohttp_client):
+    import time
+
+    from tests.wechat_sim.responder import Responder
+    from wechat_sim.clock import SystemClock
+
+    responder = Responder(OA, "wxsimtoken")
+    callback = await aiohttp_server(responder.app())
+    app = App(OA, OA_SECRET, callback_url=str(callback.make_url("/cb")))
+    clock = ManualClock(1_000_000_000)
+    client = await aiohttp_client(
+        create_sim_app(SimConfig(apps=[app], clock=clock, callback_clock=SystemClock()))
+    )
+    sim = client.app[SIM_STATE]
+    person = sim.add_person()
+    await sim.follow(person.id, OA)
+    [got] = responder.received
+    assert abs(int(got.params["timestamp"]) - time.time()) < 60
+    assert abs(int(got.fields["CreateTime"]) - time.time()) < 60
+    assert sim.member(person.id, OA).subscribe_time == 1_000_000_000  # rules still use the sim clock

@@ -6,7 +6,8 @@
   const boot = window.WXSIM || { base: "" };
   const $ = (id) => document.getElementById(id);
   const apiUrl = (path) => `${boot.base}/_sim/api${path}`;
-  const CHANNEL = { kf: "客服消息", template: "模板消息", bizsend: "订阅通知", subscribe: "订阅消息", passive: "" };
+  // template and subscription cards carry their own kind label; only customer-service pushes get one
+  const CHANNEL = { kf: "客服消息" };
 
   let state = { apps: [], persons: [], roles: {} };
   let appid = boot.app || localStorage.getItem("wxsim.app") || "";
