@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 
 from bot.ordering.matching import CatalogIndex, KeyInfo, char_pinyin, is_cjk, is_latin
 
-CHAR_CUTOFF = 75.0  # 泸州老窑特曲 vs 泸州老窖特曲 = 83; 五粮春 vs 五粮液 = 67 (must not match)
+CHAR_CUTOFF = 80.0  # 泸州老窑特曲 vs 泸州老窖特曲 = 83; 五粮春 vs 五粮液 = 67, 波尔多 vs 传奇波尔多 = 75
 MARGIN = 6.0  # the best must beat the runner-up naming other products by this much
 PINYIN_CUTOFF = 88.0  # jiannancun vs jiannanchun = 95; wuliangxx vs wuliangye = 78
 LATIN_CUTOFF = 80.0  # mistyped pinyin: maotia -> maotai = 83

@@ -82,11 +82,14 @@ class CatalogIndex:
             self.by_brand.setdefault(e.brand, []).append(e.sku)
         self.keys: dict[str, KeyInfo] = {}
         self._build()
-        # the numbers in each product's own names: 青花30 -> {"30"}, 红花郎15 -> {"15"}
+        # the number that names a variant in a product's aliases: 青花30 -> "30", 红花郎15 -> "15"
+        # (aliases with one number only: 42度青花20 says the strength, not the variant)
         self.numbers: dict[str, set[str]] = {e.sku: set() for e in catalog.entries}
         for e in catalog.entries:
-            for word in (e.name, *e.aliases):
-                self.numbers[e.sku].update(re.findall(r"\d+", normalize(word)))
+            for word in e.aliases:
+                found = re.findall(r"\d+", normalize(word))
+                if len(found) == 1:
+                    self.numbers[e.sku].add(found[0])
         self.trie: dict = {}
         for key, info in self.keys.items():
             node = self.trie

@@ -8,13 +8,14 @@ is 青花30, "普五不要了" takes 普五 off, "两箱 不对 三箱" keeps th
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import replace
 
 from bot.ordering.fuzzy import FuzzyMatcher
-from bot.ordering.matching import CatalogIndex, char_pinyin
+from bot.ordering.matching import ALIAS, CatalogIndex, char_pinyin, normalize
 from bot.ordering.pairing import Item, Product
-from bot.ordering.tokens import Correction, Negation, Note, Quantity, Residue, Sep, tokenize_gap
+from bot.ordering.tokens import Correction, Negation, Note, Quantity, Residue, Sep, Spec, tokenize_gap
 
 _SPEC_WORD_RE = re.compile(r"\d+\s*(?:度|°|%|ml|毫升|l|升)")
 
@@ -29,6 +30,20 @@ class MentionReader:
         self._number_qualifiers(items)
         drop_negated(items, notes)
         apply_corrections(items)
+
+    def refine(self, items: list[Item]) -> None:
+        """After pairing: "茅台两箱 要飞天", "二锅头 十箱 要红星的": an ambiguous mention said with
+        the quantity, then a narrower one without: one product with that quantity."""
+        products = [it for it in items if isinstance(it, Product) and not it.dropped]
+        for a, b in itertools.pairwise(products):
+            if a.qty is None or b.qty is not None or a.info is None or b.info is None:
+                continue
+            if len(a.info.candidates) < 2:
+                continue
+            merged = self._merge(a, b)
+            if merged is not None and set(merged.info.candidates) < set(a.info.candidates):
+                b.info, b.text, b.qty = merged.info, merged.text, a.qty
+                a.qty, a.dropped = None, True
 
     def read(self, norm: str) -> tuple[list[Item], list[str]]:
         items: list[Item] = []
@@ -59,7 +74,10 @@ class MentionReader:
         last = items[-1] if items else None
         if not (isinstance(last, Product) and last.info and last.info.brand_word):
             return False
-        if len(last.info.candidates) < 2 or not isinstance(first, Residue) or not gap.startswith(first.text):
+        if not isinstance(first, Residue) or not gap.lstrip().startswith(first.text):
+            return False
+        spaced = gap.startswith(" ")
+        if len(last.info.candidates) < 2 and not spaced:
             return False
         if followed and not gap[len(first.text) :].strip():
             return False  # 泸州 老窑 特曲: the next name follows at once, a slip inside one name
@@ -67,7 +85,9 @@ class MentionReader:
             return False
         if char_pinyin(last.text + first.text) in self.index.by_pinyin:
             return False  # 拉菲传齐: one mistyped name, read by sound later
-        items[-1] = Product(last.text + first.text, None, fuzzy=True, strong=False)
+        # "汾酒 竹叶青": the brand qualifies an unknown product; "茅台镇酱酒": one unknown word
+        text = first.text if spaced else last.text + first.text
+        items[-1] = Product(text, None, fuzzy=True, strong=False)
         return True
 
     def _glue_digits(self, items: list[Item]) -> None:
@@ -85,15 +105,26 @@ class MentionReader:
         i = 0
         while i + 1 < len(items):
             a, b = items[i], items[i + 1]
+            c = items[i + 2] if i + 2 < len(items) else None
+            if (
+                isinstance(b, Spec)
+                and isinstance(c, Product)
+                and isinstance(a, Product)
+                and a.info
+                and c.info
+            ):
+                merged = self._merge(a, c)  # 红星 56度 二锅头: the strength inside the name
+                if merged is not None:
+                    items[i : i + 3] = [b, merged]
+                    continue
             if not (isinstance(a, Product) and isinstance(b, Product)):
                 i += 1
                 continue
-            c = items[i + 2] if i + 2 < len(items) else None
             if a.info and b.info:
-                merged = _merge(a, b)
+                merged = self._merge(a, b)
             else:
                 if b.info is None and a.info and isinstance(c, Product) and c.info and len(b.text) <= 2:
-                    merged = _merge(a, c)  # 泸州 老窑 特曲: a slip between two parts of one name
+                    merged = self._merge(a, c)  # 泸州 老窑 特曲: a slip between two parts of one name
                     if merged is not None:
                         merged.text, merged.fuzzy = f"{a.text}{b.text}{c.text}", True
                         items[i : i + 3] = [merged]
@@ -140,6 +171,9 @@ class MentionReader:
                 continue
             i += 1
 
+    def _merge(self, a: Product, b: Product) -> Product | None:
+        return _merge_info(self.index, a, b)
+
     def _absorb(self, a: Product, b: Product) -> Product | None:
         """国窑 1573: an unknown word next to a product it resembles is part of that name."""
         known, unknown = (a, b) if b.info is None else (b, a)
@@ -154,10 +188,16 @@ class MentionReader:
         return None
 
 
-def _merge(a: Product, b: Product) -> Product | None:
+def _merge_info(index: CatalogIndex, a: Product, b: Product) -> Product | None:
     """One mention from two neighbours, or None when they name different products."""
     assert a.info is not None and b.info is not None
     text, strong, fuzzy = f"{a.text} {b.text}", a.strong or b.strong, a.fuzzy and b.fuzzy
+    for joined in (a.text + b.text, b.text + a.text):  # 红星 + 二锅头 = the alias 红星二锅头
+        info = index.keys.get(normalize(joined).replace(" ", ""))
+        if info is not None and info.priority == ALIAS:
+            fits_a = set(info.candidates) <= a.info.scope | set(a.info.candidates)
+            if fits_a and set(info.candidates) <= b.info.scope | set(b.info.candidates):
+                return Product(text, info, fuzzy, strong)
     both = set(a.info.candidates) & set(b.info.candidates)
     if both:
         ordered = tuple(s for s in a.info.candidates if s in both)

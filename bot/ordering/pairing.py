@@ -113,7 +113,6 @@ def pair(items: list[Item]) -> None:
                     _give(it, near)
                     break
     _spread_each(core)
-    _refine_brand(core)
 
 
 def _segments(seq: list) -> list[list]:
@@ -152,15 +151,3 @@ def _spread_each(core: list) -> None:
                 if prev.qty is not None:
                     break
                 prev.qty = it.qty
-
-
-def _refine_brand(core: list) -> None:
-    """ "茅台两箱 要飞天": a brand said with the quantity, the product right after without one."""
-    for k, it in enumerate(core):
-        if not (isinstance(it, Product) and it.qty is not None and it.info and it.info.brand_word):
-            continue
-        nxt = next((p for p in core[k + 1 :] if isinstance(p, Product)), None)
-        if nxt is None or nxt.qty is not None or nxt.info is None:
-            continue
-        if len(it.info.candidates) > 1 and set(nxt.info.candidates) <= it.info.scope:
-            nxt.qty, it.qty, it.dropped = it.qty, None, True

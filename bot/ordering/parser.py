@@ -56,15 +56,21 @@ class OrderParser:
     # ------------------------------------------------------------------------------------
     def parse(self, text: str) -> ParseResult:
         norm = lexicon.LIST_NUMBER_RE.sub(" ", normalize(text[:MAX_TEXT]))
+        if lexicon.AFTER_SALES_RE.search(norm):
+            return ParseResult(text, notes=("after_sales",))
         question = bool(lexicon.QUESTION_RE.search(norm))
         if question:
             norm = _PRICE_UNIT_RE.sub(" ", norm)
         items, notes = self.mentions.read(norm)
         self.mentions.tidy(items, notes)
         attach_specs(items)
-        if question and not any(isinstance(it, Quantity) and it.unit for it in items):
+        said_units = any(isinstance(it, Quantity) and it.unit for it in items)
+        if question and not said_units:
             return self._question(text, items)
+        if not said_units and lexicon.TRACKING_RE.search(norm):
+            return ParseResult(text, notes=("tracking",))
         pair(items)
+        self.mentions.refine(items)
         products = [it for it in items if isinstance(it, Product) and not it.dropped]
         ordering = any(p.info is not None and p.strong for p in products) or any(
             isinstance(it, Quantity) and it.unit is not None for it in items
@@ -164,7 +170,7 @@ class OrderParser:
     def _unknown(self, p: Product, ordering: bool, unmatched: list, notes: list) -> None:
         guesses = p.info.candidates if p.info is not None else ()
         suggestions = tuple(dict.fromkeys([*guesses, *self.fuzzy.suggest(p.text)]))[:3]
-        if p.qty is not None or (ordering and suggestions):
+        if p.qty is not None or (ordering and suggestions and len(p.text) > 1):
             unmatched.append(Unmatched(p.text, suggestions, *self._said(p.qty)))
         elif ordering:
             notes.append(p.text)

@@ -83,11 +83,20 @@ QTY_RE = re.compile(
     rf"(?:[x×*]\s*)?(?P<num>\d+(?:\.5)?|[{CN_NUMERAL_CHARS}]+)\s*(?P<unit>{_UNIT_ALT})?(?P<half>半)?"
     rf"|半\s*(?P<half_unit>{_UNIT_ALT})"
 )
+_PINYIN_QTY_HINT = re.compile("[a-z]")
+_PY_NUM = "|".join(sorted(lexicon.PINYIN_NUMERALS, key=len, reverse=True))
+_PY_UNIT = "|".join(sorted(lexicon.PINYIN_UNITS, key=len, reverse=True))
+_PINYIN_QTY_RE = re.compile(
+    rf"(?<![a-z])(?:(?P<pnum>{_PY_NUM})\s*(?P<unit_any>{_PY_UNIT}|[{lexicon.UNIT_CHARS}])"
+    rf"|(?P<num>\d+|[{CN_NUMERAL_CHARS}]+)\s*(?P<punit>{_PY_UNIT}))(?![a-z])"
+)
 _WORD_RE = re.compile(r"[^\W_]+")
 _SIZE_ML = {"ml": 1, "毫升": 1, "l": 1000, "升": 1000, "公斤": 1000}
 
 
 def tokenize_gap(text: str) -> list[Token]:
+    if _PINYIN_QTY_HINT.search(text):
+        text = _PINYIN_QTY_RE.sub(_pinyin_quantity, text)
     pieces: list[Token | str] = [text]
     pieces = _split(pieces, lexicon.NOTE_RE, lambda m, s: Note(m.group()))
     pieces = _split(pieces, SPEC_RE, _spec)
@@ -170,3 +179,10 @@ def _quantity(m: re.Match[str], piece: str) -> Quantity | None:
     if half and unit is Unit.BOTTLE:
         number, half = None, False  # 两瓶半 cannot be ordered: ask
     return Quantity(text, number, unit, half=half, dozen=unit_word == lexicon.DOZEN)
+
+
+def _pinyin_quantity(m: re.Match[str]) -> str:
+    if m.group("pnum"):
+        unit = m.group("unit_any")
+        return lexicon.PINYIN_NUMERALS[m.group("pnum")] + lexicon.PINYIN_UNITS.get(unit, unit)
+    return m.group("num") + lexicon.PINYIN_UNITS[m.group("punit")]

@@ -61,6 +61,8 @@ def _case(item: dict[str, Any], catalog: Catalog, entries: dict) -> Case:
 def _candidates(spec: str, catalog: Catalog, text: str) -> frozenset[str]:
     if spec.startswith("brand="):
         found = frozenset(e.sku for e in catalog.entries if e.brand == spec[6:] and e.active)
+    elif spec.startswith("category="):
+        found = frozenset(e.sku for e in catalog.entries if e.category == spec[9:] and e.active)
     elif spec.startswith("series="):
         found = frozenset(e.sku for e in catalog.entries if e.series == spec[7:] and e.active)
     else:

@@ -172,3 +172,32 @@ def test_the_result_is_frozen(parser):
     result = parser.parse("飞天2箱")
     with pytest.raises(AttributeError):
         result.lines[0].quantity = 3  # type: ignore[misc]
+
+
+def test_after_sales_and_tracking_are_not_orders(parser):
+    assert not parser.parse("上次的飞天有一瓶破了").is_order
+    assert not parser.parse("飞天到了没").is_order
+    # an order that also asks about delivery is still an order
+    assert [li.sku for li in parser.parse("飞天两箱 上次的物流到哪了").lines] == ["MT-FT-53-500"]
+
+
+def test_pinyin_typed_quantities(parser):
+    assert _lines(parser.parse("飞天liang箱")) == [("MT-FT-53-500", 2, Unit.CASE, 24)]
+    assert _lines(parser.parse("wuliangye 3jian")) == [("WLY-PW8-52-500", 3, Unit.CASE, 18)]
+
+
+def test_forms_of_address_and_packaging_generations_are_filler(parser):
+    assert _lines(parser.parse("王哥，飞天两箱")) == [("MT-FT-53-500", 2, Unit.CASE, 24)]
+    assert _lines(parser.parse("五粮液 普五 8代 两箱")) == [("WLY-PW8-52-500", 2, Unit.CASE, 12)]
+
+
+def test_an_ambiguous_mention_narrowed_later_in_the_message(parser):
+    assert _lines(parser.parse("茅台两箱 要飞天")) == [("MT-FT-53-500", 2, Unit.CASE, 24)]
+    assert _lines(parser.parse("二锅头 十箱 要红星的")) == [("HX-EGT-56-500", 10, Unit.CASE, 120)]
+
+
+def test_a_brand_qualifying_an_unknown_product_is_unknown(parser):
+    (u,) = parser.parse("汾酒 竹叶青 2箱").unmatched
+    assert (u.text, u.quantity) == ("竹叶青", 2)
+    (glued,) = parser.parse("茅台镇酱酒 5箱").unmatched
+    assert glued.text == "茅台镇酱酒"
