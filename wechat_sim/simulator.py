@@ -15,7 +15,6 @@ import hashlib
 import logging
 import secrets
 from collections import Counter, deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,9 @@ from wechat_sim.driver import CallbackDriver, DeliveryResult
 from wechat_sim.errors import WxError
 from wechat_sim.faults import Faults
 from wechat_sim.menus import Menus
-from wechat_sim.model import ROLES, App, AppRuntime, Code, Entry, Member, Outbound, Person
+from wechat_sim.model import ROLES, App, AppRuntime, Code, Member, Person
 from wechat_sim.qrcodes import QrCodes
+from wechat_sim.records import ApiCall, Records
 from wechat_sim.sending import Sending
 from wechat_sim.store import Store, load_file, save_file
 from wechat_sim.tokens import TokenIssuer
@@ -50,19 +50,11 @@ class SimError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class ApiCall:
-    at: float
-    api: str
-    appid: str | None
-    errcode: int
-
-
 def _wxid(prefix: str, length: int) -> str:
     return prefix + "".join(secrets.choice(_OPENID_CHARS) for _ in range(length - len(prefix)))
 
 
-class Simulator(UserActions, Sending, QrCodes, Menus, Users):
+class Simulator(Records, UserActions, Sending, QrCodes, Menus, Users):
     def __init__(self, config: SimConfig | None = None, store: Store | None = None) -> None:
         self.config = config or SimConfig()
         self.limits = self.config.limits
@@ -239,6 +231,11 @@ class Simulator(UserActions, Sending, QrCodes, Menus, Users):
         self.touch()
         return person
 
+    def ensure_person(self, person_id: str, name: str = "", role: str = "consumer", **fields: str) -> Person:
+        """The person with this id, created on first use (seeding that survives restarts)."""
+        existing = self.store.persons.get(person_id)
+        return existing or self.add_person(name, role, person_id=person_id, **fields)
+
     def person(self, person_id: str) -> Person:
         person = self.store.persons.get(person_id)
         if person is None:
@@ -278,114 +275,6 @@ class Simulator(UserActions, Sending, QrCodes, Menus, Users):
 
     def members(self, appid: str) -> list[Member]:
         return [m for m in self.store.members.values() if m.appid == appid]
-
-    # conversations and logs --------------------------------------------------------------------
-    def add_entry(
-        self,
-        appid: str,
-        person_id: str,
-        direction: str,
-        kind: str,
-        *,
-        channel: str = "",
-        payload: dict[str, Any] | None = None,
-        errcode: int | None = None,
-        error: str | None = None,
-    ) -> Entry:
-        entry = Entry(
-            seq=self.store.next("entry"),
-            at=self.now(),
-            appid=appid,
-            person_id=person_id,
-            direction=direction,
-            kind=kind,
-            channel=channel,
-            payload=payload or {},
-            errcode=errcode,
-            error=error,
-        )
-        self.store.entries.append(entry)
-        if len(self.store.entries) > 20000:
-            del self.store.entries[:5000]
-        self.touch()
-        return entry
-
-    def conversation(self, person_id: str, appid: str, since: int = 0) -> list[Entry]:
-        """The user's chat with the app in order: their messages and actions, passive replies,
-        pushed messages (with the errcode of failed sends) and user-visible failures."""
-        return [
-            e for e in self.store.entries if e.seq > since and e.person_id == person_id and e.appid == appid
-        ]
-
-    def record_outbound(
-        self,
-        appid: str,
-        openid: str,
-        channel: str,
-        msgtype: str,
-        payload: dict[str, Any],
-        error: WxError | None = None,
-        msgid: int | None = None,
-    ) -> Outbound:
-        member = self.by_openid(appid, openid)
-        record = Outbound(
-            id=self.store.next("outbound"),
-            at=self.now(),
-            appid=appid,
-            openid=openid,
-            person_id=member.person_id if member else "",
-            channel=channel,
-            msgtype=msgtype,
-            payload=payload,
-            errcode=error.errcode if error else 0,
-            errmsg=error.errmsg if error else "ok",
-            msgid=msgid,
-        )
-        self.store.outbound.append(record)
-        if len(self.store.outbound) > 20000:
-            del self.store.outbound[:5000]
-        if member is not None:
-            self.add_entry(
-                appid,
-                member.person_id,
-                "out",
-                "push" if channel != "typing" else "typing",
-                channel=channel,
-                payload={"msgtype": msgtype, **payload},
-                errcode=error.errcode if error else None,
-                error=error.errmsg if error else None,
-            )
-        else:
-            self.touch()
-        return record
-
-    def outbound(
-        self, appid: str | None = None, openid: str | None = None, channel: str | None = None
-    ) -> list[Outbound]:
-        return [
-            o
-            for o in self.store.outbound
-            if (appid is None or o.appid == appid)
-            and (openid is None or o.openid == openid)
-            and (channel is None or o.channel == channel)
-        ]
-
-    def log_api(self, api: str, appid: str | None, errcode: int) -> None:
-        self.api_log.append(ApiCall(self.now(), api, appid, errcode))
-        self.api_counts[(appid, api, errcode)] += 1
-
-    def api_calls(self, appid: str | None = None, api: str | None = None, errcode: int | None = None) -> int:
-        return sum(
-            n
-            for (a, name, code), n in self.api_counts.items()
-            if (appid is None or a == appid)
-            and (api is None or name == api)
-            and (errcode is None or code == errcode)
-        )
-
-    def token_fetches(self, appid: str) -> int:
-        """Successful calls of /cgi-bin/token and /cgi-bin/stable_token for the app."""
-        return sum(self.api_calls(appid, api, 0) for api in ("cgi-bin/token", "cgi-bin/stable_token"))
 
     # callbacks -----------------------------------------------------------------------------------
     async def deliver(self, appid: str, fields: dict[str, Any]) -> DeliveryResult:

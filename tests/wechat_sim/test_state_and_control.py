@@ -156,3 +156,28 @@ async def test_pushes_can_carry_real_time_while_the_simulator_clock_moves(aiohtt
     assert abs(int(got.params["timestamp"]) - time.time()) < 60
     assert abs(int(got.fields["CreateTime"]) - time.time()) < 60
     assert sim.member(person.id, OA).subscribe_time == 1_000_000_000  # rules still use the sim clock
+
+
+async def test_seeding_with_ensure_person_is_idempotent(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_sim_app(config(tmp_path)))
+    sim = client.app[SIM_STATE]
+    first = sim.ensure_person("owner", "王老板", "store_owner")
+    assert sim.ensure_person("owner", "别的名字") is first
+    await client.close()
+    again = await aiohttp_client(create_sim_app(config(tmp_path)))
+    assert again.app[SIM_STATE].ensure_person("owner", "王老板", "store_owner").name == "王老板"
+    assert len(again.app[SIM_STATE].persons()) == 1
+
+
+async def test_url_verification_through_the_control_api(aiohttp_server, aiohttp_client):
+    from tests.wechat_sim.responder import Responder
+
+    responder = Responder(OA, "verifyTok1")
+    callback = await aiohttp_server(responder.app())
+    app = App(OA, OA_SECRET, token="verifyTok1", callback_url=str(callback.make_url("/cb")))
+    client = await aiohttp_client(create_sim_app(SimConfig(apps=[app])))
+    result = await (await client.post(f"/_sim/api/apps/{OA}/verify")).json()
+    assert result["ok"] and result["body"] == result["echostr"]
+    client.app[SIM_STATE].update_app(OA, token="otherTok22")
+    result = await (await client.post(f"/_sim/api/apps/{OA}/verify")).json()
+    assert not result["ok"] and result["status"] == 500  # the responder's signature check raised
