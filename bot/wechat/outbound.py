@@ -58,6 +58,24 @@ alerts = Counter(
 
 SecretLookup = Callable[[str], Awaitable[str]]
 
+_counted: dict[tuple[str, str], Any] = {}
+_timed: dict[str, Any] = {}
+
+
+def _count(api: str, result: str) -> None:
+    # labels() takes a lock and builds a key each time: keep the children (bounded: APIs x results)
+    child = _counted.get((api, result))
+    if child is None:
+        child = _counted[(api, result)] = api_calls.labels(api=api, result=result)
+    child.inc()
+
+
+def _observe(api: str, seconds: float) -> None:
+    child = _timed.get(api)
+    if child is None:
+        child = _timed[api] = api_latency.labels(api=api)
+    child.observe(seconds)
+
 
 class WeChatClient:
     def __init__(
@@ -172,28 +190,28 @@ class WeChatClient:
                 raw = await resp.read()
                 status = resp.status
         except ClientConnectorError as exc:
-            api_calls.labels(api=api, result="connect_error").inc()
+            _count(api, "connect_error")
             raise TransportError(None, f"cannot connect: {exc}", api=api, maybe_sent=False) from exc
         except (ClientError, TimeoutError) as exc:
-            api_calls.labels(api=api, result="transport_error").inc()
+            _count(api, "transport_error")
             raise TransportError(None, f"{type(exc).__name__}: {exc}", api=api) from exc
         finally:
-            api_latency.labels(api=api).observe(loop.time() - started)
+            _observe(api, loop.time() - started)
         if status >= 500:
-            api_calls.labels(api=api, result=f"http_{status}").inc()
+            _count(api, f"http_{status}")
             raise TransportError(None, f"HTTP {status}", api=api)
         if binary and raw[:1] != b"{":
-            api_calls.labels(api=api, result="ok").inc()
+            _count(api, "ok")
             return raw
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            api_calls.labels(api=api, result="bad_body").inc()
+            _count(api, "bad_body")
             raise TransportError(None, f"HTTP {status}, body is not JSON", api=api) from exc
         errcode = doc.get("errcode", 0) if isinstance(doc, dict) else 0
         if errcode:
             error = error_for(int(errcode), str(doc.get("errmsg", "")), api=api)
-            api_calls.labels(api=api, result=str(errcode)).inc()
+            _count(api, str(errcode))
             log.warning(
                 "wechat_api_error",
                 api=api,
@@ -204,7 +222,7 @@ class WeChatClient:
                 reaction=error.reaction,
             )
             raise error
-        api_calls.labels(api=api, result="ok").inc()
+        _count(api, "ok")
         return doc
 
     def _alert(self, appid: str, api: str, exc: WeChatError, why: str) -> None:

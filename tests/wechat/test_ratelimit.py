@@ -79,3 +79,39 @@ def test_settings_override_rates():
     assert rules["stable_token"].rate == pytest.approx(10_000 / 60)
     with pytest.raises(ValueError):
         Rule(0, 1)
+
+
+async def test_fast_rules_take_tokens_in_batches_and_the_shared_bucket_counts_them(
+    redis_client, redis_prefix, monkeypatch
+):
+    limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=200, burst=40)})
+    assert limiter.batch(limiter.rule("x")) == 4
+    calls = []
+    original = limiter._take
+
+    async def counting(**kw):
+        calls.append(kw["args"][2])
+        return await original(**kw)
+
+    monkeypatch.setattr(limiter, "_take", counting)
+    for _ in range(10):
+        await limiter.acquire("wxapp", "message/custom/send")
+    assert calls == [4, 4, 4]  # 10 calls, 3 round trips
+    tokens = float(
+        await redis_client.hget(Keys(redis_prefix)("wx", "rl", "wxapp", "message/custom/send"), "tokens")
+    )
+    assert tokens == pytest.approx(40 - 12, abs=1)  # what this process holds is spent for everyone
+
+
+async def test_batched_tokens_expire_and_a_block_drops_them(redis_client, redis_prefix):
+    limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=1000, burst=1000)}, hold=0.05)
+    await limiter.acquire("wxapp", "x")
+    assert limiter._local[("wxapp", "x")][0] == 15
+    await limiter.block("wxapp", "x", 45011, 0.2)
+    with pytest.raises(QuotaExceeded):
+        await limiter.acquire("wxapp", "x")  # nothing left in hand after the block
+    await asyncio.sleep(0.25)
+    await limiter.acquire("wxapp", "x")
+    await asyncio.sleep(0.06)
+    local = limiter._local[("wxapp", "x")]
+    assert time.monotonic() > local[1]  # expired: the next call asks Redis again
