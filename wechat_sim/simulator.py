@@ -2,7 +2,8 @@
 conversations, the outbound message log, codes, faults and persistence.
 
 Acting as a user lives in ``actions.py``, what an app may send in ``sending.py``, QR codes, menus,
-users and tags in ``platform.py``; :class:`Simulator` combines them. Everything runs on one event
+users and tags in ``qrcodes.py``, ``menus.py`` and ``users.py``, the conversation and call logs in
+``records.py``; :class:`Simulator` combines them. Everything runs on one event
 loop and mutates in-memory records; with ``state_path`` set, changes are written to a JSON file
 shortly after they happen and on shutdown.
 """
@@ -94,8 +95,10 @@ class Simulator(Records, UserActions, Sending, QrCodes, Menus, Users):
     async def stop(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), timeout=self.config.callback_deadline + 1)
-        for task in list(self._tasks):
+        pending = list(self._tasks)
+        for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         if self._save_handle is not None:
             self._save_handle.cancel()
         self.save()
