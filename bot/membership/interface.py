@@ -29,7 +29,7 @@ class IdentityView:
 @dataclass(frozen=True, slots=True)
 class ScanRequest:
     tenant_id: int
-    member_id: int
+    member_id: int | None  # None only to refuse an invalid code before anyone logged in
     text: str  # what was scanned: the printed URL, the mini-program's q, or a bare code
     channel: str  # mp | h5 | oa
     ip: str | None = None

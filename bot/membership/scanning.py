@@ -96,6 +96,8 @@ class Scanner:
                 lockout=config.lockout_seconds,
             )
             return ScanResult(INVALID, "locked_now" if locked else exc.reason)
+        if req.member_id is None:
+            raise ValueError("a genuine code is redeemed by a member: log in first")
         full = await self.guard.admit(subjects, config.member_velocity, config.source_velocity)
         if full is not None:
             await self.guard.review(subjects, f"velocity_{full}", ref.text, req.channel)
@@ -136,6 +138,7 @@ class Scanner:
     async def _redeem(
         self, session: AsyncSession, req: ScanRequest, ref: CodeRef, config: LoyaltyConfig, now: datetime
     ) -> ScanResult:
+        assert req.member_id is not None
         member_id = await lock_member(session, req.member_id)
         assert self.batches is not None
         try:
