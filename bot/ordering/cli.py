@@ -88,6 +88,7 @@ def reading(result: ParseResult, store: str | None = None) -> dict[str, Any]:
         "notes": list(result.notes),
         "question": result.question,
         "asked": list(result.asked),
+        "topic": result.topic,
         "needs_confirmation": result.needs_confirmation,
     }
     if store is not None:

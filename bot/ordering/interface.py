@@ -119,6 +119,7 @@ class ParseResult:
     notes: tuple[str, ...] = field(default=())  # leftover words, e.g. "明天送"
     question: bool = False  # asks about price or stock ("飞天什么价") rather than orders
     asked: tuple[str, ...] = ()  # SKUs a question names
+    topic: str | None = None  # not an order but: "after_sales" (破了, 退货) | "tracking" (到了没, 物流)
 
     @property
     def is_order(self) -> bool:

@@ -88,8 +88,6 @@ NOTE_RE = re.compile(
     r"(?:今天|明天|后天|上午|下午|晚上|尽快|马上|急)[^，,、；;。！!？?\n]{0,8}?(?:送|发|到)[^\s，,、；;。]*"
 )
 
-HALF = "半"
-
 
 # "王哥，" / "李总 ": how store owners address the salesman
 ADDRESS_RE = r"(?:^|(?<=\s))[\u4e00-\u9fff](?:哥|姐|总|老板|经理|师傅)(?=[\s,，:：]|$)"

@@ -57,7 +57,7 @@ class OrderParser:
     def parse(self, text: str) -> ParseResult:
         norm = lexicon.LIST_NUMBER_RE.sub(" ", normalize(text[:MAX_TEXT]))
         if lexicon.AFTER_SALES_RE.search(norm):
-            return ParseResult(text, notes=("after_sales",))
+            return ParseResult(text, topic="after_sales")
         question = bool(lexicon.QUESTION_RE.search(norm))
         if question:
             norm = _PRICE_UNIT_RE.sub(" ", norm)
@@ -68,7 +68,7 @@ class OrderParser:
         if question and not said_units:
             return self._question(text, items)
         if not said_units and lexicon.TRACKING_RE.search(norm):
-            return ParseResult(text, notes=("tracking",))
+            return ParseResult(text, topic="tracking")
         pair(items)
         self.mentions.refine(items)
         products = [it for it in items if isinstance(it, Product) and not it.dropped]
@@ -116,7 +116,6 @@ class OrderParser:
         return self._line(self.entry(sku), ambiguity.text, qty, flags)
 
     # ------------------------------------------------------------------------------------
-
     def _resolve(self, p: Product, lines: list, ambiguous: list, unmatched: list) -> None:
         info = p.info
         assert info is not None

@@ -175,8 +175,10 @@ def test_the_result_is_frozen(parser):
 
 
 def test_after_sales_and_tracking_are_not_orders(parser):
-    assert not parser.parse("上次的飞天有一瓶破了").is_order
-    assert not parser.parse("飞天到了没").is_order
+    broken = parser.parse("上次的飞天有一瓶破了")
+    assert not broken.is_order and broken.topic == "after_sales"
+    tracking = parser.parse("飞天到了没")
+    assert not tracking.is_order and tracking.topic == "tracking"
     # an order that also asks about delivery is still an order
     assert [li.sku for li in parser.parse("飞天两箱 上次的物流到哪了").lines] == ["MT-FT-53-500"]
 
