@@ -1,0 +1,1 @@
+"""CLI subcommands that compose several packages (e.g. ``jiubot demo``)."""
