@@ -114,6 +114,31 @@ class Settings(BaseSettings):
     # mini-program login sessions (bot/miniapp)
     mp_session_ttl_seconds: int = Field(default=7 * 86400, ge=300, le=90 * 86400)
 
+    # chat ordering (bot/ordering, bot/flows; issue 5)
+    # a confirm waits this long for the core, then answers "稍后确认" and pushes the result later
+    order_confirm_budget_seconds: float = Field(default=3.0, gt=0, le=4.0)
+    # an order the core did not confirm is retried (same Idempotency-Key) after this, doubling to 5 min
+    order_retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
+    # ... and given up (the store owner is told to check with his salesman) after this long
+    order_retry_max_age_seconds: int = Field(default=24 * 3600, ge=60)
+    # a cart survives a dropped conversation this long
+    cart_ttl_seconds: int = Field(default=3 * 86400, ge=600, le=30 * 86400)
+    # sanity limits of one order line: above either, the quantity is confirmed, never assumed
+    order_max_cases: int = Field(default=50, ge=1, le=10_000)
+    order_max_bottles: int = Field(default=2000, ge=1, le=1_000_000)
+    # the core's catalog is cached this long per process (the parser's index is built once per catalog)
+    catalog_cache_seconds: int = Field(default=300, ge=0, le=86400)
+    # OA template message for order notices outside the customer-service window ("" = none)
+    order_template_id: str = ""
+    # where an order notice links: a mini-program page ({order_id}, {number}) and/or an H5 URL
+    order_mp_appid: str = ""
+    order_mp_page: str = "pages/order/detail?id={order_id}"
+    order_url: str = ""
+    # store binding: temporary binding QR codes live this many days (WeChat allows at most 30)
+    bind_qr_days: int = Field(default=30, ge=1, le=30)
+    # SMS verification codes for binding expire after this
+    sms_code_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+
     # web
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -140,7 +165,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("wechat_api_base", "public_base_url", "core_url")
+    @field_validator("wechat_api_base", "public_base_url", "core_url", "order_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
