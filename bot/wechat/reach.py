@@ -14,10 +14,10 @@ State lives in Redis per (appid, openid), because WeChat counts per openid of on
 * ``reach:p:{appid}:{openid}`` hash: ``follow`` (1/0; absent = unknown), ``refuse`` (48002) and
   ``sub:{template_id}`` credits.
 
-Interactions are recorded by ``record`` (a ``Pipeline.recorders`` entry: plain commands added to
-the callback's one pipelined round trip). A kf slot and a subscribe credit are taken by Lua
-scripts, so concurrent senders never exceed the quota; a failed send gives them back only when
-WeChat answered that it did not send.
+Interactions are recorded by ``record`` (a ``Pipeline.recorders`` entry: one EVAL added to the
+callback's one pipelined round trip; idempotent per message). A kf slot and a subscribe credit
+are taken by Lua scripts, so concurrent senders never exceed the quota; a failed send gives them
+back only when WeChat answered that it did not send.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 
 from bot.messages import Inbound
 from bot.messaging.interface import Receipt
+from bot.ports import Recipient
 from bot.redis import Keys
 
 CUSTOMER_SERVICE = "customer_service"
@@ -118,6 +119,25 @@ if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], best .. ':n', 1) end
 return {best, tostring(best_at)}
 """
 
+# KEYS: window hash, profile hash. ARGV: trigger ('' = unfollow), opened ms, window ttl ms,
+# follow ('1', '0' or ''), clear refuse ('1' or ''), profile ttl s. A window is (re)opened only by
+# a newer interaction, so recording one message twice never hands out its quota twice.
+_RECORD = """
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. ':at') or '')
+  if cur == nil or tonumber(ARGV[2]) > cur then
+    redis.call('HSET', KEYS[1], ARGV[1] .. ':at', ARGV[2], ARGV[1] .. ':n', 0)
+  end
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'follow', ARGV[4]) end
+if ARGV[5] == '1' then redis.call('HDEL', KEYS[2], 'refuse') end
+if ARGV[4] ~= '' or ARGV[5] == '1' then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
+return 1
+"""
+
 # KEYS: window hash. ARGV: trigger, opened_at. Gives a slot back if that window is still the same.
 _REFUND = """
 if redis.call('HGET', KEYS[1], ARGV[1] .. ':at') == ARGV[2] then
@@ -169,26 +189,40 @@ class ReachBudget:
 
     # recording (hot path: plain pipelined commands, no round trip of its own) -------------------
     def record(self, pipe: aioredis.client.Pipeline, message: Inbound, member_id: int | None = None) -> None:
-        """``Pipeline.recorders`` entry: note the interaction and the follower state."""
+        """``Pipeline.recorders`` entry: note the interaction and the follower state.
+
+        One EVAL added to the callback's pipelined round trip (EVAL with the script text, not
+        EVALSHA: a pipeline with registered scripts would first ask SCRIPT EXISTS, an extra round
+        trip on the hot path). Recording the same message twice changes nothing (see ``note``).
+        """
+        call = self._record_args(message)
+        if call is not None:
+            pipe.eval(_RECORD, 2, *call)
+
+    async def note(self, message: Inbound) -> None:
+        """Record ``message`` now, for a handler that pushes before its callback is settled (the
+        pipeline records it again afterwards; the window is not reset by that)."""
+        call = self._record_args(message)
+        if call is not None:
+            await self.redis.eval(_RECORD, 2, *call)
+
+    def _record_args(self, message: Inbound) -> list[object] | None:
         w, p = self._w(message.appid, message.openid), self._p(message.appid, message.openid)
         if message.event == "unsubscribe":
-            pipe.hset(p, "follow", "0")
-            pipe.expire(p, PROFILE_TTL)
-            pipe.delete(w)
-            return
+            return [w, p, "", 0, self._longest_ms, "0", "", PROFILE_TTL]
         trigger = "enter_session" if message.event == "user_enter_tempsession" else message.trigger
         if trigger is None or trigger not in self.windows:
-            return
+            return None
         now = self._now_ms()
-        # The window opens when the user acted (CreateTime), not when the handler finished.
-        opened = min(max(message.create_time * 1000, now - 300_000), now)
-        pipe.hset(w, mapping={f"{trigger}:at": opened, f"{trigger}:n": 0})
-        pipe.pexpire(w, self._longest_ms)
-        if trigger != "enter_session":
-            pipe.hset(p, "follow", "1")  # only followers can message, click or get SCAN
-            if trigger == "message":
-                pipe.hdel(p, "refuse")
-            pipe.expire(p, PROFILE_TTL)
+        # The window opens when the user acted (CreateTime), not when the handler finished; a
+        # clock more than 5 minutes off is not trusted.
+        opened = message.create_time * 1000
+        if abs(opened - now) > 300_000:
+            opened = now
+        # Only followers can message, click or get SCAN; a mini-program session says nothing.
+        follow = "" if trigger == "enter_session" else "1"
+        clear_refuse = "1" if trigger == "message" else ""
+        return [w, p, trigger, opened, self._longest_ms, follow, clear_refuse, PROFILE_TTL]
 
     # customer-service slots -------------------------------------------------------------------
     async def take_slot(self, appid: str, openid: str) -> Slot | str:
@@ -299,6 +333,10 @@ class ReachBudget:
             subscribe_template=subscribe_template,
             template_id=template_id,
         )
+
+    async def choose(self, recipient: Recipient, purpose: str, **kw: object) -> ChannelChoice:
+        """``choose_channel`` for a ``Recipient`` (the port's vocabulary)."""
+        return await self.choose_channel(recipient.appid, recipient.openid, purpose, **kw)  # type: ignore[arg-type]
 
 
 def decide(

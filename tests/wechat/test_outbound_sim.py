@@ -18,6 +18,7 @@ from bot.wechat.errors import (
     ConfigError,
     InvalidCode,
     NotFollower,
+    QuotaExceeded,
     Retryable,
     TokenInvalid,
     UserRefused,
@@ -171,8 +172,6 @@ async def test_daily_quota_blocks_the_api_for_every_process_until_the_reset(
     _pid, openid = await follower(sim)
     sim.limits.daily_quotas["cgi-bin/user/info"] = 1
     await client.user.info(OA, openid)
-    from bot.wechat.errors import QuotaExceeded
-
     with pytest.raises(QuotaExceeded) as caught:
         await client.user.info(OA, openid)
     assert caught.value.errcode == 45009
@@ -182,6 +181,20 @@ async def test_daily_quota_blocks_the_api_for_every_process_until_the_reset(
             await c.user.info(OA, openid)
     assert sim.api_calls(OA, "cgi-bin/user/info", 45009) == 1  # nobody hammered WeChat
     assert len(await client.user.batchget(OA, [openid])) == 1  # other APIs still work
+
+
+async def test_a_minute_quota_on_the_token_fetch_pauses_every_caller_without_hammering(sim_env):
+    client, sim = sim_env
+    sim.inject("*", fail_next=1, errcode=45011, apis=["cgi-bin/stable_token"])
+    with pytest.raises(QuotaExceeded) as caught:
+        await client.menu.get(OA)
+    assert (caught.value.errcode, caught.value.retry_after) == (45011, 60.0)
+    for _ in range(5):
+        with pytest.raises(QuotaExceeded) as again:
+            await client.menu.get(OA)
+        assert again.value.errcode == 45011 and 55 < again.value.retry_after <= 60
+    assert sim.api_calls(api="cgi-bin/stable_token") == 1  # (an injected fault has no appid)
+    assert sim.api_calls(OA, "cgi-bin/menu/get") == 0
 
 
 async def test_a_wrong_secret_is_a_configuration_error_and_is_not_hammered(

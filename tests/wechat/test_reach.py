@@ -76,8 +76,21 @@ async def test_a_user_message_opens_five_messages(reach, redis_client, clock):
     assert [s.trigger for s in slots[:5] if isinstance(s, Slot)] == ["message"] * 5
     assert slots[5] == "window_quota_used"
     # a new message opens a fresh window
+    clock.now += 1
     await record(reach, redis_client, inbound("o-msg", at=clock.now))
     assert isinstance(await reach.take_slot(APP, "o-msg"), Slot)
+
+
+async def test_recording_one_message_twice_does_not_hand_out_its_quota_twice(reach, redis_client, clock):
+    message = inbound("o-twice", at=clock.now)
+    await reach.note(message)  # a handler pushing before its callback is settled
+    taken = [await reach.take_slot(APP, "o-twice") for _ in range(3)]
+    await record(reach, redis_client, message)  # the pipeline records it after the handler
+    taken += [await reach.take_slot(APP, "o-twice") for _ in range(3)]
+    assert sum(isinstance(t, Slot) for t in taken) == 5
+    # an older interaction settled late does not reopen anything either
+    await record(reach, redis_client, inbound("o-twice", at=clock.now - 10))
+    assert await reach.take_slot(APP, "o-twice") == "window_quota_used"
 
 
 async def test_the_48h_window_closes_a_margin_before_wechat_closes_it(reach, redis_client, clock):
