@@ -4,7 +4,15 @@ from bot.db import Base
 from bot.membership import models as membership_models
 from bot.messaging import models as messaging_models
 from bot.messaging import outbound_models as outbound_models
+from bot.ordering import models as ordering_models
 from bot.tenancy import models as tenancy_models
 from bot.wechat import models as wechat_models
 
-__all__ = ["Base", "membership_models", "messaging_models", "tenancy_models", "wechat_models"]
+__all__ = [
+    "Base",
+    "membership_models",
+    "messaging_models",
+    "ordering_models",
+    "tenancy_models",
+    "wechat_models",
+]
