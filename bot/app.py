@@ -21,7 +21,7 @@ from bot.dispatch.middleware import DEFAULT_MIDDLEWARE
 from bot.flows.storage import RedisFlowStorage
 from bot.handlers import basic, notifications
 from bot.ports import Notifier, RecordingNotifier
-from bot.redis import Keys, connect
+from bot.redis import Keys, connect, multiplexer
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.tenancy import repository as tenancy_repo
@@ -97,10 +97,12 @@ def create_app(
         await engine.dispose()
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
-        client, _stand_in = await connect(settings.redis_url, mode=settings.redis_mode)
+        client, stand_in = await connect(settings.redis_url, mode=settings.redis_mode)
         app[keys.REDIS] = client
+        app[keys.REDIS_MUX] = mux = multiplexer(settings.redis_url, client, stand_in)
         app[keys.REDIS_KEYS] = Keys(settings.redis_prefix)
         yield
+        await mux.aclose()
         await client.aclose()
 
     async def services(app: web.Application) -> AsyncIterator[None]:
@@ -128,14 +130,15 @@ def create_app(
         root = Router("root", children=dispatcher_routers)
         dispatcher = Dispatcher(root, DEFAULT_MIDDLEWARE, fallback=basic.fallback)
         dedupe = Dedupe(
-            svc.redis,
+            app[keys.REDIS_MUX],
             svc.keys,
             inflight_ttl=settings.dedupe_inflight_ttl_seconds,
             done_ttl=settings.dedupe_done_ttl_seconds,
             lock_ttl=settings.member_lock_ttl_seconds,
             nonce_ttl=2 * settings.timestamp_window_seconds + 60,
         )
-        inbound_log = InboundLog(svc.redis, svc.keys)
+        await dedupe.load_scripts()
+        inbound_log = InboundLog(svc.redis, app[keys.REDIS_MUX], svc.keys)
         await inbound_log.ensure_group()
         pipeline = Pipeline(svc, dispatcher, dedupe, inbound_log, budget=settings.callback_budget_seconds)
         app[PIPELINE] = pipeline

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import redis.asyncio as aioredis
 from aiohttp import ClientSession, web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -11,14 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.redis import Keys
 
-if TYPE_CHECKING:
-    pass
-
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 REDIS = web.AppKey("redis", aioredis.Redis)
 REDIS_KEYS = web.AppKey("redis_keys", Keys)
+REDIS_MUX = web.AppKey("redis_mux", "Mux")
+"""The multiplexed connection of the callback's hot path (bot/redis_mux.py)."""
 HTTP = web.AppKey("http", ClientSession)
 SERVICES = web.AppKey("services", "Services")
 PIPELINE = web.AppKey("pipeline", "Pipeline")

@@ -6,6 +6,8 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from bot.redis_mux import ClientMux, Mux, MuxRedis
+
 log = structlog.get_logger(__name__)
 
 
@@ -21,14 +23,21 @@ class Keys:
         return self.prefix + ":".join(str(p) for p in parts)
 
 
-async def connect(url: str, *, mode: str = "require") -> tuple[aioredis.Redis, bool]:
+async def connect(
+    url: str, *, mode: str = "require", max_connections: int = 64
+) -> tuple[aioredis.Redis, bool]:
     """Return ``(client, is_stand_in)``.
 
     In ``require`` mode an unreachable server raises; in ``fallback`` mode it is replaced by
     fakeredis with a loud log line, because losing leases and locks on restart is acceptable only
     in a single-process demo.
     """
-    client = aioredis.from_url(url, decode_responses=False, health_check_interval=30)
+    # A blocking pool waits for a free connection instead of failing a burst of callbacks with
+    # MaxConnectionsError (redis-py's default pool stops at 100 and raises).
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=False, health_check_interval=30, max_connections=max_connections, timeout=10
+    )
+    client = aioredis.Redis.from_pool(pool)  # closing the client closes its pool
     try:
         await client.ping()
         return client, False
@@ -45,3 +54,11 @@ async def connect(url: str, *, mode: str = "require") -> tuple[aioredis.Redis, b
             note="leases, locks and counters live in this process only; do not run several processes",
         )
         return fakeredis.FakeAsyncRedis(decode_responses=False), True
+
+
+def multiplexer(url: str, client: aioredis.Redis, stand_in: bool) -> Mux:
+    """The hot path's connection: one multiplexed socket to a real redis:// server, else the
+    same interface over ``client`` (the stand-in, TLS, unix sockets)."""
+    if not stand_in and url.startswith("redis://"):
+        return MuxRedis(url)
+    return ClientMux(client)

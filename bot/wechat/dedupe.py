@@ -4,10 +4,11 @@ A push's lease moves absent -> in-flight (``P<token>``) -> done (``D<reply>``) o
 (``L``: the reply went, or will go, through the customer-service API). A handler that fails
 releases the lease, so WeChat's retry runs it again; done is written only AFTER success.
 
-``begin`` is one Lua call and one round trip: it checks the nonce against replay, claims the
+``begin`` is one script and one round trip: it checks the nonce against replay, claims the
 lease, reads the cached member id, tries the member's lock and, when it got the lock, reads the
-flow state. ``finish`` stores the reply, releases the lock and appends the log entry in one
-pipelined round trip.
+flow state. ``settle_command`` is the matching script for the end; the pipeline sends it with
+the log entry and the reach budget's recording in one batch. Both go through the multiplexed
+connection (bot/redis_mux.py), so concurrent callbacks share round trips.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from bot.redis import Keys
+from bot.redis_mux import Mux, Script
 
 _BEGIN = """
 if ARGV[7] == '1' then
@@ -49,13 +49,6 @@ if KEYS[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL'
 return 1
 """
 
-_LOCK = "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0"
-
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
 DONE = b"D"
 DEFERRED = b"L"
 INFLIGHT = b"P"
@@ -76,7 +69,7 @@ class Claim:
 class Dedupe:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        mux: Mux,
         keys: Keys,
         *,
         inflight_ttl: float,
@@ -84,16 +77,18 @@ class Dedupe:
         lock_ttl: float,
         nonce_ttl: int,
     ) -> None:
-        self.redis = redis
+        self.mux = mux
         self.keys = keys
         self.inflight_ms = int(inflight_ttl * 1000)
         self.done_ms = int(done_ttl * 1000)
         self.lock_ms = int(lock_ttl * 1000)
         self.nonce_ttl = max(nonce_ttl, 60)
-        self._begin = redis.register_script(_BEGIN)
-        self._settle = redis.register_script(_SETTLE)
-        self._lock = redis.register_script(_LOCK)
-        self._extend = redis.register_script(_EXTEND)
+        self._begin = Script(mux, _BEGIN)
+        self._settle = Script(mux, _SETTLE)
+
+    async def load_scripts(self) -> None:
+        await self._begin.load()
+        await self._settle.load()
 
     # key builders -------------------------------------------------------------------------
     def lease_key(self, appid: str, dedupe_key: str) -> str:
@@ -126,14 +121,14 @@ class Dedupe:
         lease = INFLIGHT + secrets.token_hex(8).encode()
         lock_token = secrets.token_hex(8)
         result = await self._begin(
-            keys=[
+            [
                 self.lease_key(appid, dedupe_key),
                 self.nonce_key(appid, timestamp, nonce),
                 self.member_key(appid, openid),
                 self.lock_key(appid, openid),
                 self.flow_key(appid, openid),
             ],
-            args=[
+            [
                 lease,
                 self.inflight_ms,
                 fingerprint,
@@ -143,38 +138,34 @@ class Dedupe:
                 "1" if check_nonce else "0",
             ],
         )
-        status = result[0].decode()
-        if status == "replay":
+        status = result[0]  # type: ignore[index]
+        if status == b"replay":
             return Claim(status="replay")
-        if status == "dup":
-            return Claim(status="dup", lease=result[1])
-        member = result[1]
+        if status == b"dup":
+            return Claim(status="dup", lease=result[1])  # type: ignore[index]
+        member = result[1]  # type: ignore[index]
         return Claim(
             status="new",
             lease=lease,
             member_id=int(member) if member else None,
-            locked=result[2] == b"1",
-            flow_state=result[3] or None,
+            locked=result[2] == b"1",  # type: ignore[index]
+            flow_state=result[3] or None,  # type: ignore[index]
             lock_token=lock_token,
         )
 
     async def peek(self, appid: str, dedupe_key: str) -> bytes | None:
-        return await self.redis.get(self.lease_key(appid, dedupe_key))
+        return await self.mux.execute("GET", self.lease_key(appid, dedupe_key))  # type: ignore[return-value]
 
     async def acquire_lock(self, appid: str, openid: str, token: str, *, poll: float = 0.01) -> None:
         """Wait for the member's lock; a crashed holder's lock expires after its TTL."""
         key = self.lock_key(appid, openid)
         delay = poll
-        while not await self._lock(keys=[key], args=[token, self.lock_ms]):
+        while not await self.mux.execute("SET", key, token, "NX", "PX", self.lock_ms):
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.1)
 
-    async def extend_lock(self, appid: str, openid: str, token: str) -> bool:
-        return bool(await self._extend(keys=[self.lock_key(appid, openid)], args=[token, self.lock_ms]))
-
-    def settle_ops(
+    def settle_command(
         self,
-        pipe: aioredis.client.Pipeline,
         appid: str,
         openid: str,
         dedupe_key: str,
@@ -184,39 +175,17 @@ class Dedupe:
         lock_token: str | None,
         ttl_ms: int | None = None,
     ) -> tuple:
-        """Queue the lease transition (``None`` releases it) and the lock release on ``pipe``.
-
-        Queued as a bare EVALSHA: redis-py would otherwise send SCRIPT EXISTS before every
-        pipeline (one more round trip per message). Returns the call's arguments so that the
-        caller can re-run it through ``rerun_settle`` if Redis lost its script cache.
-        """
-        keys = [self.lease_key(appid, dedupe_key), self.lock_key(appid, openid) if lock_token else ""]
-        args = [lease, new_value if new_value is not None else b"", ttl_ms or self.done_ms, lock_token or ""]
-        pipe.evalsha(self._settle.sha, 2, *keys, *args)
-        return keys, args
-
-    async def rerun_settle(self, call: tuple) -> None:
-        keys, args = call
-        await self._settle(keys=keys, args=args)
-
-    async def settle(
-        self,
-        appid: str,
-        openid: str,
-        dedupe_key: str,
-        *,
-        lease: bytes,
-        new_value: bytes | None,
-        lock_token: str | None,
-    ) -> None:
-        await self._settle(
-            keys=[self.lease_key(appid, dedupe_key), self.lock_key(appid, openid) if lock_token else ""],
-            args=[lease, new_value if new_value is not None else b"", self.done_ms, lock_token or ""],
+        """The lease transition (``None`` releases it) and the lock release, as one command."""
+        return self._settle.command(
+            [self.lease_key(appid, dedupe_key), self.lock_key(appid, openid) if lock_token else ""],
+            [lease, new_value if new_value is not None else b"", ttl_ms or self.done_ms, lock_token or ""],
         )
+
+    async def run_settle(self, command: tuple) -> None:
+        """Re-run a settle command on its own (after NOSCRIPT: Redis restarted)."""
+        _, _, numkeys, *rest = command
+        await self._settle(list(rest[:numkeys]), list(rest[numkeys:]))
 
     async def defer(self, appid: str, dedupe_key: str, lease: bytes) -> None:
         """The budget ran out: retries from now on get a bare ack (the reply goes out late)."""
-        await self._settle(
-            keys=[self.lease_key(appid, dedupe_key), ""],
-            args=[lease, DEFERRED, self.done_ms, ""],
-        )
+        await self._settle([self.lease_key(appid, dedupe_key), ""], [lease, DEFERRED, self.done_ms, ""])

@@ -1,6 +1,6 @@
 """The inbound message log and interaction records, written behind the hot path.
 
-The callback appends an entry to a Redis stream in the same pipelined round trip that settles the
+The callback appends an entry to a Redis stream in the same batched round trip that settles the
 dedupe lease; a writer task in every serving process (a consumer group, so entries are shared and
 survive a crash) inserts them into ``inbound_messages`` and ``interactions`` in batches and touches
 the members' last-seen time. Inserts ignore conflicts on (appid, dedupe key): an entry delivered
@@ -27,6 +27,7 @@ from bot.db import insert_ignore, session_scope
 from bot.membership.models import Member, MemberIdentity
 from bot.observability import metrics
 from bot.redis import Keys
+from bot.redis_mux import Mux
 from bot.wechat.models import InboundMessage, Interaction
 
 log = structlog.get_logger(__name__)
@@ -52,16 +53,17 @@ class LogEntry:
 
 
 class InboundLog:
-    def __init__(self, redis: aioredis.Redis, keys: Keys, *, maxlen: int = 200_000) -> None:
-        self.redis = redis
+    def __init__(self, redis: aioredis.Redis, mux: Mux, keys: Keys, *, maxlen: int = 200_000) -> None:
+        self.redis = redis  # redis-py for the writer's blocking reads
+        self.mux = mux  # the hot path's multiplexed connection for appends
         self.stream = keys("inbound-log")
         self.maxlen = maxlen
 
-    def append_ops(self, pipe: aioredis.client.Pipeline, entry: LogEntry) -> None:
-        pipe.xadd(self.stream, {"e": orjson.dumps(entry)}, maxlen=self.maxlen, approximate=True)
+    def command(self, entry: LogEntry) -> tuple:
+        return ("XADD", self.stream, "MAXLEN", "~", self.maxlen, "*", "e", orjson.dumps(entry))
 
     async def append(self, entry: LogEntry) -> None:
-        await self.redis.xadd(self.stream, {"e": orjson.dumps(entry)}, maxlen=self.maxlen, approximate=True)
+        await self.mux.execute(*self.command(entry))
 
     # writer -------------------------------------------------------------------------------
     async def ensure_group(self) -> None:

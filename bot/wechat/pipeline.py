@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import NoScriptError
 
@@ -33,9 +32,25 @@ KNOWN_TYPES = frozenset(
     {"text", "image", "voice", "video", "shortvideo", "location", "link", "file", "miniprogrampage", "event"}
 )
 
-# Extension point: adds Redis commands to the finishing pipeline for each interaction
-# (the reach budget registers one); called with (pipe, message, member_id).
-InteractionRecorder = Callable[[aioredis.client.Pipeline, Inbound, "int | None"], None]
+
+class CommandBatch:
+    """Commands queued for the finishing round trip; recorders add theirs with ``eval``."""
+
+    __slots__ = ("commands",)
+
+    def __init__(self) -> None:
+        self.commands: list[tuple] = []
+
+    def eval(self, script: str, numkeys: int, *args: object) -> None:
+        self.commands.append(("EVAL", script, numkeys, *args))
+
+    def execute_command(self, *args: object) -> None:
+        self.commands.append(args)
+
+
+# Extension point: adds Redis commands to the finishing round trip of each interaction (the
+# reach budget registers one); called with (batch, message, member_id).
+InteractionRecorder = Callable[[CommandBatch, Inbound, "int | None"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +208,8 @@ class Pipeline:
         status: str,
         started: float,
     ) -> None:
-        pipe = self.services.redis.pipeline(transaction=False)
-        settle_call = self.dedupe.settle_ops(
-            pipe,
+        batch = CommandBatch()
+        settle = self.dedupe.settle_command(
             app.appid,
             message.openid,
             message.dedupe_key,
@@ -203,14 +217,17 @@ class Pipeline:
             new_value=value,
             lock_token=ctx.lock.token if ctx.lock.held else None,
         )
+        batch.commands.append(settle)
         ctx.lock.held = False
         if status != "failed":
             for record in self.recorders:
-                record(pipe, message, ctx.member_id)
-        self.inbound_log.append_ops(pipe, self._entry(app, message, ctx.member_id, status, started))
-        results = await pipe.execute(raise_on_error=False)
+                record(batch, message, ctx.member_id)
+        batch.commands.append(
+            self.inbound_log.command(self._entry(app, message, ctx.member_id, status, started))
+        )
+        results = await self.dedupe.mux.execute_many(batch.commands)
         if isinstance(results[0], NoScriptError):
-            await self.dedupe.rerun_settle(settle_call)  # Redis restarted and lost its scripts
+            await self.dedupe.run_settle(settle)  # Redis restarted and lost its scripts
         for result in results:
             if isinstance(result, Exception) and not isinstance(result, NoScriptError):
                 raise result
