@@ -6,6 +6,7 @@ itself: identities are created with INSERT ... ON CONFLICT DO NOTHING, never che
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
@@ -149,6 +150,31 @@ async def lock_member(session: AsyncSession, member_id: int) -> int:
             raise UnknownMember(f"member {member_id} does not exist", member_id=member_id)
         if row.merged_into_id is None:
             return row.id
+        member_id = row.merged_into_id
+    raise UnknownMember(f"merge chain too long from member {member_id}", member_id=member_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LockedMember:
+    id: int
+    status: str
+    tier: str
+    age_confirmed: bool
+
+
+async def lock_member_row(session: AsyncSession, member_id: int) -> LockedMember:
+    """``lock_member`` that also answers what a scan needs to know, in the same round trip."""
+    for _ in range(16):
+        stmt = select(
+            Member.id, Member.merged_into_id, Member.status, Member.tier, Member.age_confirmed_at
+        ).where(Member.id == member_id)
+        if is_postgres(session):
+            stmt = stmt.with_for_update()
+        row = (await session.execute(stmt)).one_or_none()
+        if row is None:
+            raise UnknownMember(f"member {member_id} does not exist", member_id=member_id)
+        if row.merged_into_id is None:
+            return LockedMember(row.id, row.status, row.tier, row.age_confirmed_at is not None)
         member_id = row.merged_into_id
     raise UnknownMember(f"merge chain too long from member {member_id}", member_id=member_id)
 

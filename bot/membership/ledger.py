@@ -78,6 +78,13 @@ async def post(
 ) -> bool:
     """Append ``posting`` and move the balance. False when its source already posted (nothing
     changes); ``InsufficientPoints`` / ``AccountClosed`` leave the transaction as it was."""
+    return await post_balance(session, tenant_id, posting, now=now) is not None
+
+
+async def post_balance(
+    session: AsyncSession, tenant_id: int, posting: Posting, *, now: datetime | None = None
+) -> int | None:
+    """``post``, answering the account's new balance (None when the source already posted)."""
     now = now or utcnow()
     table = PointsLedger.__table__
     stmt = insert_ignore(
@@ -100,7 +107,7 @@ async def post(
     ).returning(table.c.id)
     ledger_id = (await session.execute(stmt)).scalar_one_or_none()
     if ledger_id is None:
-        return False
+        return None
     moved = await session.execute(
         update(PointsAccount)
         .where(
@@ -109,10 +116,12 @@ async def post(
             PointsAccount.balance + posting.delta >= 0,
         )
         .values(balance=PointsAccount.balance + posting.delta, updated_at=now)
+        .returning(PointsAccount.balance)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount == 1:
-        return True
+    new_balance = moved.scalar_one_or_none()
+    if new_balance is not None:
+        return int(new_balance)
     # Undo our own uncommitted row so a caller that catches the error keeps a true ledger.
     await session.execute(table.delete().where(table.c.id == ledger_id))
     status = (

@@ -98,3 +98,70 @@ async def scan_reward(
     best = max(campaigns, key=lambda c: c.multiplier_pct, default=None)
     pct = best.multiplier_pct if best else 100
     return ScanReward(base * pct // 100, base, pct, best.name if best else None, store_reward)
+
+
+@dataclass(frozen=True, slots=True)
+class _Campaign:
+    name: str
+    sku: str | None
+    region_code: str | None
+    multiplier_pct: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class RulesCache:
+    """Per-process copy of a tenant's SKU rules and running campaigns, trusted for ``ttl`` s, so
+    a scan does not query them (they change a few times a year)."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._items: dict[int, tuple[float, dict[str, tuple[int, int]], list[_Campaign]]] = {}
+
+    async def reward(
+        self,
+        session: AsyncSession,
+        tenant_id: int,
+        sku: str,
+        region_code: str | None,
+        config: LoyaltyConfig,
+        now: datetime,
+    ) -> ScanReward:
+        import time
+
+        hit = self._items.get(tenant_id)
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            rows = (
+                await session.execute(select(PointsRule).where(PointsRule.tenant_id == tenant_id))
+            ).scalars()
+            table = {r.sku: (r.scan_points, r.store_reward) for r in rows}
+            campaigns = [
+                _Campaign(c.name, c.sku, c.region_code, c.multiplier_pct, c.starts_at, c.ends_at)
+                for c in (
+                    await session.execute(
+                        select(PointsCampaign).where(
+                            PointsCampaign.tenant_id == tenant_id, PointsCampaign.ends_at > now
+                        )
+                    )
+                ).scalars()
+            ]
+            hit = (time.monotonic(), table, campaigns)
+            self._items[tenant_id] = hit
+        _, table, campaigns = hit
+        base, store_reward = table.get(sku, (config.scan_points_default, config.store_reward_default))
+        running = [
+            c
+            for c in campaigns
+            if c.starts_at <= now < c.ends_at
+            and c.sku in (None, sku)
+            and c.region_code in (None, region_code)
+        ]
+        best = max(running, key=lambda c: c.multiplier_pct, default=None)
+        pct = best.multiplier_pct if best else 100
+        return ScanReward(base * pct // 100, base, pct, best.name if best else None, store_reward)
+
+    def forget(self, tenant_id: int | None = None) -> None:
+        if tenant_id is None:
+            self._items.clear()
+        else:
+            self._items.pop(tenant_id, None)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import insert_ignore, session_scope, utcnow
 from bot.membership import batches, ledger, referral, rules, tiers
-from bot.membership.actions import ensure_store, live_member_id, lock_member
+from bot.membership.actions import ensure_store, live_member_id, lock_member_row
 from bot.membership.batches import ACTIVATED, GENERATED, VOIDED, BatchCache, BatchView
 from bot.membership.code_models import (
     CodeBatch,
@@ -52,7 +52,7 @@ from bot.membership.interface import (
 from bot.membership.ledger import EARN, Posting
 from bot.membership.ledger_models import CONSUMPTION, ORDERING
 from bot.membership.loyalty_config import ConfigCache, LoyaltyConfig
-from bot.membership.models import Member, MemberIdentity
+from bot.membership.models import MemberIdentity
 from bot.membership.regions import get_region
 
 log = structlog.get_logger(__name__)
@@ -74,9 +74,17 @@ class Scanner:
     configs: ConfigCache
     locator: Locator = field(default_factory=IpLocator)
     batches: BatchCache | None = None
+    rules: rules.RulesCache | None = None
 
     def __post_init__(self) -> None:
         self.batches = self.batches or BatchCache()
+        self.rules = self.rules or rules.RulesCache(self.configs.ttl)
+
+    def forget(self, tenant_id: int | None = None) -> None:
+        """Drop cached knobs and rules (after an operator changed them)."""
+        self.configs.forget(tenant_id)
+        assert self.rules is not None
+        self.rules.forget(tenant_id)
 
     async def scan(self, req: ScanRequest) -> ScanResult:
         now = req.scanned_at or utcnow()
@@ -139,7 +147,8 @@ class Scanner:
         self, session: AsyncSession, req: ScanRequest, ref: CodeRef, config: LoyaltyConfig, now: datetime
     ) -> ScanResult:
         assert req.member_id is not None
-        member_id = await lock_member(session, req.member_id)
+        member = await lock_member_row(session, req.member_id)
+        member_id = member.id
         assert self.batches is not None
         try:
             batch = await self.batches.get(session, ref.batch_id)
@@ -151,10 +160,9 @@ class Scanner:
         first = await self._first_scan(session, ref)
         if first is not None:
             return await self._repeat(session, req, ref, first, member_id, product, now)
-        member = (await session.execute(select(Member).where(Member.id == member_id))).scalar_one()
         if member.status == "suspended":
             raise _Rejected("suspended")
-        if config.require_age_confirmation and member.age_confirmed_at is None:
+        if config.require_age_confirmation and not member.age_confirmed:
             return ScanResult(AGE_REQUIRED, code=ref.text, product=product)
         state = await batches.code_state(session, ref.batch_id, ref.serial)
         if state.state == VOIDED:
@@ -165,7 +173,8 @@ class Scanner:
         if config.flags_block_scans and await self._flagged(session, member_id):
             raise _Rejected("flagged")
         place = await self._place(session, req, member_id, config, now)
-        reward = await rules.scan_reward(session, req.tenant_id, batch.sku, batch.region_code, config, now)
+        assert self.rules is not None
+        reward = await self.rules.reward(session, req.tenant_id, batch.sku, batch.region_code, config, now)
         redemption_id = await self._insert(session, req, ref, member_id, place, state, reward, now)
         if redemption_id is None:  # lost the race to another scanner
             first = await self._first_scan(session, ref)
@@ -173,7 +182,7 @@ class Scanner:
             return await self._repeat(session, req, ref, first, member_id, product, now)
         account = await ledger.account_for(session, req.tenant_id, CONSUMPTION, member_id=member_id, now=now)
         note = f"扫码 {batch.product_name}"
-        await ledger.post(
+        balance = await ledger.post_balance(
             session,
             req.tenant_id,
             Posting(account, reward.points, EARN, "bottle_code", ref.code_id, note),
@@ -200,7 +209,7 @@ class Scanner:
             )
             store_reward = reward.store_reward
         bonus = await referral.reward_on_first_scan(session, req.tenant_id, member_id, config, now=now)
-        upgraded = await tiers.upgrade_if_due(session, member_id, config, now=now)
+        upgraded = await tiers.upgrade_if_due(session, member_id, config, now=now, current=member.tier)
         diverted = await self._diversion(session, batch, ref, redemption_id, place, state, config, now)
         await self._patterns(session, req.tenant_id, member_id, config, now)
         tier = upgraded or member.tier
@@ -209,7 +218,7 @@ class Scanner:
             code=ref.text,
             product=product,
             points=reward.points,
-            balance=await ledger.balance(session, account),
+            balance=balance if bonus is None else await ledger.balance(session, account),
             tier=tier,
             tier_name=config.tier_name(tier),
             tier_upgraded=upgraded is not None,

@@ -38,12 +38,19 @@ async def earned_in_year(session: AsyncSession, member_id: int, now: datetime) -
 
 
 async def upgrade_if_due(
-    session: AsyncSession, member_id: int, config: LoyaltyConfig, *, now: datetime | None = None
+    session: AsyncSession,
+    member_id: int,
+    config: LoyaltyConfig,
+    *,
+    now: datetime | None = None,
+    current: str | None = None,
 ) -> str | None:
-    """Raise the member's tier if this year's earnings reached a higher one; the new tier code."""
+    """Raise the member's tier if this year's earnings reached a higher one; the new tier code.
+    ``current``: the tier the caller already read under the member lock (saves a query)."""
     now = now or utcnow()
     target = config.tier_for(await earned_in_year(session, member_id, now))
-    current = (await session.execute(select(Member.tier).where(Member.id == member_id))).scalar_one()
+    if current is None:
+        current = (await session.execute(select(Member.tier).where(Member.id == member_id))).scalar_one()
     if config.tier_rank(target.code) <= config.tier_rank(current):
         return None
     await session.execute(

@@ -135,4 +135,4 @@ async def set_config(sessions, tenant_id: int, scanner=None, **changes) -> None:
     async with session_scope(sessions) as session:
         await loyalty_config.update(session, tenant_id, **changes)
     if scanner is not None:
-        scanner.configs.forget()
+        scanner.forget()
