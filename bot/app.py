@@ -48,6 +48,7 @@ def text_environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         undefined=StrictUndefined,
+        auto_reload=False,  # no stat() of the template file on every reply
         autoescape=False,  # noqa: S701 - chat texts are plain text; H5 pages use an autoescaping env
         keep_trailing_newline=False,
     )
