@@ -18,8 +18,9 @@ from bot.db import Base, BigIntPK, UTCDateTime, utcnow
 
 
 class OutboundMessage(Base):
-    """``status``: pending, sent, undeliverable (no channel, or WeChat refused; final) or failed
-    (an error that may pass: a later call with the same key tries again)."""
+    """``status``: pending, sent, undeliverable (no channel, or WeChat refused; final), unknown (the
+    send timed out: WeChat may have delivered it; final) or failed (WeChat answered an error
+    that may pass: a later call with the same key tries again)."""
 
     __tablename__ = "outbound_messages"
     __table_args__ = (
@@ -51,7 +52,8 @@ class OutboundMessage(Base):
 
 class OutboundAttempt(Base):
     """One try on one channel; ``status`` is sent, refused (WeChat said no: the budget was
-    corrected), failed (error) or undeliverable (no channel open: nothing was sent)."""
+    corrected), failed (error), unknown (no answer) or undeliverable (no channel open: nothing
+    was sent)."""
 
     __tablename__ = "outbound_attempts"
     __table_args__ = (Index("ix_outbound_attempts_msgid", "appid", "msgid"),)

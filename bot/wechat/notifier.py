@@ -2,6 +2,9 @@
 
 * ``deliver_late_reply``: a reply that missed the 5-second window goes out as a customer-service
   message, once per ``source_key`` (Redis ``SET NX``, then the log's unique key);
+* at most once: a message whose send timed out (WeChat may have delivered it) is logged
+  ``unknown`` and not sent again under the same key; one WeChat refused is ``failed`` and may be
+  retried with the same key; template messages also carry ``client_msg_id``;
 * ``notify``: any later push (order updates, coupons, invites) with an idempotency key; the reach
   budget picks customer-service, subscription notification or template (service notices only).
 
@@ -193,7 +196,9 @@ class WeChatNotifier:
                         session, app.tenant_id, app.appid, claim.message_id, attempt
                     )
                 continue
-            await self._close(app, claim.message_id, "failed", attempt)
+            # "unknown": WeChat may have delivered it (timeout), so the same key is not sent again;
+            # "failed": WeChat said no, a later call with the same key may try again.
+            await self._close(app, claim.message_id, attempt.status, attempt)
             return Delivery(delivered=False, channel=attempt.channel, reason=attempt.reason)
 
     # channels ---------------------------------------------------------------------------------
@@ -221,7 +226,7 @@ class WeChatNotifier:
         except WeChatError as exc:
             if exc.answered:  # WeChat said no, so the message did not use the window
                 await self.reach.refund_slot(app.appid, recipient.openid, slot)
-            return _record(CUSTOMER_SERVICE, "failed", exc)
+            return _record(CUSTOMER_SERVICE, _failure(exc), exc)
         return AttemptRecord(CUSTOMER_SERVICE, "sent", reason=f"window:{slot.trigger}")
 
     async def _send_subscribe(
@@ -249,7 +254,7 @@ class WeChatNotifier:
         except WeChatError as exc:
             if exc.answered and not isinstance(exc, TransportError):
                 await self.reach.refund_credit(app.appid, recipient.openid, message.template_id)
-            return _record(SUBSCRIBE, "failed", exc)
+            return _record(SUBSCRIBE, _failure(exc), exc)
         return AttemptRecord(SUBSCRIBE, "sent", reason=f"credit:{message.template_id}", msgid=msgid or None)
 
     async def _send_template(
@@ -294,6 +299,11 @@ class WeChatNotifier:
             if receipt.kind in ("template", "subscribe_sent") and receipt.msgid:
                 async with session_scope(self.sessions) as session:
                     await outbound_log.apply_receipt(session, message.appid, receipt.msgid, receipt.status)
+
+
+def _failure(exc: WeChatError) -> str:
+    """``unknown`` when the message may have gone out without an answer (never resent)."""
+    return "unknown" if isinstance(exc, TransportError) and exc.maybe_sent else "failed"
 
 
 def _record(channel: str, status: str, exc: WeChatError) -> AttemptRecord:

@@ -75,7 +75,9 @@ class Stack:
 async def stack_factory(aiohttp_server, make_settings):
     runners: list[web.AppRunner] = []
 
-    async def make(*, sim_deadline: float = 5.0, budget: float = 1.0) -> Stack:
+    # The default budget leaves room on a loaded machine: a passive reply that missed it would
+    # arrive as an extra customer-service message and use a slot.
+    async def make(*, sim_deadline: float = 5.0, budget: float = 4.0, **overrides) -> Stack:
         oa = App(OA, OA_SECRET, token=TOKEN, mode="plain")
         mp = App(MP, MP_SECRET, kind="mp", group="brand")
         base, sim = await start_sim(aiohttp_server, oa, mp, callback_deadline=sim_deadline)
@@ -88,6 +90,7 @@ async def stack_factory(aiohttp_server, make_settings):
             wechat_api_base=base,
             callback_budget_seconds=budget,
             wechat_retry_backoff_seconds=0.01,
+            **overrides,
         )
         app = create_app(
             settings,
@@ -130,15 +133,17 @@ async def wait_for(predicate, seconds: float = 8.0) -> None:
 async def test_slow_handler_follow_up_reaches_the_user_exactly_once(stack_factory):
     # WeChat gives up after 0.6 s and retries the identical body; jiubot's budget is 1 s
     stack = await stack_factory(budget=1.0)
-    stack.sim.driver.deadline = 0.6  # after the (slower, cold) first follow
     pid, openid = await stack.person()
+    stack.sim.driver.deadline = 0.6  # after the (slower, cold) first follow
+
+    def follow_ups() -> list[str]:
+        return [o.payload["content"] for o in stack.kf(openid) if o.payload["content"].startswith("慢慢来")]
+
     result = await stack.sim.send_text(pid, OA, "slow 2")
     assert len(result.attempts) >= 2  # WeChat did retry
-    await wait_for(lambda: stack.kf(openid))
+    await wait_for(follow_ups)
     await asyncio.sleep(1.0)  # nothing else trickles in
-    sent = stack.kf(openid)
-    assert [o.payload["content"] for o in sent] == ["慢慢来：2 秒"]
-    assert stack.sim.api_calls(OA, "cgi-bin/message/custom/send") == 1
+    assert follow_ups() == ["慢慢来：2 秒"]
     row, attempts = await stack.log_rows(f"late:{OA}:m:{result.message['MsgId']}:late0")
     assert (row.status, row.channel, row.purpose) == ("sent", "customer_service", "reply")
     assert [(a.channel, a.status) for a in attempts] == [("customer_service", "sent")]
@@ -328,7 +333,7 @@ async def test_concurrent_notifications_with_one_key_send_once(stack_factory):
         )
     )
     assert sum(r.delivered for r in results) == 1
-    assert len(stack.kf(openid)) == 1
+    assert [o.payload["content"] for o in stack.kf(openid)].count("已付款") == 1
     async with session_scope(stack.services.sessions) as session:
         rows = (
             (
@@ -358,6 +363,25 @@ async def test_a_transient_failure_can_be_retried_with_the_same_key(stack_factor
     # the failed try was answered by WeChat, so its slot came back: 5 (message) + 3 (follow) - 1 sent
     taken = [await stack.reach.take_slot(OA, openid) for _ in range(8)]
     assert sum(isinstance(t, Slot) for t in taken) == 7
+
+
+async def test_a_send_that_timed_out_is_never_sent_again_under_its_key(stack_factory):
+    stack = await stack_factory(wechat_timeout_seconds=0.3)
+    pid, openid = await stack.person()
+    await stack.sim.send_text(pid, OA, "你好")
+    await stack.client.access_token(OA)
+    stack.sim.inject(OA, latency=0.6, apis=["cgi-bin/message/custom/send"])
+    first = await stack.notifier.notify(Recipient(OA, openid), Purpose.SERVICE, key="t1", text="已发货")
+    assert (first.delivered, first.reason) == (False, "TransportError:None")
+    stack.sim.faults.clear()
+    sent_before = stack.sim.api_calls(OA, "cgi-bin/message/custom/send")
+    again = await stack.notifier.notify(Recipient(OA, openid), Purpose.SERVICE, key="t1", text="已发货")
+    assert (again.delivered, again.reason) == (False, "duplicate")
+    # WeChat may have delivered the first one: the same key is not tried again
+    assert stack.sim.api_calls(OA, "cgi-bin/message/custom/send") == sent_before
+    row, attempts = await stack.log_rows("t1")
+    assert row.status == "unknown"
+    assert [a.status for a in attempts] == ["unknown"]
 
 
 # the pipeline records interactions ---------------------------------------------------------------
