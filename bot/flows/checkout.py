@@ -1,0 +1,207 @@
+"""Checkout flow: quote the cart with this store's prices, then confirm, change or cancel.
+
+States (diagram: checkout.mmd):
+  Checkout:confirm  the quote is shown; "确认" places the order, an order text or an edit
+                    ("删除 2", "飞天改成3箱") changes the cart and quotes again
+  Checkout:stock    some lines are short; "1" orders what is available, "2" keeps the cart and waits
+
+The order goes through ``OrderPlacer`` with a key derived from the cart's id and version, so a
+repeated "确认", WeChat's retries and timeouts all land on the same core order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from backend_client import BackendUnavailable, CoreError
+from bot.flows import edits
+from bot.flows.kit import YES, Kit, Turn
+from bot.messages import Reply
+from bot.ordering import checkout as co
+from bot.ordering.placing import PENDING, PLACED, Submission
+from bot.ordering.views import Cart, CartLine, PlaceResult, QuoteView, yuan
+
+log = structlog.get_logger(__name__)
+
+CONFIRM = "Checkout:confirm"
+STOCK = "Checkout:stock"
+RECENT_TTL = 24 * 3600  # how long "确认" after an order still finds it
+
+
+async def present(
+    kit: Kit, turn: Turn, *, header: str = "", state: str = CONFIRM, notes: list[str] | None = None
+) -> Reply:
+    """Quote the member's cart and ask for confirmation (or offer a way out of a shortage)."""
+    store = turn.binding.store
+    assert store is not None
+    cart = await kit.runtime.carts.get(turn.tenant_id, turn.member_id)
+    if cart is None or cart.empty or cart.core_store_id != store.core_store_id:
+        await kit.leave(turn)
+        return kit.say("cart_empty", notes=notes or [])
+    try:
+        view = await quote(kit, cart)
+    except BackendUnavailable:
+        await kit.leave(turn)
+        return kit.say("order_busy", stage="quote")
+    except CoreError as exc:
+        log.warning("quote_refused", code=exc.code, store=store.core_store_id)
+        await kit.leave(turn)
+        return kit.say("order_refused", code=exc.code, details=dict(exc.details), view=None)
+    data = {"cart": cart.id, "version": cart.version, "total": view.total_fen, "coupon": view.coupon_claim_id}
+    if view.shortages and view.credit_ok:
+        await kit.go(turn, STOCK, data)
+        return kit.say("order_quote", view=view, header=header, notes=notes or [], ask="stock")
+    ask = "confirm" if view.orderable else ("credit" if not view.credit_ok else "fix")
+    await kit.go(turn, state, data)
+    return kit.say("order_quote", view=view, header=header, notes=notes or [], ask=ask)
+
+
+async def quote(kit: Kit, cart: Cart) -> QuoteView:
+    orders = kit.runtime.core.orders
+    lines = co.line_requests(cart)
+    priced = await orders.quote(cart.core_store_id, lines)
+    coupon = co.best_coupon(priced)
+    if coupon is not None:
+        priced = await orders.quote(cart.core_store_id, lines, coupon_claim_id=coupon)
+    return co.quote_view(priced, cart)
+
+
+async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
+    """A text while a quote is on screen (Checkout:confirm, Reorder:confirm, Checkout:stock)."""
+    if record.state == STOCK:
+        return await _on_stock(kit, turn, record)
+    if turn.word in YES:
+        return await confirm(kit, turn, record)
+    if turn.word in ("修改", "改", "改一下"):
+        return kit.say("cart_edit_help", cart=await kit.runtime.carts.get(turn.tenant_id, turn.member_id))
+    changed = await edits.apply(kit, turn)
+    if changed is not None:
+        return await present(kit, turn, notes=changed)
+    return kit.say("order_hint", state=record.state)
+
+
+async def _on_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
+    if turn.word in ("1", "有货", "只订有货的", "先发有货的"):
+        cart = await kit.runtime.carts.get(turn.tenant_id, turn.member_id)
+        store = turn.binding.store
+        assert store is not None
+        if cart is None or cart.version != record.data.get("version"):
+            return await present(kit, turn, notes=["购物车有变动，已重新报价"])
+        view = await quote(kit, cart)
+        cut = dict(co.available_only(cart, view))
+        lines = [
+            CartLine(li.sku, li.name, 0, cut[li.sku], li.bottles_per_case) if li.sku in cut else li
+            for li in cart.lines
+        ]
+        await kit.runtime.carts.replace(turn.tenant_id, turn.member_id, store.core_store_id, lines)
+        return await present(kit, turn, notes=["已按现有库存调整"])
+    if turn.word in ("2", "等", "等到货", "等货", "等一等"):
+        await kit.leave(turn)
+        return kit.say("order_wait")
+    changed = await edits.apply(kit, turn)
+    if changed is not None:
+        return await present(kit, turn, notes=changed)
+    return kit.say("order_hint", state=STOCK)
+
+
+async def confirm(kit: Kit, turn: Turn, record: Any) -> Reply:
+    store = turn.binding.store
+    assert store is not None
+    runtime = kit.runtime
+    busy = await _pending_elsewhere(kit, turn)
+    if busy is not None:
+        return busy
+    cart = await runtime.carts.get(turn.tenant_id, turn.member_id)
+    if cart is None or cart.empty:
+        await kit.leave(turn)
+        return kit.say("cart_empty", notes=[])
+    if cart.id != record.data.get("cart") or cart.version != record.data.get("version"):
+        return await present(kit, turn, notes=["购物车有变动，请确认新的报价"])
+    key = co.idempotency_key(turn.tenant_id, cart)
+    body = co.order_body(cart, None)
+    body["expected_total_fen"] = record.data.get("total")
+    if record.data.get("coupon") is not None:
+        body["coupon_claim_id"] = record.data["coupon"]
+    body["_cart"] = cart.id  # kept with the intent (clears the cart when a late result arrives)
+    await kit.redis.set(kit.keys("ordering", "recent", turn.appid, turn.openid), key, ex=RECENT_TTL)
+    sub = Submission(turn.tenant_id, turn.member_id, turn.appid, turn.openid, "chat", key, body)
+    result = await runtime.placer.place(sub, budget=runtime.confirm_budget)
+    return await settle_reply(kit, turn, result, cart)
+
+
+async def settle_reply(kit: Kit, turn: Turn, result: PlaceResult, cart: Cart | None) -> Reply:
+    """What the confirming member is told (and what happens to the cart and the flow)."""
+    runtime = kit.runtime
+    store = turn.binding.store
+    assert store is not None
+    if result.status == PLACED:
+        await kit.leave(turn)
+        if cart is not None:
+            await runtime.carts.clear_if(turn.tenant_id, turn.member_id, cart.id)
+        return kit.say("order_placed", result=result, total=yuan(result.total_fen), again=result.replayed)
+    if result.status == PENDING:
+        await kit.leave(turn)
+        return kit.say("order_pending", again=result.replayed)
+    # refused (or expired): the cart moves to a new version, so the next confirm is a new request
+    if cart is not None:
+        await runtime.carts.bump(turn.tenant_id, turn.member_id, store.core_store_id)
+    if result.error_code in ("conflict", "coupon_unavailable", "promotion_unavailable"):
+        return await present(
+            kit,
+            turn,
+            notes=[kit.render("order_refused", code=result.error_code, details=result.details, view=None)],
+        )
+    if result.error_code == "out_of_stock":
+        return await present(
+            kit,
+            turn,
+            notes=[kit.render("order_refused", code=result.error_code, details=result.details, view=None)],
+        )
+    await kit.leave(turn)
+    return kit.say("order_refused", code=result.error_code, details=result.details, view=None)
+
+
+async def _pending_elsewhere(kit: Kit, turn: Turn) -> Reply | None:
+    """While the member's previous order is still being confirmed, do not start another one."""
+    key = await kit.redis.get(kit.keys("ordering", "recent", turn.appid, turn.openid))
+    if not key:
+        return None
+    result = await kit.runtime.placer.status(turn.tenant_id, key.decode())
+    if result is not None and result.status == PENDING:
+        return kit.say("order_pending", again=True)
+    return None
+
+
+async def recent(kit: Kit, turn: Turn) -> PlaceResult | None:
+    """The member's last confirmed order, for a "确认" that arrives after the flow ended."""
+    key = await kit.redis.get(kit.keys("ordering", "recent", turn.appid, turn.openid))
+    return await kit.runtime.placer.status(turn.tenant_id, key.decode()) if key else None
+
+
+async def price_answer(kit: Kit, turn: Turn, skus: list[str]) -> Reply:
+    """ "飞天什么价" / "普五有货吗": this store's price and the stock across warehouses."""
+    store = turn.binding.store
+    assert store is not None
+    skus = skus[:5]
+    parser = await kit.runtime.parser()
+    try:
+        prices = {p.sku: p for p in await kit.runtime.core.catalog.prices(store.core_store_id, skus)}
+        stock: dict[str, int] = {}
+        for level in await kit.runtime.core.catalog.stock(skus):
+            stock[level.sku] = stock.get(level.sku, 0) + level.available
+    except BackendUnavailable:
+        return kit.say("order_busy", stage="quote")
+    items = [
+        {
+            "name": parser.entry(sku).name,
+            "bottle": yuan(prices[sku].bottle_price_fen),
+            "case": yuan(prices[sku].case_price_fen),
+            "per_case": prices[sku].bottles_per_case,
+            "available": stock.get(sku, 0),
+        }
+        for sku in skus
+        if sku in prices
+    ]
+    return kit.say("order_price", items=items)

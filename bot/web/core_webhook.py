@@ -1,0 +1,168 @@
+"""``POST /core/webhook``: the core's order-status events.
+
+1. Verify ``X-Core-Signature`` over the raw body with ``core_webhook_secret`` (backend_client's
+   verifier: constant time, timestamp tolerance). Bad signature -> 401, unreadable -> 400.
+2. An event id already handled is acknowledged and dropped (the core delivers at least once).
+3. ``order.status_changed``: push the news to the store's owner (and the member who placed the
+   order) through the notifier (key ``core-event:<event id>:<member>``: never twice), and credit
+   or reverse ordering points through membership, in one transaction with the event id's row
+   (unique per tenant), so a crash before the commit means the core's retry does it all again
+   and the pushes are not repeated.
+
+When the core itself cannot be asked (an order total for points) the answer is 503 and the core
+retries later; nothing is recorded in between.
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+from sqlalchemy import select
+
+from backend_client import CoreError, InvalidWebhook, OrderStatusChanged, WebhookEvent, verify_webhook
+from bot import keys
+from bot.db import insert_ignore, session_scope, utcnow
+from bot.membership.loyalty_config import LoyaltyConfig
+from bot.membership.runtime import EXTRA as MEMBERSHIP
+from bot.ordering import notices
+from bot.ordering import repository as repo
+from bot.ordering.models import CoreEvent
+from bot.ordering.runtime import EXTRA
+from bot.ordering.views import yuan
+from bot.ports import Purpose, Recipient
+from bot.services import Services
+from bot.tenancy import repository as tenancy_repo
+from bot.web.core_results import order_link, order_template, render_push
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+
+
+def _json(status: int, **body: object) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+async def _tenant_id(services: Services) -> int:
+    cached = services.extras.get("ordering.tenant_id")
+    if cached is None:
+        async with session_scope(services.sessions) as session:
+            tenant = await tenancy_repo.tenant_by_slug(session, services.settings.tenant_slug)
+        if tenant is None:
+            raise web.HTTPServiceUnavailable(text="tenant not set up")
+        cached = services.extras["ordering.tenant_id"] = tenant.id
+    return cached
+
+
+@routes.post("/core/webhook")
+async def receive(request: web.Request) -> web.Response:
+    services: Services = request.app[keys.SERVICES]
+    body = await request.read()
+    try:
+        event = verify_webhook(services.settings.core_webhook_secret, request.headers, body)
+    except InvalidWebhook as exc:
+        log.warning("core_webhook_rejected", reason=exc.reason)
+        return _json(400 if exc.reason == "malformed" else 401, error=exc.reason)
+    tenant_id = await _tenant_id(services)
+    async with session_scope(services.sessions) as session:
+        seen = (
+            await session.execute(
+                select(CoreEvent.id).where(
+                    CoreEvent.tenant_id == tenant_id, CoreEvent.event_id == event.id[:64]
+                )
+            )
+        ).first()
+    if seen is not None:
+        return _json(200, status="duplicate")
+    try:
+        if event.type == "order.status_changed" and isinstance(event.data, OrderStatusChanged):
+            await _order_status(services, tenant_id, event)
+        else:
+            await _record(services, tenant_id, event)
+    except CoreError as exc:
+        log.warning("core_webhook_deferred", event=event.id, error=exc.code)
+        return _json(503, error="core_unavailable")
+    return _json(200, status="ok")
+
+
+async def _record(services: Services, tenant_id: int, event: WebhookEvent, session=None) -> None:  # type: ignore[no-untyped-def]
+    row = {
+        "tenant_id": tenant_id,
+        "event_id": event.id[:64],
+        "type": event.type[:48],
+        "received_at": utcnow(),
+    }
+    if session is not None:
+        await session.execute(
+            insert_ignore(session, CoreEvent.__table__, [row], index_elements=["tenant_id", "event_id"])
+        )
+        return
+    async with session_scope(services.sessions) as own:
+        await own.execute(
+            insert_ignore(own, CoreEvent.__table__, [row], index_elements=["tenant_id", "event_id"])
+        )
+
+
+async def _config(services: Services, tenant_id: int) -> LoyaltyConfig:
+    membership = services.extras.get(MEMBERSHIP)
+    return await membership.configs.get(tenant_id) if membership is not None else LoyaltyConfig()
+
+
+async def _order_status(services: Services, tenant_id: int, event: WebhookEvent) -> None:
+    data = event.data
+    assert isinstance(data, OrderStatusChanged)
+    runtime = services.extras.get(EXTRA)
+    core = runtime.core if runtime is not None else services.extras.get("core.client")
+    config = await _config(services, tenant_id)
+    async with session_scope(services.sessions) as session:
+        known = await notices.facts(session, tenant_id, data)
+        notice = await notices.notice_for(session, tenant_id, event.id, data, known) if known else None
+    store_code = known.store_code if known else None
+    amount = known.total_fen if known else None
+    if core is not None:
+        if store_code is None:
+            store_code = await notices.store_code_from_core(core, data.store_id)
+        if amount is None and notices.needs_amount(data.status, config):
+            amount = await notices.order_total(core, data.order_id)
+    if notice is not None:
+        await _push(services, notice)
+    async with session_scope(services.sessions) as session:
+        if store_code is not None:
+            await notices.credit_points(
+                session, tenant_id, data, store_code=store_code, amount_fen=amount, config=config
+            )
+        await _record(services, tenant_id, event, session)
+    log.info("core_order_status", order=data.order_id, status=data.status, notified=bool(notice))
+
+
+async def _push(services: Services, notice: notices.Notice) -> None:
+    notify = getattr(services.notifier, "notify", None)
+    if notify is None:
+        return
+    oa = [a.appid for a in services.registry.all() if a.kind == "oa"]
+    async with session_scope(services.sessions) as session:
+        people = await repo.following_identities(session, list(notice.member_ids), oa)
+    values = {
+        "status": notice.status,
+        "number": notice.number,
+        "order_id": notice.order_id,
+        "location": notice.location,
+        "carrier": notice.carrier,
+        "waybill": notice.waybill,
+        "eta": notice.eta,
+        "at": notice.at,
+        "total": yuan(notice.total_fen) if notice.total_fen is not None else "",
+        "link": order_link(services, notice.order_id, notice.number),
+    }
+    text = render_push(services, "order_status", **values)
+    template = order_template(services, **values)
+    for member_id, appid, openid in people:
+        try:
+            await notify(
+                Recipient(appid, openid, member_id),
+                Purpose.SERVICE,
+                key=f"core-event:{notice.event_id}:{member_id}",
+                text=text,
+                template=template,
+            )
+        except Exception:
+            log.exception("order_notice_failed", order=notice.order_id, member=member_id)
