@@ -149,7 +149,7 @@ async def _config(
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from bot.membership import cli_codes
+    from bot.membership import cli_admin, cli_codes
 
     def tenant_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
         hint = (
@@ -179,4 +179,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     config.add_argument("--set", action="append", metavar="KEY=JSON")
     config.set_defaults(func=run(_config))
 
-    cli_codes.register(subparsers, run, tenant_of)
+    codes = cli_codes.register(subparsers, run, tenant_of)
+    cli_admin.register(subparsers, codes, msub, run, tenant_of)

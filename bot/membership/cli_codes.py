@@ -57,7 +57,7 @@ def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ig
         )
 
 
-def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -> None:
+def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -> argparse._SubParsersAction:
     from bot.db import session_scope
     from bot.membership import batches, regions, rules
     from bot.membership.errors import MembershipError
@@ -242,3 +242,4 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
     rule.add_argument("--sku", required=True)
     rule.add_argument("--points", type=int, required=True)
     rule.add_argument("--store-reward", type=int, default=0)
+    return sub

@@ -194,13 +194,54 @@ async def fulfil(
     return changed.rowcount == 1
 
 
-async def catalog(session: AsyncSession, tenant_id: int, kind: str) -> list[RewardItem]:
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    catalog: str
+    name: str
+    description: str
+    points_cost: int
+    stock: int
+    per_member_limit: int
+
+
+async def add_item(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    catalog: str,
+    name: str,
+    points_cost: int,
+    stock: int,
+    per_member_limit: int = 0,
+    description: str = "",
+) -> int:
+    if catalog not in (GIFT, MARKETING):
+        raise ItemUnavailable(f"catalog is {GIFT} or {MARKETING}")
+    item = RewardItem(
+        tenant_id=tenant_id,
+        catalog=catalog,
+        name=name,
+        points_cost=points_cost,
+        stock=stock,
+        per_member_limit=per_member_limit,
+        description=description[:500],
+    )
+    session.add(item)
+    await session.flush()
+    return item.id
+
+
+async def catalog(session: AsyncSession, tenant_id: int, kind: str) -> list[ItemView]:
     stmt = (
         select(RewardItem)
         .where(RewardItem.tenant_id == tenant_id, RewardItem.catalog == kind, RewardItem.active.is_(True))
         .order_by(RewardItem.points_cost)
     )
-    return list((await session.execute(stmt)).scalars())
+    return [
+        ItemView(r.id, r.catalog, r.name, r.description, r.points_cost, r.stock, r.per_member_limit)
+        for r in (await session.execute(stmt)).scalars()
+    ]
 
 
 async def orders_of(session: AsyncSession, member_id: int, limit: int = 20) -> list[OrderView]:

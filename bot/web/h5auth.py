@@ -52,6 +52,11 @@ def in_wechat(request: web.Request) -> bool:
 
 
 def client_ip(request: web.Request) -> str | None:
+    """The scanner's IP for velocity windows and the IP -> city fallback."""
+    if runtime_of(request).settings.trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip()[:45] or request.remote
     return request.remote
 
 
