@@ -19,7 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -162,20 +162,28 @@ async def _store(session: AsyncSession, entries: list[LogEntry]) -> None:
         if e.member_id:
             seen[e.member_id] = max(when, seen.get(e.member_id, when))
         identities[(e.appid, e.openid)] = max(when, identities.get((e.appid, e.openid), when))
-    for member_id, when in seen.items():
+    # One statement each, executed many times: compiled once, one round trip on psycopg.
+    if seen:
         await session.execute(
-            update(Member).where(Member.id == member_id, Member.last_seen_at < when).values(last_seen_at=when)
-        )
-    for (appid, openid), when in identities.items():
-        await session.execute(
-            update(MemberIdentity)
+            update(Member.__table__)
             .where(
-                MemberIdentity.appid == appid,
-                MemberIdentity.openid == openid,
-                MemberIdentity.last_seen_at < when,
+                Member.__table__.c.id == bindparam("m_id"),
+                Member.__table__.c.last_seen_at < bindparam("m_when"),
             )
-            .values(last_seen_at=when)
+            .values(last_seen_at=bindparam("m_when")),
+            [{"m_id": member_id, "m_when": when} for member_id, when in seen.items()],
         )
+    table = MemberIdentity.__table__
+    await session.execute(
+        update(table)
+        .where(
+            table.c.appid == bindparam("i_appid"),
+            table.c.openid == bindparam("i_openid"),
+            table.c.last_seen_at < bindparam("i_when"),
+        )
+        .values(last_seen_at=bindparam("i_when")),
+        [{"i_appid": a, "i_openid": o, "i_when": when} for (a, o), when in identities.items()],
+    )
 
 
 async def prune(
