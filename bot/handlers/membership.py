@@ -67,10 +67,14 @@ def _scanned(ctx: EventContext) -> dict[str, Any] | bool:
 async def _scan(services: Services, app: AppConfig, message: Inbound, member_id: int, text: str) -> Reply:
     runtime = _runtime(services)
     result = await runtime.scanner.scan(ScanRequest(app.tenant_id, member_id, text, "oa"))
+    coupon = await runtime.after_scan(app.tenant_id, member_id, result)
     if result.outcome == AGE_REQUIRED:
         key = services.keys("member", "pending-scan", message.appid, message.openid)
         await services.redis.set(key, text[:2048], ex=PENDING_TTL)
-    return TextReply(scan_text(services, result))
+    text_reply = scan_text(services, result)
+    if coupon is not None:
+        text_reply += "\n" + services.text("coupon_claimed", ok=True, coupon_name=coupon.name)
+    return TextReply(text_reply)
 
 
 @router.register(_scanned)
@@ -155,7 +159,7 @@ async def on_coupon_click(message: Inbound, services: Services, app: AppConfig, 
         )
     except CouponFailed as exc:
         return TextReply(services.text("coupon_claimed", ok=False, reason=exc.reason))
-    return TextReply(services.text("coupon_claimed", ok=True, name=coupon.name))
+    return TextReply(services.text("coupon_claimed", ok=True, coupon_name=coupon.name))
 
 
 @router.text(equals=("退订", "TD", "td", "取消推送", "关闭推送"))

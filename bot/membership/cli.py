@@ -181,3 +181,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     codes = cli_codes.register(subparsers, run, tenant_of)
     cli_admin.register(subparsers, codes, msub, run, tenant_of)
+    cli_admin.register_store_qr(codes, run, tenant_of)

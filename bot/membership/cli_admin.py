@@ -189,3 +189,30 @@ def register(
     p = add(member, "status", "suspend a member for review, or reactivate", status)
     p.add_argument("--member", type=int, required=True)
     p.add_argument("--status", choices=["active", "suspended"], required=True)
+
+
+def register_store_qr(codes: argparse._SubParsersAction, run: Any, tenant_of: Any) -> None:
+    """``jiubot codes store-qr``: the URL (and optionally an SVG) of a store's coupon QR."""
+
+    async def store_qr(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.membership.coupons import store_claim_path
+        from bot.membership.settings import load_membership_settings, referral_secret
+
+        tenant = await tenant_of(sessions, args.tenant)
+        base = load_membership_settings().code_base_url or settings.public_base_url
+        link = base + store_claim_path(
+            referral_secret(settings.secret_key), tenant, args.campaign, args.store
+        )
+        print(link)
+        if args.svg:
+            import segno
+
+            segno.make(link, error="m").save(args.svg, scale=8, border=2)
+        return 0
+
+    parser = codes.add_parser("store-qr", help="a store's scan-to-claim coupon QR (URL, optional SVG)")
+    parser.add_argument("--tenant", default=None)
+    parser.add_argument("--campaign", required=True, help="the core's coupon campaign id")
+    parser.add_argument("--store", required=True, help="the store's code")
+    parser.add_argument("--svg", default=None)
+    parser.set_defaults(func=run(store_qr))

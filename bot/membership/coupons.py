@@ -100,3 +100,18 @@ async def claimed_campaigns(session: AsyncSession, member_id: int) -> list[str]:
         CouponClaim.member_id == member_id, CouponClaim.status == "claimed"
     )
     return list((await session.execute(stmt)).scalars())
+
+
+def store_claim_signature(secret: bytes, tenant_id: int, campaign: str, store_code: str) -> str:
+    """Signs a store's scan-to-claim QR (``/k/<tenant>/<campaign>/<store>/<sig>``) so nobody can
+    print a QR crediting claims to another store."""
+    import hashlib
+    import hmac
+
+    body = f"jiubot/store-coupon/{tenant_id}/{campaign}/{store_code}".encode()
+    return hmac.digest(secret, body, hashlib.sha256)[:9].hex()
+
+
+def store_claim_path(secret: bytes, tenant_id: int, campaign: str, store_code: str) -> str:
+    sig = store_claim_signature(secret, tenant_id, campaign, store_code)
+    return f"/k/{tenant_id}/{campaign}/{store_code}/{sig}"

@@ -73,6 +73,7 @@ class ScanResult:
     store_reward: int = 0
     referral_points: int = 0
     campaign: str | None = None
+    first_scan: bool = False  # the member's first genuine scan ever (scan-reward coupon)
 
     @property
     def genuine(self) -> bool:

@@ -213,6 +213,10 @@ class Scanner:
         diverted = await self._diversion(session, batch, ref, redemption_id, place, state, config, now)
         await self._patterns(session, req.tenant_id, member_id, config, now)
         tier = upgraded or member.tier
+        first_scan = False
+        if config.first_scan_coupon_campaign:
+            mine = select(func.count()).where(CodeRedemption.member_id == member_id)
+            first_scan = (await session.execute(mine)).scalar_one() == 1
         return ScanResult(
             CREDITED,
             code=ref.text,
@@ -228,6 +232,7 @@ class Scanner:
             store_reward=store_reward,
             referral_points=bonus.invitee_points if bonus else 0,
             campaign=reward.campaign,
+            first_scan=first_scan,
         )
 
     # --- pieces -----------------------------------------------------------------------------

@@ -65,3 +65,11 @@ def code_master_key(membership: MembershipSettings, secret_key: str) -> tuple[by
     import hmac
 
     return hmac.digest(secret_key.encode(), b"jiubot/code-master-key", hashlib.sha256), True
+
+
+def referral_secret(secret_key: str) -> bytes:
+    """Key of share links and store coupon QRs (derived: rotating secret_key invalidates them)."""
+    import hashlib
+    import hmac
+
+    return hmac.digest(secret_key.encode(), b"jiubot/referral", hashlib.sha256)

@@ -6,9 +6,6 @@ Integrator (bot/app.py): ``extensions=[..., membership_extension]`` and, before 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import aiohttp
 import structlog
 from aiohttp import web
@@ -22,7 +19,7 @@ from bot.membership.geo import IpLocator
 from bot.membership.loyalty_config import ConfigCache
 from bot.membership.runtime import EXTRA, MembershipRuntime
 from bot.membership.scanning import Scanner
-from bot.membership.settings import code_master_key, load_membership_settings
+from bot.membership.settings import code_master_key, load_membership_settings, referral_secret
 from bot.services import Services
 from bot.web import mp_membership, referral_pages, scan
 from bot.web.h5auth import HTTP_KEY
@@ -104,7 +101,7 @@ async def membership_extension(app: web.Application, services: Services) -> None
     configs = ConfigCache(services.sessions, settings.config_cache_seconds)
     locator = IpLocator.from_csv(settings.ip_city_table) if settings.ip_city_table else IpLocator()
     scanner = Scanner(services.sessions, code_keys, guard, configs, locator)
-    secret = hmac.digest(services.settings.secret_key.encode(), b"jiubot/referral", hashlib.sha256)
+    secret = referral_secret(services.settings.secret_key)
     app[HTTP_KEY] = _http(app)
     services.extras[EXTRA] = MembershipRuntime(
         scanner=scanner,

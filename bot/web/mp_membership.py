@@ -93,7 +93,10 @@ async def scan(request: web.Request) -> dict[str, Any]:
             longitude=_number(body.get("longitude")),
         )
     )
-    return scan_json(request, result)
+    answer = scan_json(request, result)
+    coupon = await runtime_of(request).after_scan(session.tenant_id, session.member_id, result)
+    answer["coupon"] = _coupon(coupon) if coupon else None
+    return answer
 
 
 @routes.get("/mp/api/points")

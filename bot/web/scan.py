@@ -69,6 +69,7 @@ async def scan_page(request: web.Request) -> web.StreamResponse:
     result = await runtime.scanner.scan(
         ScanRequest(ref.tenant_id, member.member_id, ref.text, "h5", ip=client_ip(request))
     )
+    await runtime.after_scan(ref.tenant_id, member.member_id, result)
     return _page(request, result, ref.text)
 
 
