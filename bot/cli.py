@@ -285,6 +285,7 @@ COMMAND_MODULES = (
     "bot.ordering.cli",
     "bot.membership.cli",
     "bot.content.cli",
+    "bot.commands.menu",
 )
 
 

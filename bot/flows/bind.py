@@ -18,7 +18,6 @@ from backend_client import BackendUnavailable, NotFound
 from bot.db import session_scope
 from bot.flows.kit import Kit, Turn
 from bot.messages import Reply
-from bot.observability import mask_phone
 from bot.ordering import binding
 from bot.ordering import repository as repo
 from bot.ordering.binding import OWNER_TOKEN, CoreStore
@@ -29,6 +28,11 @@ log = structlog.get_logger(__name__)
 CODE = "Bind:code"
 RESEND = frozenset({"重发", "重新发送", "没收到", "再发一次", "重发验证码"})
 _DIGITS = re.compile(r"^\d{4,8}$")
+
+
+def mask_phone(phone: str) -> str:
+    """138****0001: enough for the owner to recognise his number, not enough to read it."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"
 
 
 def _subject(turn: Turn) -> str:

@@ -49,7 +49,13 @@ async def present(
         log.warning("quote_refused", code=exc.code, store=store.core_store_id)
         await kit.leave(turn)
         return kit.say("order_refused", code=exc.code, details=dict(exc.details), view=None)
-    data = {"cart": cart.id, "version": cart.version, "total": view.total_fen, "coupon": view.coupon_claim_id}
+    data = {
+        "cart": cart.id,
+        "version": cart.version,
+        "total": view.total_fen,
+        "coupon": view.coupon_claim_id,
+        "orderable": view.orderable,
+    }
     if view.shortages and view.credit_ok:
         await kit.go(turn, STOCK, data)
         return kit.say("order_quote", view=view, header=header, notes=notes or [], ask="stock")
@@ -76,10 +82,22 @@ async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
         return await confirm(kit, turn, record)
     if turn.word in ("修改", "改", "改一下"):
         return kit.say("cart_edit_help", cart=await kit.runtime.carts.get(turn.tenant_id, turn.member_id))
+    return await edit_or_add(kit, turn) or kit.say("order_hint", state=record.state)
+
+
+async def edit_or_add(kit: Kit, turn: Turn) -> Reply | None:
+    """A cart edit, or more products: either changes the cart and quotes again."""
     changed = await edits.apply(kit, turn)
+    if isinstance(changed, Reply):
+        return changed
     if changed is not None:
         return await present(kit, turn, notes=changed)
-    return kit.say("order_hint", state=record.state)
+    parsed = (await kit.runtime.parser()).parse(turn.text)
+    if parsed.is_order:
+        from bot.flows import order  # the order flow quotes through this module
+
+        return await order.take(kit, turn, parsed)
+    return None
 
 
 async def _on_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
@@ -88,7 +106,7 @@ async def _on_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
         store = turn.binding.store
         assert store is not None
         if cart is None or cart.version != record.data.get("version"):
-            return await present(kit, turn, notes=["购物车有变动，已重新报价"])
+            return await present(kit, turn, notes=[{"kind": "cart_changed"}])
         view = await quote(kit, cart)
         cut = dict(co.available_only(cart, view))
         lines = [
@@ -96,14 +114,11 @@ async def _on_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
             for li in cart.lines
         ]
         await kit.runtime.carts.replace(turn.tenant_id, turn.member_id, store.core_store_id, lines)
-        return await present(kit, turn, notes=["已按现有库存调整"])
+        return await present(kit, turn, notes=[{"kind": "cut_to_stock"}])
     if turn.word in ("2", "等", "等到货", "等货", "等一等"):
         await kit.leave(turn)
         return kit.say("order_wait")
-    changed = await edits.apply(kit, turn)
-    if changed is not None:
-        return await present(kit, turn, notes=changed)
-    return kit.say("order_hint", state=STOCK)
+    return await edit_or_add(kit, turn) or kit.say("order_hint", state=STOCK)
 
 
 async def confirm(kit: Kit, turn: Turn, record: Any) -> Reply:
@@ -118,7 +133,9 @@ async def confirm(kit: Kit, turn: Turn, record: Any) -> Reply:
         await kit.leave(turn)
         return kit.say("cart_empty", notes=[])
     if cart.id != record.data.get("cart") or cart.version != record.data.get("version"):
-        return await present(kit, turn, notes=["购物车有变动，请确认新的报价"])
+        return await present(kit, turn, notes=[{"kind": "cart_changed"}])
+    if not record.data.get("orderable", True):
+        return kit.say("order_hint", state="Checkout:blocked")
     key = co.idempotency_key(turn.tenant_id, cart)
     body = co.order_body(cart, None)
     body["expected_total_fen"] = record.data.get("total")

@@ -60,6 +60,13 @@ def _indexed(cart: Cart, number: str) -> CartLine | None:
 Note = dict
 
 
+def is_edit(text: str) -> bool:
+    text = text.strip()
+    return text.lower() in CLEAR or any(
+        r.match(text) for r in (_DROP_INDEX, _DROP_NAME, _SET_INDEX, _SET_NAME)
+    )
+
+
 async def apply(kit: Kit, turn: Turn) -> list[Note] | Reply | None:
     """Apply an edit to the cart and return notes saying what changed; None if ``turn.text`` is
     not an edit. An edit that names nothing in the cart returns a note saying so."""

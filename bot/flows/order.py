@@ -73,7 +73,6 @@ async def take(kit: Kit, turn: Turn, result: ParseResult) -> Reply:
     record = await kit.record(turn)
     if record is not None and record.flow == "Order":
         questions = [*questions, *record.data.get("queue", [])]
-        notes = [*record.data.get("notes", []), *notes]
     return await ask(kit, turn, questions, notes)
 
 
@@ -123,7 +122,8 @@ async def ask(kit: Kit, turn: Turn, questions: list[Question], notes: list[dict]
     serial = (record.data.get("serial", 0) if record and record.flow == "Order" else 0) % 99 + 1
     first = questions[0]
     state = QUANTITY if first["kind"] == "quantity" else CHOOSE
-    await kit.go(turn, state, {"queue": questions, "notes": notes, "serial": serial}, previous=record)
+    # notes are shown once, in this reply; the state keeps only what is still to be asked
+    await kit.go(turn, state, {"queue": questions, "serial": serial}, previous=record)
     parser = await kit.runtime.parser()
     if first["kind"] == "quantity":
         return kit.say(
@@ -142,7 +142,7 @@ def _labels(parser: OrderParser, question: Question) -> list[str]:
 
 async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
     queue: list[Question] = list(record.data.get("queue", []))
-    notes: list[dict] = list(record.data.get("notes", []))
+    notes: list[dict] = []
     if not queue:
         return await checkout.present(kit, turn, notes=notes)
     question, rest = queue[0], queue[1:]

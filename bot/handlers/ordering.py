@@ -15,7 +15,7 @@ from backend_client import BackendUnavailable, CoreError, OrderNotCancellable
 from bot.db import session_scope
 from bot.dispatch import EventContext, Router, in_flow
 from bot.dispatch.router import is_text
-from bot.flows import bind, checkout, order, reorder, track
+from bot.flows import bind, checkout, edits, order, reorder, track
 from bot.flows.kit import Kit, Turn
 from bot.handlers.scenes import scenes
 from bot.messages import NoReply, Reply, TextReply
@@ -323,6 +323,8 @@ async def order_text(ctx: EventContext) -> dict[str, Any] | bool:
     runtime = runtime_of(ctx.services)
     if not is_text(ctx) or runtime is None or not text.strip():
         return False
+    if edits.is_edit(text):
+        return {"parsed": None}
     try:
         parser = await runtime.parser()
     except (BackendUnavailable, CoreError):
@@ -336,6 +338,9 @@ async def order_text(ctx: EventContext) -> dict[str, Any] | bool:
 @router.register(order_text)
 async def on_free_text(ctx: EventContext, parsed: Any) -> Reply:
     services = ctx.services
+    if parsed is None:  # a cart edit outside the checkout ("删除 2" after "取消")
+        got = await _store_turn(ctx)
+        return (await checkout.edit_or_add(*got) or NoReply()) if isinstance(got, tuple) else got
     if parsed.topic == "after_sales":
         return TextReply(services.text("order_after_sales"))
     got = await _store_turn(ctx)
@@ -346,7 +351,7 @@ async def on_free_text(ctx: EventContext, parsed: Any) -> Reply:
         return await track.latest(kit, turn)
     if parsed.question and not parsed.is_order:
         return await checkout.price_answer(kit, turn, list(parsed.asked))
-    return await order.take(kit, turn, parsed)
+    return await checkout.edit_or_add(kit, turn) or await order.take(kit, turn, parsed)
 
 
 # the binding QR scene -------------------------------------------------------------------------------

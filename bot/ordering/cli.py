@@ -11,12 +11,15 @@ import asyncio
 import functools
 import os
 import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bot.ordering.catalog_source import DEMO_CATALOG_PATH, CatalogSource, YamlCatalogSource
+from backend_client import CoreError
+from bot.ordering.catalog_source import DEMO_CATALOG_PATH, CatalogSource, YamlCatalogSource, load_catalog
 from bot.ordering.errors import CatalogInvalid
 from bot.ordering.interface import Catalog, ParseResult
 from bot.ordering.parser import OrderParser
@@ -31,13 +34,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_order_parse)
 
 
-def catalog_source(catalog_path: str | None) -> CatalogSource:
+CoreOpener = Callable[[str, str], AbstractAsyncContextManager[Any]]
+
+
+class OneShotCoreCatalog:
+    """The core's catalog for one command: opens a client, reads the catalog, closes it."""
+
+    def __init__(self, opener: CoreOpener, base_url: str, api_key: str) -> None:
+        self.opener = opener
+        self.base_url = base_url
+        self.api_key = api_key
+
+    async def load(self, store_id: str | None = None) -> Catalog:
+        from bot.ordering.core_catalog import CoreCatalogSource
+
+        async with self.opener(self.base_url, self.api_key) as api:
+            return await CoreCatalogSource(api, lexicon=load_catalog(DEMO_CATALOG_PATH)).load(store_id)
+
+
+def catalog_source(catalog_path: str | None, core_opener: CoreOpener | None = None) -> CatalogSource:
+    """``--catalog`` if given; else the core's catalog when ``JIUBOT_CORE_URL`` is set and the
+    ``jiubot`` command wired an HTTP opener (bot/commands/menu.py); else the demo catalog. The
+    output's ``catalog`` field says which one was read."""
     if catalog_path:
         return YamlCatalogSource(catalog_path)
-    if os.environ.get("JIUBOT_CORE_URL"):
-        # Seam for the integrator: return the core-backed source (backend_client catalog API)
-        # here. Until then the demo catalog is read, and the output says which one was used.
-        pass
+    core_url = os.environ.get("JIUBOT_CORE_URL")
+    if core_url and core_opener is not None:
+        return OneShotCoreCatalog(core_opener, core_url, os.environ.get("JIUBOT_CORE_API_KEY", ""))
     return YamlCatalogSource(DEMO_CATALOG_PATH)
 
 
@@ -97,15 +120,20 @@ def reading(result: ParseResult, store: str | None = None) -> dict[str, Any]:
 
 
 def cmd_order_parse(args: argparse.Namespace) -> int:
-    source = catalog_source(args.catalog)
+    source = catalog_source(args.catalog, getattr(args, "core_opener", None))
     try:
         catalog = asyncio.run(source.load(args.store))
     except CatalogInvalid as exc:
         print(f"jiubot: {exc}", file=sys.stderr)
         return 2
+    except CoreError as exc:
+        print(f"jiubot: the core's catalog could not be read: {exc.code}: {exc}", file=sys.stderr)
+        return 2
     out = reading(parser_for(catalog).parse(args.text), args.store)
     if isinstance(source, YamlCatalogSource):
         out["catalog"] = str(Path(source.path))
+    elif isinstance(source, OneShotCoreCatalog):
+        out["catalog"] = f"core:{source.base_url}"
     option = orjson.OPT_NON_STR_KEYS | (0 if args.compact else orjson.OPT_INDENT_2)
     sys.stdout.write(orjson.dumps(out, option=option).decode() + "\n")
     return 0
