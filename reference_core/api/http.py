@@ -161,7 +161,10 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
                 exc.status,
                 orjson.dumps({"error": {"code": "http_error", "message": exc.reason, "details": {}}}),
             )
-        return error_response(CoreError(known, exc.reason.lower()))
+        response = error_response(CoreError(known, exc.reason.lower()))
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110
+        return response
     except PoolTimeout:
         return error_response(CoreError(ErrorCode.BUSY, "the core is overloaded; retry shortly"))
     except DBAPIError as exc:

@@ -77,7 +77,7 @@ class CampaignQuery(Cursor):
 
 
 class CampaignPath(Model):
-    campaign_id: Id
+    campaign_id: Id = Field(examples=[1])
 
 
 class ClaimRequest(Model):
@@ -117,7 +117,7 @@ class ClaimQuery(Cursor):
 
 
 class ClaimPath(Model):
-    claim_id: Id
+    claim_id: Id = Field(examples=[1])
 
 
 class RedeemRequest(Model):

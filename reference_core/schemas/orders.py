@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from reference_core.schemas.common import Cursor, Fen, Id, Model, Out, Sku, text
 
@@ -13,9 +13,19 @@ OrderStatus = Literal["created", "allocated", "shipped", "in_transit", "delivere
 
 
 class LineIn(Model):
-    sku: Sku
-    cases: int = Field(default=0, ge=0, le=10_000)
-    bottles: int = Field(default=0, ge=0, le=100_000)
+    # "cases or bottles" stated in the contract too, so generated clients and fuzzers know it
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["cases"], "properties": {"cases": {"minimum": 1}}},
+                {"required": ["bottles"], "properties": {"bottles": {"minimum": 1}}},
+            ]
+        }
+    )
+
+    sku: Sku = Field(examples=["MT-FT-53-500"])
+    cases: int = Field(default=0, ge=0, le=10_000, examples=[1])
+    bottles: int = Field(default=0, ge=0, le=100_000, examples=[2])
     promotion_id: Id | None = Field(
         default=None, description="buy through a flash sale or an auction (its price and its stock)"
     )
@@ -28,7 +38,7 @@ class LineIn(Model):
 
 
 class QuoteRequest(Model):
-    store_id: Id
+    store_id: Id = Field(examples=[1])
     lines: list[LineIn] = Field(min_length=1, max_length=50)
     coupon_claim_id: Id | None = None
 
@@ -225,7 +235,7 @@ class OrderPage(Out):
 
 
 class OrderPath(Model):
-    order_id: Id
+    order_id: Id = Field(examples=[1])
 
 
 class OrderListQuery(Cursor):

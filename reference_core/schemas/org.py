@@ -73,14 +73,16 @@ class StorePage(Out):
 
 
 class StoreQuery(Cursor):
-    owner_phone: Phone | None = Field(default=None, description="exact owner phone (for binding a store)")
+    owner_phone: Phone | None = Field(
+        default=None, description="exact owner phone (for binding a store)", examples=["13800000001"]
+    )
     region_id: Id | None = None
     distributor_id: Id | None = None
     q: text(100, 1) | None = Field(default=None, description="part of the store name or code")
 
 
 class StorePath(Model):
-    store_id: Id
+    store_id: Id = Field(examples=[1])
 
 
 class Product(Out):
@@ -115,7 +117,7 @@ class ProductQuery(Cursor):
 
 
 class ProductPath(Model):
-    sku: Sku
+    sku: Sku = Field(examples=["MT-FT-53-500"])
 
 
 class Price(Out):

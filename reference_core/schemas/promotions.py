@@ -211,7 +211,7 @@ class PromotionQuery(Cursor):
 
 
 class PromotionPath(Model):
-    promotion_id: Id
+    promotion_id: Id = Field(examples=[1])
 
 
 class JoinGroup(Model):

@@ -6,7 +6,6 @@ import aiohttp
 import pytest
 
 from reference_core.app import create_core_app
-from reference_core.config import CoreConfig, LogisticsConfig, WebhookConfig
 from tests.reference_core.databases import (  # noqa: F401  (fixtures)
     core_db_url,
     core_pg_template,
@@ -14,19 +13,8 @@ from tests.reference_core.databases import (  # noqa: F401  (fixtures)
     core_sqlite_template,
     core_sqlite_url,
 )
+from tests.reference_core.helpers import core_config
 from tests.reference_core.world import API_KEY
-
-
-def test_config(url: str, **overrides: object) -> CoreConfig:
-    """Background loops off unless a test switches them on: tests drive time explicitly."""
-    values: dict[str, object] = {
-        "database_url": url,
-        "logistics": LogisticsConfig(time_scale=1.0, tick_seconds=0),
-        "webhooks": WebhookConfig(enabled=False),
-        "create_tables": False,
-    }
-    values.update(overrides)
-    return CoreConfig(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -34,7 +22,7 @@ def start_core(aiohttp_server) -> Callable:
     """Start the core on a real loopback port; returns (base URL, app)."""
 
     async def start(url: str, **overrides: object):
-        app = create_core_app(test_config(url, **overrides.pop("config", {})), **overrides)  # type: ignore[arg-type]
+        app = create_core_app(core_config(url, **overrides.pop("config", {})), **overrides)  # type: ignore[arg-type]
         server = await aiohttp_server(app)
         return str(server.make_url("")).rstrip("/"), app
 

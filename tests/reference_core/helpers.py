@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
+from reference_core.config import CoreConfig, LogisticsConfig, WebhookConfig
 from reference_core.db import create_engine, session_factory
 from reference_core.models import Inventory, Store
 
@@ -67,3 +68,15 @@ def line(sku: str, bottles: int = 0, cases: int = 0, promotion_id: int | None = 
     if promotion_id is not None:
         out["promotion_id"] = promotion_id
     return out
+
+
+def core_config(url: str, **overrides: object) -> CoreConfig:
+    """Background loops off unless a test switches them on: tests drive time explicitly."""
+    values: dict[str, object] = {
+        "database_url": url,
+        "logistics": LogisticsConfig(time_scale=1.0, tick_seconds=0),
+        "webhooks": WebhookConfig(enabled=False),
+        "create_tables": False,
+    }
+    values.update(overrides)
+    return CoreConfig(**values)  # type: ignore[arg-type]
