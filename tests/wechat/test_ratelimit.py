@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -22,11 +23,13 @@ async def test_burst_passes_at_once_then_callers_wait_in_line(redis_client, redi
     started = time.monotonic()
     waits = [await limiter.acquire("wxapp", "message/custom/send") for _ in range(5)]
     assert waits == [0, 0, 0, 0, 0]
-    assert time.monotonic() - started < 0.2
-    # 10 more at 20/s: the last one is served about half a second later
-    waits = await asyncio.gather(*(limiter.acquire("wxapp", "message/custom/send") for _ in range(10)))
-    assert max(waits) == pytest.approx(0.5, abs=0.08)
-    assert time.monotonic() - started == pytest.approx(0.5, abs=0.15)
+    # 10 more at 20/s: they are spaced 50 ms apart, the last about half a second after the burst
+    waits = sorted(
+        await asyncio.gather(*(limiter.acquire("wxapp", "message/custom/send") for _ in range(10)))
+    )
+    assert 0.3 <= waits[-1] <= 0.51  # less than 0.5 by what refilled while the calls were made
+    assert all(0 <= b - a <= 0.051 for a, b in itertools.pairwise(waits))
+    assert time.monotonic() - started >= 0.45  # (only a lower bound: the machine may be busy)
 
 
 async def test_buckets_are_per_app_and_api(redis_client, redis_prefix):
