@@ -98,6 +98,7 @@ class CodeRedemption(Base):
     points: Mapped[int] = mapped_column(Integer, default=0)
     store_code: Mapped[str | None] = mapped_column(String(64), default=None)
     store_reward: Mapped[int] = mapped_column(Integer, default=0)
+    region_code: Mapped[str | None] = mapped_column(String(64), default=None)  # the batch's, for patterns
     province: Mapped[str | None] = mapped_column(String(32), default=None)
     city: Mapped[str | None] = mapped_column(String(32), default=None)
     place_source: Mapped[str | None] = mapped_column(String(8), default=None)  # gps | mp | ip

@@ -19,16 +19,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import and_, case, distinct, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import insert_ignore, session_scope, utcnow
+from bot.db import insert_ignore, is_postgres, session_scope, utcnow
 from bot.membership import batches, ledger, referral, rules, tiers
-from bot.membership.actions import ensure_store, live_member_id, lock_member_row
+from bot.membership.actions import ensure_store, live_member_id
 from bot.membership.batches import ACTIVATED, GENERATED, VOIDED, BatchCache, BatchView
 from bot.membership.code_models import (
-    CodeBatch,
     CodeRedemption,
     CodeRepeatScan,
     DiversionAlert,
@@ -36,6 +35,7 @@ from bot.membership.code_models import (
     ScanRejection,
 )
 from bot.membership.codes import CodeKeys, CodeRef, InvalidCode, extract, parse
+from bot.membership.errors import UnknownMember
 from bot.membership.fraud import FraudGuard, Subjects
 from bot.membership.geo import IpLocator, Locator, Place, reverse_geocode
 from bot.membership.interface import (
@@ -52,11 +52,77 @@ from bot.membership.interface import (
 from bot.membership.ledger import EARN, Posting
 from bot.membership.ledger_models import CONSUMPTION, ORDERING
 from bot.membership.loyalty_config import ConfigCache, LoyaltyConfig
-from bot.membership.models import MemberIdentity
+from bot.membership.models import Member, MemberIdentity
 from bot.membership.regions import get_region
+from bot.membership.reward_models import Referral
 
 log = structlog.get_logger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    batches: int  # distinct batches in the pattern window, this scan included
+    regions: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    id: int
+    status: str
+    tier: str
+    age_confirmed: bool
+    latitude: float | None
+    longitude: float | None
+    pending_referral: bool
+
+
+def _recent_location(member_id, since):  # type: ignore[no-untyped-def]
+    latest = (
+        select(MemberIdentity.latitude, MemberIdentity.longitude)
+        .where(
+            MemberIdentity.member_id == member_id,
+            MemberIdentity.location_at >= since,
+            MemberIdentity.latitude.is_not(None),
+        )
+        .order_by(MemberIdentity.location_at.desc())
+        .limit(1)
+    )
+    return latest
+
+
+async def _lock_context(session: AsyncSession, member_id: int, since: datetime) -> _Context:
+    """Lock the live member row (follows merges) and read, in the same round trip, what the scan
+    needs: status, tier, age, the latest recent OA location and whether a referral is pending."""
+    for _ in range(16):
+        latest = _recent_location(Member.id, since).correlate(Member)
+        pending = (
+            select(Referral.id).where(Referral.invitee_id == Member.id, Referral.status == "pending").exists()
+        )
+        stmt = select(
+            Member.id,
+            Member.merged_into_id,
+            Member.status,
+            Member.tier,
+            Member.age_confirmed_at,
+            latest.with_only_columns(MemberIdentity.latitude).scalar_subquery(),
+            latest.with_only_columns(MemberIdentity.longitude).scalar_subquery(),
+            pending,
+        ).where(Member.id == member_id)
+        if is_postgres(session):
+            stmt = stmt.with_for_update(of=Member)
+        row = (await session.execute(stmt)).one_or_none()
+        if row is None:
+            raise UnknownMember(f"member {member_id} does not exist", member_id=member_id)
+        if row[1] is None:
+            return _Context(row[0], row[2], row[3], row[4] is not None, row[5], row[6], bool(row[7]))
+        member_id = row[1]
+    raise UnknownMember(f"merge chain too long from member {member_id}", member_id=member_id)
+
+
+async def _location_only(session: AsyncSession, member_id: int, now: datetime) -> _Context:
+    row = (await session.execute(_recent_location(member_id, now - timedelta(hours=24)))).first()
+    return _Context(member_id, "", "", True, row[0] if row else None, row[1] if row else None, False)
 
 
 class _Rejected(Exception):
@@ -147,7 +213,9 @@ class Scanner:
         self, session: AsyncSession, req: ScanRequest, ref: CodeRef, config: LoyaltyConfig, now: datetime
     ) -> ScanResult:
         assert req.member_id is not None
-        member = await lock_member_row(session, req.member_id)
+        member = await _lock_context(
+            session, req.member_id, now - timedelta(hours=config.location_max_age_hours)
+        )
         member_id = member.id
         assert self.batches is not None
         try:
@@ -169,13 +237,15 @@ class Scanner:
             raise _Rejected("voided")
         if state.state == GENERATED and config.require_activation:
             raise _Rejected("not_activated")
-        await self._check_caps(session, member_id, config, now)
+        seen = await self._history(session, member_id, batch, config, now)
         if config.flags_block_scans and await self._flagged(session, member_id):
             raise _Rejected("flagged")
-        place = await self._place(session, req, member_id, config, now)
+        place = self._locate(req, member)
         assert self.rules is not None
         reward = await self.rules.reward(session, req.tenant_id, batch.sku, batch.region_code, config, now)
-        redemption_id = await self._insert(session, req, ref, member_id, place, state, reward, now)
+        redemption_id = await self._insert(
+            session, req, ref, member_id, place, state, reward, now, batch.region_code
+        )
         if redemption_id is None:  # lost the race to another scanner
             first = await self._first_scan(session, ref)
             assert first is not None
@@ -208,10 +278,12 @@ class Scanner:
                 now=now,
             )
             store_reward = reward.store_reward
-        bonus = await referral.reward_on_first_scan(session, req.tenant_id, member_id, config, now=now)
+        bonus = None
+        if member.pending_referral:
+            bonus = await referral.reward_on_first_scan(session, req.tenant_id, member_id, config, now=now)
         upgraded = await tiers.upgrade_if_due(session, member_id, config, now=now, current=member.tier)
         diverted = await self._diversion(session, batch, ref, redemption_id, place, state, config, now)
-        await self._patterns(session, req.tenant_id, member_id, config, now)
+        await self._patterns(session, req.tenant_id, member_id, seen, config, now)
         tier = upgraded or member.tier
         first_scan = False
         if config.first_scan_coupon_campaign:
@@ -265,7 +337,7 @@ class Scanner:
                 first_place=place,
                 repeat_count=first.repeat_count,
             )
-        where = await self._place(session, req, member_id, await self.configs.get(req.tenant_id), now)
+        where = self._locate(req, await _location_only(session, member_id, now))
         session.add(
             CodeRepeatScan(
                 tenant_id=req.tenant_id,
@@ -294,24 +366,35 @@ class Scanner:
             repeat_count=first.repeat_count + 1,
         )
 
-    async def _check_caps(
-        self, session: AsyncSession, member_id: int, config: LoyaltyConfig, now: datetime
-    ) -> None:
-        local = now.astimezone(TZ)
-        day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    async def _history(
+        self, session: AsyncSession, member_id: int, batch: BatchView, config: LoyaltyConfig, now: datetime
+    ) -> _Seen:
+        """One query over the member's redemptions: today's and this month's count (caps) and the
+        batches and regions of the pattern window (flags)."""
+        day = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
         month = day.replace(day=1)
-        counts = (
+        since = now - timedelta(hours=config.pattern_window_hours)
+        recent = CodeRedemption.scanned_at >= since
+        row = (
             await session.execute(
                 select(
                     func.count().filter(CodeRedemption.scanned_at >= day),
-                    func.count(),
-                ).where(CodeRedemption.member_id == member_id, CodeRedemption.scanned_at >= month)
+                    func.count().filter(CodeRedemption.scanned_at >= month),
+                    func.count(distinct(CodeRedemption.batch_id)).filter(recent),
+                    func.count(distinct(CodeRedemption.region_code)).filter(recent),
+                    func.max(case((and_(recent, CodeRedemption.batch_id == batch.id), 1), else_=0)),
+                    func.max(
+                        case((and_(recent, CodeRedemption.region_code == batch.region_code), 1), else_=0)
+                    ),
+                ).where(CodeRedemption.member_id == member_id, CodeRedemption.scanned_at >= min(month, since))
             )
         ).one()
-        if counts[0] >= config.daily_scan_cap:
-            raise _Rejected("daily_cap", f"{counts[0]} today")
-        if counts[1] >= config.monthly_scan_cap:
-            raise _Rejected("monthly_cap", f"{counts[1]} this month")
+        if row[0] >= config.daily_scan_cap:
+            raise _Rejected("daily_cap", f"{row[0]} today")
+        if row[1] >= config.monthly_scan_cap:
+            raise _Rejected("monthly_cap", f"{row[1]} this month")
+        new_region = batch.region_code is not None and not row[5]
+        return _Seen(int(row[2]) + (0 if row[4] else 1), int(row[3]) + (1 if new_region else 0))
 
     async def _flagged(self, session: AsyncSession, member_id: int) -> bool:
         stmt = (
@@ -319,33 +402,21 @@ class Scanner:
         )
         return (await session.execute(stmt)).first() is not None
 
-    async def _place(
-        self, session: AsyncSession, req: ScanRequest, member_id: int, config: LoyaltyConfig, now: datetime
-    ) -> Place | None:
+    def _locate(self, req: ScanRequest, member: _Context) -> Place | None:
         """Mini-program location if granted, else the OA's LOCATION if recent, else the IP."""
         if req.latitude is not None and req.longitude is not None:
             place = reverse_geocode(req.latitude, req.longitude, source="mp")
             if place:
                 return place
-        row = (
-            await session.execute(
-                select(MemberIdentity.latitude, MemberIdentity.longitude)
-                .where(
-                    MemberIdentity.member_id == member_id,
-                    MemberIdentity.location_at >= now - timedelta(hours=config.location_max_age_hours),
-                    MemberIdentity.latitude.is_not(None),
-                )
-                .order_by(MemberIdentity.location_at.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is not None:
-            place = reverse_geocode(row.latitude, row.longitude, source="gps")
+        if member.latitude is not None and member.longitude is not None:
+            place = reverse_geocode(member.latitude, member.longitude, source="gps")
             if place:
                 return place
         return self.locator.locate(req.ip)
 
-    async def _insert(self, session, req, ref, member_id, place, state, reward, now) -> int | None:  # type: ignore[no-untyped-def]
+    async def _insert(
+        self, session, req, ref, member_id, place, state, reward, now, region_code
+    ) -> int | None:  # type: ignore[no-untyped-def]
         table = CodeRedemption.__table__
         stmt = insert_ignore(
             session,
@@ -361,6 +432,7 @@ class Scanner:
                     "points": reward.points,
                     "store_code": state.store_code,
                     "store_reward": reward.store_reward if state.store_code else 0,
+                    "region_code": region_code,
                     "province": place.province if place else None,
                     "city": place.city if place else None,
                     "place_source": place.source if place else None,
@@ -421,25 +493,21 @@ class Scanner:
         return True
 
     async def _patterns(
-        self, session: AsyncSession, tenant_id: int, member_id: int, config: LoyaltyConfig, now: datetime
+        self,
+        session: AsyncSession,
+        tenant_id: int,
+        member_id: int,
+        seen: _Seen,
+        config: LoyaltyConfig,
+        now: datetime,
     ) -> None:
         """Flag one member redeeming caps from many batches or regions in a short time."""
-        since = now - timedelta(hours=config.pattern_window_hours)
-        batches_seen, regions_seen = (
-            await session.execute(
-                select(
-                    func.count(distinct(CodeRedemption.batch_id)), func.count(distinct(CodeBatch.region_code))
-                )
-                .join(CodeBatch, CodeBatch.id == CodeRedemption.batch_id)
-                .where(CodeRedemption.member_id == member_id, CodeRedemption.scanned_at >= since)
-            )
-        ).one()
         window_key = now.astimezone(TZ).strftime("%Y-%m-%d")
-        for kind, seen, limit in (
-            ("many_batches", batches_seen, config.pattern_max_batches),
-            ("many_regions", regions_seen, config.pattern_max_regions),
+        for kind, count, limit in (
+            ("many_batches", seen.batches, config.pattern_max_batches),
+            ("many_regions", seen.regions, config.pattern_max_regions),
         ):
-            if seen > limit:
+            if count > limit:
                 await session.execute(
                     insert_ignore(
                         session,
@@ -452,7 +520,7 @@ class Scanner:
                                 "window_key": window_key,
                                 "status": "open",
                                 "created_at": now,
-                                "detail": f"{seen} in {config.pattern_window_hours} h (limit {limit})",
+                                "detail": f"{count} in {config.pattern_window_hours} h (limit {limit})",
                             }
                         ],
                         index_elements=["tenant_id", "member_id", "kind", "window_key"],

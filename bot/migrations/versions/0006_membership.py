@@ -276,6 +276,7 @@ def upgrade() -> None:
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("store_code", sa.String(length=64), nullable=True),
         sa.Column("store_reward", sa.Integer(), nullable=False),
+        sa.Column("region_code", sa.String(length=64), nullable=True),
         sa.Column("province", sa.String(length=32), nullable=True),
         sa.Column("city", sa.String(length=32), nullable=True),
         sa.Column("place_source", sa.String(length=8), nullable=True),
