@@ -119,3 +119,10 @@ def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *, inde
     """``INSERT ... ON CONFLICT DO NOTHING`` on either database; returns the executable."""
     stmt = (pg_insert if is_postgres(session) else sqlite_insert)(table).values(rows)
     return stmt.on_conflict_do_nothing(index_elements=index_elements)
+
+
+def insert_ignore_statement(session: AsyncSession, table: Table, *, index_elements: list[str]):
+    """The same statement without values: execute it with a list of rows (executemany), which
+    SQLAlchemy compiles once and caches, unlike a multi-row VALUES of varying length."""
+    stmt = (pg_insert if is_postgres(session) else sqlite_insert)(table)
+    return stmt.on_conflict_do_nothing(index_elements=index_elements)

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import insert_ignore, session_scope
+from bot.db import insert_ignore_statement, session_scope
 from bot.membership.models import Member, MemberIdentity
 from bot.observability import metrics
 from bot.redis import Keys
@@ -134,7 +134,8 @@ async def _store(session: AsyncSession, entries: list[LogEntry]) -> None:
         for e in entries
     ]
     await session.execute(
-        insert_ignore(session, InboundMessage.__table__, rows, index_elements=["appid", "dedupe_key"])
+        insert_ignore_statement(session, InboundMessage.__table__, index_elements=["appid", "dedupe_key"]),
+        rows,
     )
     interactions = [
         {
@@ -151,9 +152,8 @@ async def _store(session: AsyncSession, entries: list[LogEntry]) -> None:
     ]
     if interactions:
         await session.execute(
-            insert_ignore(
-                session, Interaction.__table__, interactions, index_elements=["appid", "source_key"]
-            )
+            insert_ignore_statement(session, Interaction.__table__, index_elements=["appid", "source_key"]),
+            interactions,
         )
     seen: dict[int, datetime] = {}
     identities: dict[tuple[str, str], datetime] = {}
