@@ -38,8 +38,8 @@ log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
 
-def _json(status: int, **body: object) -> web.Response:
-    return web.json_response(body, status=status)
+def _json(http_status: int, **body: object) -> web.Response:
+    return web.json_response(body, status=http_status)
 
 
 async def _tenant_id(services: Services) -> int:

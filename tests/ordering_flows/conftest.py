@@ -103,12 +103,18 @@ class CoreServer:
         self.app = app
 
 
-async def start_core(db: str, *, port: int | None = None, webhook_url: str = "", **logistics: float) -> CoreServer:
-    tenant = TenantConfig(slug="demo", api_keys=(CORE_KEY,), webhook_url=webhook_url, webhook_secret=HOOK_SECRET)
+async def start_core(
+    db: str, *, port: int | None = None, webhook_url: str = "", **logistics: float
+) -> CoreServer:
+    tenant = TenantConfig(
+        slug="demo", api_keys=(CORE_KEY,), webhook_url=webhook_url, webhook_secret=HOOK_SECRET
+    )
     config = CoreConfig(
         database_url=db,
         tenants=(tenant,),
-        logistics=LogisticsConfig(time_scale=logistics.get("time_scale", 1.0), tick_seconds=logistics.get("tick", 0)),
+        logistics=LogisticsConfig(
+            time_scale=logistics.get("time_scale", 1.0), tick_seconds=logistics.get("tick", 0)
+        ),
         webhooks=WebhookConfig(enabled=bool(webhook_url), poll_seconds=0.2, backoff_base_seconds=0.2),
         create_tables=False,
     )
@@ -124,7 +130,9 @@ async def start_core(db: str, *, port: int | None = None, webhook_url: str = "",
 class Bot:
     """jiubot as WeChat and the operator see it."""
 
-    def __init__(self, client, app: web.Application, core: CoreServer, notifier: RecordingPushNotifier) -> None:
+    def __init__(
+        self, client, app: web.Application, core: CoreServer, notifier: RecordingPushNotifier
+    ) -> None:
         self.client = client
         self.app = app
         self.core = core
@@ -156,7 +164,12 @@ class Bot:
     async def owner_token(self, core_store_id: int = STORE["id"], **kw) -> str:
         async with session_scope(self.services.sessions) as session:
             return await binding.create_token(
-                session, await self.tenant_id(), binding.OWNER_TOKEN, core_store_id, created_by="test", ttl_seconds=kw.get("ttl", 3600)
+                session,
+                await self.tenant_id(),
+                binding.OWNER_TOKEN,
+                core_store_id,
+                created_by="test",
+                ttl_seconds=kw.get("ttl", 3600),
             )
 
     async def sms_code(self, phone: str) -> str:
@@ -178,7 +191,9 @@ class Bot:
         out = []
         for recipient, reply, _key in self.notifier.sent:
             if recipient.openid == openid:
-                out.append(getattr(reply, "content", None) or getattr(reply, "fallback_text", "") or str(reply))
+                out.append(
+                    getattr(reply, "content", None) or getattr(reply, "fallback_text", "") or str(reply)
+                )
         return out
 
     def core_client(self, session: aiohttp.ClientSession) -> CoreClient:
@@ -186,7 +201,9 @@ class Bot:
 
     async def core_orders(self, core_store_id: int = STORE["id"]) -> list:
         async with aiohttp.ClientSession() as session:
-            return list((await self.core_client(session).orders.list_for_store(core_store_id, limit=50)).items)
+            return list(
+                (await self.core_client(session).orders.list_for_store(core_store_id, limit=50)).items
+            )
 
 
 def bot_settings(make_settings, core_url: str, **overrides):
