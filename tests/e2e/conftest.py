@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from backend_client import CoreClient
 
+from backend_client import CoreClient
 from bot import keys
 from bot.app import create_app
 from bot.db import session_scope
@@ -149,7 +149,7 @@ def _text(entry: Any) -> str:
 
 
 @pytest.fixture
-async def stack_factory(make_settings, core_db):
+async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imported above
     stacks: list[Stack] = []
 
     async def make(*, deadline: float = 5.0, **overrides: Any) -> Stack:

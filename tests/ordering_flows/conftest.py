@@ -19,8 +19,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from backend_client import CoreClient
 
+from backend_client import CoreClient
 from bot import keys
 from bot.app import create_app
 from bot.db import session_scope

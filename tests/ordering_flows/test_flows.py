@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.ordering_flows.conftest import STORE
-
 OWNER = "o_owner_000000000000000000001"
 
 
