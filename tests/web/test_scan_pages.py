@@ -113,3 +113,24 @@ async def test_invalid_codes_are_refused_without_login_or_sql(member_app):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert statements == []
+
+
+async def test_share_link_binds_a_new_member_and_the_first_scan_rewards_both(member_app):
+    m = await member_app()
+    batch = await m.batch()
+    inviter, invitee = await m.member("oa-inviter"), await m.member("oa-invitee")
+    link = (await (await m.client.get("/mp/api/referral", headers=m.bearer(inviter))).json())["link"]
+    path = "/" + link.split("/", 3)[3]
+    ua = {"User-Agent": WECHAT_UA}
+    welcome = await (await m.client.get(path, headers=ua, cookies=m.cookie(invitee))).text()
+    assert "您和好友都会获得积分奖励" in welcome
+    self_visit = await (await m.client.get(path, headers=ua, cookies=m.cookie(inviter))).text()
+    assert "您和好友都会获得积分奖励" not in self_visit
+    page = await (
+        await m.client.get(f"/c/{m.code(batch.id, 1)}", headers=ua, cookies=m.cookie(invitee))
+    ).text()
+    assert "另获好友推荐奖励 20 分" in page
+    points = await (await m.client.get("/mp/api/points", headers=m.bearer(inviter))).json()
+    assert points["consumption"] == 50
+    tampered = await m.client.get(path[:-1] + ("A" if path[-1] != "A" else "B"), headers=ua)
+    assert tampered.status == 404
