@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -52,12 +53,34 @@ class LogEntry:
     received_at: int
 
 
+class TouchCache:
+    """Which identities this writer moved ``last_seen_at`` for recently: the column has a
+    resolution of ``resolution`` seconds (exact times are in ``interactions``), so an active
+    member costs one UPDATE per period, not one per message."""
+
+    def __init__(self, resolution: int = 300, size: int = 100_000) -> None:
+        self.resolution = resolution
+        self.size = size
+        self._last: OrderedDict[tuple[str, str], int] = OrderedDict()
+
+    def due(self, key: tuple[str, str], when: int) -> bool:
+        last = self._last.get(key)
+        if last is not None and when - last < self.resolution:
+            return False
+        self._last[key] = when
+        self._last.move_to_end(key)
+        if len(self._last) > self.size:
+            self._last.popitem(last=False)
+        return True
+
+
 class InboundLog:
     def __init__(self, redis: aioredis.Redis, mux: Mux, keys: Keys, *, maxlen: int = 200_000) -> None:
         self.redis = redis  # redis-py for the writer's blocking reads
         self.mux = mux  # the hot path's multiplexed connection for appends
         self.stream = keys("inbound-log")
         self.maxlen = maxlen
+        self.recently_touched = TouchCache()
 
     def command(self, entry: LogEntry) -> tuple:
         return ("XADD", self.stream, "MAXLEN", "~", self.maxlen, "*", "e", orjson.dumps(entry))
@@ -95,7 +118,7 @@ class InboundLog:
             return 0
         entries = [LogEntry(**orjson.loads(fields[b"e"])) for _, fields in items]
         async with session_scope(sessions) as session:
-            await _store(session, entries)
+            await _store(session, entries, self.recently_touched)
         ids = [i for i, _ in items]
         await self.redis.xack(self.stream, GROUP, *ids)
         await self.redis.xdel(self.stream, *ids)
@@ -114,7 +137,7 @@ class InboundLog:
                 await asyncio.sleep(1.0)
 
 
-async def _store(session: AsyncSession, entries: list[LogEntry]) -> None:
+async def _store(session: AsyncSession, entries: list[LogEntry], touched: TouchCache | None = None) -> None:
     rows = [
         {
             "tenant_id": e.tenant_id,
@@ -158,10 +181,14 @@ async def _store(session: AsyncSession, entries: list[LogEntry]) -> None:
     seen: dict[int, datetime] = {}
     identities: dict[tuple[str, str], datetime] = {}
     for e in entries:
+        if touched is not None and not touched.due((e.appid, e.openid), e.received_at):
+            continue
         when = datetime.fromtimestamp(e.received_at, UTC)
         if e.member_id:
             seen[e.member_id] = max(when, seen.get(e.member_id, when))
         identities[(e.appid, e.openid)] = max(when, identities.get((e.appid, e.openid), when))
+    if not identities:
+        return
     # One statement each, executed many times: compiled once, one round trip on psycopg.
     if seen:
         await session.execute(
