@@ -28,7 +28,7 @@ async def test_burst_passes_at_once_then_callers_wait_in_line(redis_client, redi
         await asyncio.gather(*(limiter.acquire("wxapp", "message/custom/send") for _ in range(10)))
     )
     assert 0.3 <= waits[-1] <= 0.51  # less than 0.5 by what refilled while the calls were made
-    assert all(0 <= b - a <= 0.051 for a, b in itertools.pairwise(waits))
+    assert all(0 <= b - a <= 0.06 for a, b in itertools.pairwise(waits)), waits  # 50 ms apart at most
     assert time.monotonic() - started >= 0.45  # (only a lower bound: the machine may be busy)
 
 
