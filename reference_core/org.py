@@ -151,14 +151,16 @@ async def products(session: AsyncSession, tenant_id: int, query: s.ProductQuery)
 
 
 def _rank(product: Product, q: str) -> int:
-    """0: the name, SKU or an alias; 1: a whole word of the search text (brand, series, pinyin);
-    2: the start of such a word; 3: anywhere."""
+    """0: the name, SKU or an alias; 1: their pinyin or initials; 2: the brand or series (or their
+    pinyin); 3: the start of any word; 4: anywhere."""
     if q in [product.name.lower(), product.sku.lower(), *[a.lower() for a in product.aliases or []]]:
         return 0
-    words = product.search_text.split()
-    if q in words:
+    own, _, shared = product.search_text.partition(" | ")
+    if q in own.split():
         return 1
-    return 2 if any(w.startswith(q) for w in words) else 3
+    if q in shared.split():
+        return 2
+    return 3 if any(w.startswith(q) for w in product.search_text.split()) else 4
 
 
 async def get_product(session: AsyncSession, tenant_id: int, sku: str) -> Product:

@@ -76,15 +76,23 @@ def load_catalog(path: Path | None = None) -> list[dict[str, Any]]:
 
 
 def search_text(product: dict[str, Any]) -> str:
-    """Lower-cased words a search may hit: names, aliases, SKU, and their pinyin (full and initials)."""
-    words = [product["sku"], product["name"], product.get("brand", ""), product.get("series") or ""]
-    words += list(product.get("aliases") or [])
-    extra = []
-    for word in words:
-        if any("\u4e00" <= ch <= "\u9fff" for ch in str(word)):
-            extra.append("".join(lazy_pinyin(str(word))).replace(" ", ""))
-            extra.append("".join(lazy_pinyin(str(word), style=Style.FIRST_LETTER)).replace(" ", ""))
-    return " ".join(str(w) for w in words + extra).lower()[:2000]
+    """Lower-cased words a search may hit, with pinyin (full and initials) of the Chinese ones:
+    "<name, SKU, aliases and their pinyin> | <brand, series and their pinyin>". Search ranks a hit
+    in the first part above one in the second (``飞天`` is an alias of one SKU, the series of many)."""
+
+    def with_pinyin(words: list[str]) -> list[str]:
+        out = list(words)
+        for word in words:
+            if any("\u4e00" <= ch <= "\u9fff" for ch in word):
+                out.append("".join(lazy_pinyin(word)).replace(" ", ""))
+                out.append("".join(lazy_pinyin(word, style=Style.FIRST_LETTER)).replace(" ", ""))
+        return out
+
+    own = with_pinyin(
+        [str(product["sku"]), str(product["name"]), *[str(a) for a in product.get("aliases") or []]]
+    )
+    shared = with_pinyin([str(product.get("brand") or ""), str(product.get("series") or "")])
+    return (" ".join(own) + " | " + " ".join(w for w in shared if w)).lower()[:2000]
 
 
 def store_name(rng: random.Random, city: str, district: str) -> tuple[str, str]:

@@ -44,8 +44,12 @@ async def add_history(
     baijiu = [p for p in products if p.category == "白酒"]
     others = [p for p in products if p.category != "白酒"]
     pending: list[tuple[Order, list[OrderLine], Warehouse, float, datetime]] = []
+    by_group: dict[tuple[int, str], dict] = {}  # prices depend only on region and tier
     for n, store in enumerate(todo):
-        prices = await prices_for(session, store, products)
+        group = (store.region_id, store.tier)
+        if group not in by_group:
+            by_group[group] = await prices_for(session, store, products)
+        prices = by_group[group]
         nearest, km = min(
             ((w, distance_km(store.lat, store.lng, w.lat, w.lng)) for w in warehouses), key=lambda x: x[1]
         )

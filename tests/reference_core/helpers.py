@@ -47,6 +47,14 @@ class Db:
         finally:
             await engine.dispose()
 
+    async def all(self, stmt) -> list:  # type: ignore[no-untyped-def]
+        engine = create_engine(self.url)
+        try:
+            async with session_factory(engine)() as session:
+                return list(await session.scalars(stmt))
+        finally:
+            await engine.dispose()
+
     async def count(self, model, *where) -> int:  # type: ignore[no-untyped-def]
         return await self.scalar(select(func.count()).select_from(model).where(*where))
 
