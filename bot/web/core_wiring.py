@@ -135,7 +135,10 @@ async def core_extension(app: web.Application, services: Services) -> None:
     async def shutdown(_app: web.Application) -> None:
         stop.set()
         await runtime.placer.drain()
-        worker.cancel()
+        # let a round in progress finish its queries (a cancelled query spoils the pool's connection)
+        done, _ = await asyncio.wait({worker}, timeout=5.0)
+        if not done:
+            worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
 
     app.on_shutdown.append(shutdown)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 import socket
 import uuid
 from collections.abc import Iterator
@@ -153,7 +154,9 @@ class Bot:
         return reply.text
 
     async def event(self, openid: str, event: str, key: str | None = None) -> str | None:
-        reply = await self.poster.post(event_xml(openid, event, key=key))
+        # WeChat keys events on (sender, CreateTime, event, key): distinct events, distinct seconds
+        self._clock = max(getattr(self, "_clock", 0) + 1, int(time.time()))
+        reply = await self.poster.post(event_xml(openid, event, key=key, create_time=self._clock))
         assert reply.status == 200, reply.body
         return reply.text
 
@@ -220,7 +223,8 @@ def bot_settings(make_settings, core_url: str, **overrides):
 
 
 @pytest.fixture
-async def bot_factory(aiohttp_client, make_settings, core_db):
+async def bot_factory(make_settings, core_db, aiohttp_client):
+    # aiohttp_client last: its apps are closed before the databases are dropped
     cores: list[CoreServer] = []
 
     async def make(*, core_url: str | None = None, **overrides) -> Bot:
