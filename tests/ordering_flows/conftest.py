@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
