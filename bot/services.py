@@ -28,7 +28,17 @@ class Services:
     texts: Environment
     # Filled in by later layers of the composition root (outbound client, core client, ...).
     extras: dict[str, Any] = field(default_factory=dict)
+    _fixed_texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     def text(self, name: str, **values: Any) -> str:
-        """Render a user-facing Chinese text from templates/replies/<name>.j2."""
+        """Render a user-facing Chinese text from templates/replies/<name>.j2.
+
+        A text without values is rendered once and kept (help, welcome... on the hot path)."""
+        if not values:
+            cached = self._fixed_texts.get(name)
+            if cached is None:
+                cached = self._fixed_texts[name] = (
+                    self.texts.get_template(f"replies/{name}.j2").render().strip()
+                )
+            return cached
         return self.texts.get_template(f"replies/{name}.j2").render(**values).strip()
