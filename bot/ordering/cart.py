@@ -8,6 +8,8 @@ that passes ``expect`` gets CART_CHANGED instead of overwriting a newer cart.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -87,7 +89,9 @@ class CartStore:
     ) -> Cart:
         """Apply ``fn`` to the current cart (an empty one if none, or if it was for another store)."""
         key = self._key(tenant_id, member_id)
-        for _ in range(8):
+        for attempt in range(32):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # another writer won: back off
             current = await self.get(tenant_id, member_id)
             if expect is not None and (current.version if current else 0) != expect:
                 raise ChatOrderingError(ChatErrorCode.CART_CHANGED, str(expect))
