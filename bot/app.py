@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -55,7 +56,34 @@ def text_environment() -> Environment:
 
 
 def default_routers() -> list[Router]:
+    """The foundation's handlers: receipts, follow/unfollow, scenes, locations, help."""
     return [notifications.router, basic.router]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What a feature package contributes: chat routers, HTTP routes (added before start-up) and
+    an extension (run once the database, Redis and services exist)."""
+
+    name: str
+    routers: tuple[Router, ...] = ()
+    extension: Extension | None = None
+    routes: Callable[[web.Application], None] | None = None
+
+
+def default_features() -> list[Feature]:
+    """Everything jiubot does, in dispatch order after the foundation's handlers."""
+    from bot.handlers.membership import router as membership_router
+    from bot.miniapp.routes import add_routes as miniapp_routes
+    from bot.web.membership_wiring import add_routes as membership_routes
+    from bot.web.membership_wiring import membership_extension
+    from bot.wechat.wiring import outbound_extension
+
+    return [
+        Feature("outbound", extension=outbound_extension),
+        Feature("miniapp", routes=miniapp_routes),
+        Feature("membership", (membership_router,), membership_extension, membership_routes),
+    ]
 
 
 @web.middleware
@@ -76,8 +104,17 @@ def create_app(
     notifier: Notifier | None = None,
     routers: Sequence[Router] | None = None,
     extensions: Sequence[Extension] = (),
+    features: Sequence[Feature] | None = None,
     background: bool = True,
 ) -> web.Application:
+    """The application. Without ``routers`` and ``features`` it has every feature
+    (``default_features``); tests pass only what they exercise."""
+    if features is None:
+        features = default_features() if routers is None else []
+    chat_routers = list(routers) if routers is not None else default_routers()
+    for feature in features:
+        chat_routers.extend(feature.routers)
+    all_extensions = [f.extension for f in features if f.extension is not None] + list(extensions)
     app = web.Application(middlewares=[request_id], client_max_size=max(settings.max_body_bytes * 2, 1 << 20))
     app[keys.SETTINGS] = settings
     app[keys.READINESS_PROBES] = {}
@@ -89,6 +126,9 @@ def create_app(
     )
     app.router.add_routes(view.routes())
     app.router.add_routes(health.routes)
+    for feature in features:
+        if feature.routes is not None:
+            feature.routes(app)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
@@ -127,8 +167,7 @@ def create_app(
             texts=text_environment(),
         )
         app[keys.SERVICES] = svc
-        dispatcher_routers = list(routers) if routers is not None else default_routers()
-        root = Router("root", children=dispatcher_routers)
+        root = Router("root", children=chat_routers)
         dispatcher = Dispatcher(root, DEFAULT_MIDDLEWARE, fallback=basic.fallback)
         dedupe = Dedupe(
             app[keys.REDIS_MUX],
@@ -146,7 +185,7 @@ def create_app(
         app[INBOUND_LOG] = inbound_log
         view.registry = registry
         view.pipeline = pipeline
-        for extension in extensions:
+        for extension in all_extensions:
             await extension(app, svc)
         dispatcher.refresh()
         yield
