@@ -26,6 +26,7 @@ from bot.db import session_scope
 from bot.handlers import basic, membership, notifications
 from bot.handlers import ordering as ordering_handlers
 from bot.miniapp import ordering as mp_ordering
+from bot.miniapp import routes as mp_routes
 from bot.ordering import binding
 from bot.ordering.runtime import EXTRA
 from bot.tenancy import repository as tenancy_repo
@@ -49,6 +50,8 @@ from wechat_sim.config import SimConfig
 from wechat_sim.model import App
 
 OA_SECRET = "e2e-oa-secret-0123456789"
+MP_APPID = "wxe2emp000000001"
+MP_SECRET = "e2e-mp-secret-0123456789"
 TEMPLATE_CONTENT = "{{character_string1.DATA}}\n{{phrase2.DATA}}\n{{thing3.DATA}}\n{{time4.DATA}}"
 
 
@@ -60,6 +63,7 @@ class Stack:
     proxy: SlowProxy
     template_id: str
     runners: list[web.AppRunner] = field(default_factory=list)
+    url: str = ""
 
     @property
     def services(self):  # type: ignore[no-untyped-def]
@@ -157,7 +161,8 @@ async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imp
         bot_url = f"http://127.0.0.1:{bot_port}"
         oa = App(OA_APPID, OA_SECRET, token=OA_TOKEN, aes_key=OA_AES_KEY, mode="safe",
                  callback_url=f"{bot_url}/wechat/{OA_APPID}")  # fmt: skip
-        sim_app = create_sim_app(SimConfig(apps=[oa], callback_deadline=deadline))
+        mp = App(MP_APPID, MP_SECRET, kind="mp")
+        sim_app = create_sim_app(SimConfig(apps=[oa, mp], callback_deadline=deadline))
         sim_runner = web.AppRunner(sim_app, access_log=None)
         await sim_runner.setup()
         await web.TCPSite(sim_runner, "127.0.0.1", 0).start()
@@ -192,11 +197,20 @@ async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imp
             background=False,
         )
         core_wiring.add_routes(app)
+        mp_routes.add_routes(app)
         mp_ordering.add_routes(app)
         bot_runner = web.AppRunner(app, access_log=None)
         await bot_runner.setup()
         await web.TCPSite(bot_runner, "127.0.0.1", bot_port).start()
+        services = app[keys.SERVICES]
+        async with session_scope(services.sessions) as session:
+            tenant = (await tenancy_repo.list_apps(session))[0].tenant_id
+            await tenancy_repo.upsert_app(
+                session, tenant, MP_APPID, kind="mp", secret=MP_SECRET, token=OA_TOKEN, mode="plain"
+            )
+        await services.registry.reload()
         stack = Stack(sim, app, core.url, proxy, template_id, [bot_runner, core.runner, sim_runner])
+        stack.url = bot_url
         stack.runners.append(proxy.runner)
         stacks.append(stack)
         return stack

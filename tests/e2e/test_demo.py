@@ -1,0 +1,115 @@
+"""The README's first command: `jiubot demo` starts, a newcomer opens the printed console URL,
+follows the account in headless Chromium and gets the welcome and the menu; a second run keeps
+the data."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.async_api import async_playwright, expect
+
+from tests.conftest import REDIS_URL
+
+JIUBOT = str(Path(sys.executable).with_name("jiubot"))
+ARTIFACTS = Path(__file__).with_name("artifacts")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Demo:
+    def __init__(self, cwd: Path, redis_prefix: str) -> None:
+        self.cwd = cwd
+        self.port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JIUBOT_")}
+        env.update(JIUBOT_REDIS_URL=REDIS_URL, JIUBOT_REDIS_PREFIX=redis_prefix)
+        self.proc = subprocess.Popen(
+            [JIUBOT, "demo", "--port", str(self.port), "--stores", "20"],
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.console_url = ""
+        deadline = time.time() + 120
+        assert self.proc.stdout is not None
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"demo exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                continue
+            found = re.search(r"chat console \(open this\):\s+(\S+)", line)
+            if found:
+                self.console_url = found.group(1)
+            if "Ctrl-C stops" in line:
+                break
+        assert self.console_url, "the demo never printed its console URL"
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        return self.proc.returncode
+
+
+async def test_newcomer_follows_in_the_console_and_gets_welcome_and_menu(tmp_path, redis_prefix):
+    ARTIFACTS.mkdir(exist_ok=True)
+    demo = Demo(tmp_path, redis_prefix)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/readyz", timeout=5) as resp:  # noqa: S310
+            assert resp.status == 200
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                               args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1000, "height": 840}, locale="zh-CN")
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(demo.console_url)
+                await expect(page.get_by_test_id("person-select")).to_contain_text("李女士")
+                await page.select_option("#person-select", "consumer-li")
+                await page.click("#follow-btn")
+                chat = page.get_by_test_id("chat")
+                await expect(chat).to_contain_text("欢迎关注", timeout=15_000)
+                await expect(page.locator("#menubar")).to_be_visible()
+                await expect(page.locator("#menu-buttons button", has_text="订货")).to_be_visible()
+                await expect(page.locator("#menu-buttons button", has_text="我的订单")).to_be_visible()
+                await page.click("#to-keyboard")
+                await page.get_by_test_id("text-input").fill("帮助")
+                await page.get_by_test_id("send-btn").click()
+                await expect(chat).to_contain_text("再来一单", timeout=15_000)
+                await page.screenshot(path=str(ARTIFACTS / "demo_console.png"), full_page=True)
+                assert errors == []
+            finally:
+                await browser.close()
+    finally:
+        assert demo.stop() == 0
+
+    # a second run keeps the data: the simulated person is still a follower, jiubot knows the member
+    again = Demo(tmp_path, redis_prefix)
+    try:
+        import json
+
+        with urllib.request.urlopen(f"{again.console_url.rsplit('/_sim/', 1)[0]}/_sim/api/state", timeout=5) as r:  # noqa: S310
+            state = json.loads(r.read())
+        assert "consumer-li" in json.dumps(state, ensure_ascii=False)
+    finally:
+        assert again.stop() == 0
+    assert (tmp_path / "var" / "jiubot.sqlite3").exists()
+    assert (tmp_path / "var" / "core.sqlite3").exists()
