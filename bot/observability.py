@@ -38,7 +38,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", *, secret_key: str
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr, format="%(message)s")
-    for noisy in ("aiohttp.access", "apscheduler"):
+    for noisy in ("aiohttp.access", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -11,9 +11,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+import aiohttp
 from playwright.async_api import async_playwright, expect
 
 from tests.conftest import REDIS_URL
@@ -21,8 +21,14 @@ from tests.conftest import REDIS_URL
 JIUBOT = str(Path(sys.executable).with_name("jiubot"))
 ARTIFACTS = Path(__file__).with_name("artifacts")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -38,9 +44,14 @@ class Demo:
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIUBOT_")}
         env.update(JIUBOT_REDIS_URL=REDIS_URL, JIUBOT_REDIS_PREFIX=redis_prefix)
+        self.log = open(cwd / "demo-stderr.log", "a")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [JIUBOT, "demo", "--port", str(self.port), "--stores", "20"],
-            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
         )
         self.console_url = ""
         deadline = time.time() + 120
@@ -49,7 +60,7 @@ class Demo:
             line = self.proc.stdout.readline()
             if not line:
                 if self.proc.poll() is not None:
-                    raise AssertionError(f"demo exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                    raise AssertionError(f"demo exited: {(cwd / 'demo-stderr.log').read_text()[-2000:]}")
                 continue
             found = re.search(r"chat console \(open this\):\s+(\S+)", line)
             if found:
@@ -65,6 +76,8 @@ class Demo:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+            self.proc.stdout.close()  # type: ignore[union-attr]
+            self.log.close()
         return self.proc.returncode
 
 
@@ -72,11 +85,12 @@ async def test_newcomer_follows_in_the_console_and_gets_welcome_and_menu(tmp_pat
     ARTIFACTS.mkdir(exist_ok=True)
     demo = Demo(tmp_path, redis_prefix)
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/readyz", timeout=5) as resp:  # noqa: S310
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{demo.port}/readyz") as resp:
             assert resp.status == 200
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                               args=CHROMIUM_ARGS)
+            browser = await pw.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
             try:
                 page = await browser.new_page(viewport={"width": 1000, "height": 840}, locale="zh-CN")
                 errors: list[str] = []
@@ -104,11 +118,10 @@ async def test_newcomer_follows_in_the_console_and_gets_welcome_and_menu(tmp_pat
     # a second run keeps the data: the simulated person is still a follower, jiubot knows the member
     again = Demo(tmp_path, redis_prefix)
     try:
-        import json
-
-        with urllib.request.urlopen(f"{again.console_url.rsplit('/_sim/', 1)[0]}/_sim/api/state", timeout=5) as r:  # noqa: S310
-            state = json.loads(r.read())
-        assert "consumer-li" in json.dumps(state, ensure_ascii=False)
+        state_url = f"{again.console_url.rsplit('/_sim/', 1)[0]}/_sim/api/state"
+        async with aiohttp.ClientSession() as http, http.get(state_url) as resp:
+            state = await resp.text()
+        assert "consumer-li" in state
     finally:
         assert again.stop() == 0
     assert (tmp_path / "var" / "jiubot.sqlite3").exists()
