@@ -9,10 +9,11 @@ already taken, so waiting callers are served in arrival order with one round tri
 caller that would wait longer than ``max_wait`` is refused (``RateLimited``) and takes nothing.
 Time comes from Redis (``TIME``), so process clocks cannot disagree.
 
-For fast rules (100/s and more) a process takes a few tokens per round trip and hands them out
+For fast rules (100/s and more) a process takes a few tokens per round trip (one round trip at a
+time per process, the next one asked for while half of the batch is left) and hands them out
 locally for at most ``hold`` seconds (unused ones are dropped, never returned): at high rates
 the Redis round trip per call would otherwise cost more than the call it guards, and the bucket
-stays exact to within one batch per process.
+stays exact to within two batches per process.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class RateLimiter:
         self.hold = hold
         self._take = redis.register_script(_TAKE)
         self._local: dict[tuple[str, str], list[float]] = {}  # (appid, api) -> [tokens, expires]
+        self._refilling: dict[tuple[str, str], asyncio.Task[float]] = {}
 
     def rule(self, api: str) -> Rule:
         return self.rules.get(api) or self.rules["*"]
@@ -123,12 +125,65 @@ class RateLimiter:
         """
         rule = self.rule(api)
         batch = self.batch(rule)
-        if batch > 1:
-            local = self._local.get((appid, api))
-            if local is not None and local[0] >= cost and time.monotonic() < local[1]:
-                local[0] -= cost
-                return 0.0
-        take = max(cost, float(batch))
+        if batch == 1:
+            return await self._remote(appid, api, rule, cost)
+        key = (appid, api)
+        waited = 0.0
+        while True:
+            if self._spend(key, cost):
+                self._prefetch(key, appid, api, rule, batch)
+                return waited
+            refill = self._refilling.get(key) or self._refill(key, appid, api, rule, batch)
+            await asyncio.wait([refill])
+            if refill.cancelled():
+                continue
+            if refill.exception() is not None:
+                raise refill.exception()  # type: ignore[misc]  # blocked, or too long a wait
+            waited += refill.result()  # what the bucket made the batch wait
+
+    def _refill(
+        self, key: tuple[str, str], appid: str, api: str, rule: Rule, batch: int
+    ) -> asyncio.Task[float]:
+        """One round trip for the whole process: every caller short of tokens waits for it."""
+
+        async def take() -> float:
+            waited = await self._remote(appid, api, rule, float(batch))
+            self._add(key, float(batch))
+            return waited
+
+        task = asyncio.get_running_loop().create_task(take())
+        self._refilling[key] = task
+
+        def finished(done: asyncio.Task[float]) -> None:
+            self._refilling.pop(key, None)
+            if not done.cancelled():
+                done.exception()  # retrieved here; a waiting caller raises it
+
+        task.add_done_callback(finished)
+        return task
+
+    def _prefetch(self, key: tuple[str, str], appid: str, api: str, rule: Rule, batch: int) -> None:
+        """Ask for the next batch while half of this one is left, so callers rarely wait for Redis."""
+        local = self._local.get(key)
+        if local is not None and local[0] < batch / 2 and key not in self._refilling:
+            self._refill(key, appid, api, rule, batch)
+
+    def _spend(self, key: tuple[str, str], cost: float) -> bool:
+        local = self._local.get(key)
+        if local is not None and local[0] >= cost and time.monotonic() < local[1]:
+            local[0] -= cost
+            return True
+        return False
+
+    def _add(self, key: tuple[str, str], tokens: float) -> None:
+        now = time.monotonic()
+        local = self._local.get(key)
+        if local is not None and now < local[1]:
+            local[0] += tokens
+        else:
+            self._local[key] = [tokens, now + self.hold]
+
+    async def _remote(self, appid: str, api: str, rule: Rule, take: float) -> float:
         keys = [self.keys("wx", "rl", appid, api), self._block_key(appid, api)]
         answer = await self._take(keys=keys, args=[rule.rate, rule.burst, take, self.max_wait_ms])
         wait_ms = int(answer[0])
@@ -145,14 +200,17 @@ class RateLimiter:
             raise RateLimited(None, f"local rate limit {rule.rate:g}/s for {api}", api=api, retry_after=1.0)
         if wait_ms:
             await asyncio.sleep(wait_ms / 1000)
-        if take > cost:
-            self._local[(appid, api)] = [take - cost, time.monotonic() + self.hold]
         return wait_ms / 1000
 
     async def block(self, appid: str, api: str, errcode: int, seconds: float) -> None:
         """Remember, for every process, that WeChat refused this API (quota spent, bad secret)."""
         self._local.pop((appid, api), None)
         await self.redis.set(self._block_key(appid, api), errcode, px=max(int(seconds * 1000), 1))
+
+    async def aclose(self) -> None:
+        """Wait for refills in flight (on shutdown)."""
+        if self._refilling:
+            await asyncio.wait(list(self._refilling.values()), timeout=5)
 
     async def unblock(self, appid: str, api: str) -> None:
         await self.redis.delete(self._block_key(appid, api))

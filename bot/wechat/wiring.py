@@ -60,14 +60,10 @@ def make_outbound_extension(*, replace_notifier: bool = True):  # type: ignore[n
     async def extension(app: web.Application, services: Services) -> None:
         settings = services.settings
         session = app.get(keys.HTTP)
+        own_session = session is None
         if session is None:
             session = new_session()
             app[keys.HTTP] = session
-
-            async def close(_app: web.Application) -> None:
-                await session.close()
-
-            app.on_cleanup.append(close)
 
         async def secret(appid: str) -> str:
             config = await services.registry.get(appid)
@@ -76,6 +72,13 @@ def make_outbound_extension(*, replace_notifier: bool = True):  # type: ignore[n
             return config.secret
 
         limiter = RateLimiter(services.redis, services.keys, parse_rules(settings.wechat_rate_limits))
+
+        async def close(_app: web.Application) -> None:
+            await limiter.aclose()
+            if own_session:
+                await session.close()
+
+        app.on_cleanup.append(close)
         client = WeChatClient(
             session,
             base_url=settings.wechat_api_base,

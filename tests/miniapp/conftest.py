@@ -43,7 +43,8 @@ async def mp_stack(aiohttp_server, aiohttp_client, make_settings) -> MpStack:
         wechat_api_base=base,
         wechat_retry_backoff_seconds=0.01,
     )
-    app = create_app(settings, extensions=[outbound_extension], background=False)
+    # only what the mini-program API needs (create_app's default features include both)
+    app = create_app(settings, features=[], extensions=[outbound_extension], background=False)
     add_routes(app)
     client = await aiohttp_client(app)
     services = app[keys.SERVICES]

@@ -23,6 +23,7 @@ from bot.wechat.wiring import (
 async def test_the_extension_wires_notifier_client_budget_recorder_and_hooks(aiohttp_client, make_settings):
     app = create_app(
         make_settings(reach_message_quota=20, wechat_rate_limits={"message/custom/send": 50}),
+        features=[],  # only this extension (create_app's defaults include it too)
         extensions=[outbound_extension],
         background=False,
     )
@@ -50,6 +51,7 @@ async def test_an_explicit_notifier_can_be_kept(aiohttp_client, make_settings):
     app = create_app(
         make_settings(),
         notifier=recording,
+        features=[],
         extensions=[make_outbound_extension(replace_notifier=False)],
         background=False,
     )
@@ -57,3 +59,12 @@ async def test_an_explicit_notifier_can_be_kept(aiohttp_client, make_settings):
     services = app[keys.SERVICES]
     assert services.notifier is recording
     assert isinstance(services.extras[EXTRA_NOTIFIER], WeChatNotifier)
+
+
+async def test_create_app_wires_the_outbound_side_by_default(aiohttp_client, make_settings):
+    app = create_app(make_settings(), background=False)
+    await aiohttp_client(app)
+    services = app[keys.SERVICES]
+    assert isinstance(services.notifier, WeChatNotifier)
+    assert app[keys.PIPELINE].recorders.count(services.extras[EXTRA_REACH].record) == 1
+    assert any(r.resource.canonical == "/mp/api/login" for r in app.router.routes())
