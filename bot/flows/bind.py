@@ -41,17 +41,20 @@ def _subject(turn: Turn) -> str:
 
 async def scanned(kit: Kit, turn: Turn, token: str) -> Reply:
     """The ``bind:`` scene: an owner binding code or a staff invitation."""
+    joined = None
     try:
         async with session_scope(kit.sessions) as session:
             info = await binding.read_token(session, token)
             if info.tenant_id != turn.tenant_id:
                 raise ChatOrderingError(ChatErrorCode.TOKEN_INVALID, "unknown")
             if info.kind != OWNER_TOKEN:
-                store = await binding.join_staff(session, turn.tenant_id, turn.member_id, info)
-                log.info("staff_joined", store=store.code, member=turn.member_id)
-                return kit.say("bind_staff_joined", store=store)
+                joined = await binding.join_staff(session, turn.tenant_id, turn.member_id, info)
     except ChatOrderingError as exc:
         return kit.say("bind_invalid", reason=exc.reason)
+    if joined is not None:
+        await kit.runtime.bindings.forget(turn.member_id)
+        log.info("staff_joined", store=joined.code, member=turn.member_id)
+        return kit.say("bind_staff_joined", store=joined)
     try:
         store = await _core_store(kit, info.core_store_id)
     except BackendUnavailable:
@@ -120,6 +123,7 @@ async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
         await kit.leave(turn)
         return kit.say("bind_invalid", reason=exc.reason)
     await kit.leave(turn)
+    await kit.runtime.bindings.forget(turn.member_id, bound.previous_owner)
     log.info("store_bound", store=store.code, member=turn.member_id, replaced=bound.previous_owner)
     return kit.say("bind_done", store=bound.store, moved=bound.moved_from is not None)
 
@@ -170,4 +174,5 @@ async def remove_staff(kit: Kit, turn: Turn, number: int) -> Reply:
         return kit.say("bind_staff_removed", ok=False)
     async with session_scope(kit.sessions) as session:
         ok = await binding.remove_staff(session, turn.tenant_id, store.store_id, listed[number - 1])
+    await kit.runtime.bindings.forget(listed[number - 1])
     return kit.say("bind_staff_removed", ok=ok, number=number)

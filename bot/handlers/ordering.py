@@ -67,8 +67,12 @@ async def make_kit(services: Services) -> Kit:
 async def _binding(ctx: EventContext) -> Binding:
     cached = ctx.data.get("ordering.binding")
     if cached is None:
-        async with session_scope(ctx.services.sessions) as session:
-            cached = await repo.binding_of(session, ctx.member_id or 0)
+        runtime = runtime_of(ctx.services)
+        if runtime is not None:
+            cached = await runtime.bindings.get(ctx.member_id or 0)
+        else:
+            async with session_scope(ctx.services.sessions) as session:
+                cached = await repo.binding_of(session, ctx.member_id or 0)
         cached = cached or Binding(ctx.member_id or 0, ctx.app.tenant_id, "consumer")
         ctx.data["ordering.binding"] = cached
     return cached

@@ -27,7 +27,6 @@ from bot.miniapp.routes import error_response, require_session
 from bot.miniapp.session import MpSession
 from bot.ordering import binding, tracking
 from bot.ordering import checkout as co
-from bot.ordering import repository as repo
 from bot.ordering.binding import CoreStore
 from bot.ordering.errors import ChatErrorCode, ChatOrderingError
 from bot.ordering.placing import PENDING, PLACED, Submission
@@ -107,8 +106,8 @@ def endpoint(
 
 
 async def _binding(services: Services, session: MpSession) -> Binding:
-    async with session_scope(services.sessions) as db:
-        found = await repo.binding_of(db, session.member_id)
+    runtime: OrderingRuntime = services.extras[EXTRA]
+    found = await runtime.bindings.get(session.member_id)
     return found or Binding(session.member_id, session.tenant_id, "consumer")
 
 
@@ -189,6 +188,7 @@ async def store_bind(
         bound = await binding.bind_owner(
             db, session.tenant_id, session.member_id, CoreStore(store.id, store.code, store.name, phone)
         )
+    await runtime.bindings.forget(session.member_id, bound.previous_owner)
     return {"bound": True, "role": "store_owner", "store": bound.store}
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.ordering.binding import PhoneCodes
+from bot.ordering.binding_cache import BindingCache
 from bot.ordering.cart import CartStore
 from bot.ordering.catalog_source import CatalogSource
 from bot.ordering.interface import Catalog, ParseLimits
@@ -25,6 +26,7 @@ class OrderingRuntime:
     placer: OrderPlacer
     codes: PhoneCodes
     sms: SmsSender
+    bindings: BindingCache
     limits: ParseLimits = field(default_factory=ParseLimits)
     confirm_budget: float = 3.0
     staff_invite_days: int = 7

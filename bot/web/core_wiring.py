@@ -29,6 +29,7 @@ from prometheus_client import Gauge
 from backend_client import CircuitBreaker, CoreClient, RetryPolicy, Timeouts
 from bot import keys
 from bot.ordering.binding import PhoneCodes
+from bot.ordering.binding_cache import BindingCache
 from bot.ordering.cart import CartStore
 from bot.ordering.catalog_source import load_catalog
 from bot.ordering.core_catalog import CoreCatalogSource
@@ -95,6 +96,7 @@ def build_runtime(services: Services, client: CoreClient) -> OrderingRuntime:
         placer=placer,
         codes=PhoneCodes(services.redis, services.keys, ttl=settings.sms_code_ttl_seconds, secret=secret),
         sms=RedisSmsOutbox(services.redis, services.keys, ttl=max(settings.sms_code_ttl_seconds, 3600)),
+        bindings=BindingCache(services.redis, services.keys, services.sessions),
         limits=ParseLimits(max_cases=settings.order_max_cases, max_bottles=settings.order_max_bottles),
         confirm_budget=settings.order_confirm_budget_seconds,
         bind_qr_days=settings.bind_qr_days,
