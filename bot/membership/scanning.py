@@ -50,7 +50,7 @@ from bot.membership.interface import (
     ScanResult,
 )
 from bot.membership.ledger import EARN, Posting
-from bot.membership.ledger_models import CONSUMPTION, ORDERING
+from bot.membership.ledger_models import CONSUMPTION, ORDERING, PointsAccount
 from bot.membership.loyalty_config import ConfigCache, LoyaltyConfig
 from bot.membership.models import Member, MemberIdentity
 from bot.membership.regions import get_region
@@ -75,6 +75,7 @@ class _Context:
     latitude: float | None
     longitude: float | None
     pending_referral: bool
+    account_id: int | None = None  # the consumption account, if the member has one yet
 
 
 def _recent_location(member_id, since):  # type: ignore[no-untyped-def]
@@ -96,6 +97,11 @@ async def _lock_context(session: AsyncSession, member_id: int, since: datetime) 
     needs: status, tier, age, the latest recent OA location and whether a referral is pending."""
     for _ in range(16):
         latest = _recent_location(Member.id, since).correlate(Member)
+        account = (
+            select(PointsAccount.id)
+            .where(PointsAccount.member_id == Member.id, PointsAccount.kind == CONSUMPTION)
+            .scalar_subquery()
+        )
         pending = (
             select(Referral.id).where(Referral.invitee_id == Member.id, Referral.status == "pending").exists()
         )
@@ -108,6 +114,7 @@ async def _lock_context(session: AsyncSession, member_id: int, since: datetime) 
             latest.with_only_columns(MemberIdentity.latitude).scalar_subquery(),
             latest.with_only_columns(MemberIdentity.longitude).scalar_subquery(),
             pending,
+            account,
         ).where(Member.id == member_id)
         if is_postgres(session):
             stmt = stmt.with_for_update(of=Member)
@@ -115,7 +122,7 @@ async def _lock_context(session: AsyncSession, member_id: int, since: datetime) 
         if row is None:
             raise UnknownMember(f"member {member_id} does not exist", member_id=member_id)
         if row[1] is None:
-            return _Context(row[0], row[2], row[3], row[4] is not None, row[5], row[6], bool(row[7]))
+            return _Context(row[0], row[2], row[3], row[4] is not None, row[5], row[6], bool(row[7]), row[8])
         member_id = row[1]
     raise UnknownMember(f"merge chain too long from member {member_id}", member_id=member_id)
 
@@ -250,7 +257,9 @@ class Scanner:
             first = await self._first_scan(session, ref)
             assert first is not None
             return await self._repeat(session, req, ref, first, member_id, product, now)
-        account = await ledger.account_for(session, req.tenant_id, CONSUMPTION, member_id=member_id, now=now)
+        account = member.account_id or await ledger.account_for(
+            session, req.tenant_id, CONSUMPTION, member_id=member_id, now=now
+        )
         note = f"扫码 {batch.product_name}"
         balance = await ledger.post_balance(
             session,
@@ -281,7 +290,9 @@ class Scanner:
         bonus = None
         if member.pending_referral:
             bonus = await referral.reward_on_first_scan(session, req.tenant_id, member_id, config, now=now)
-        upgraded = await tiers.upgrade_if_due(session, member_id, config, now=now, current=member.tier)
+        upgraded = None
+        if config.tier_rank(member.tier) < len(config.tiers) - 1:  # nothing above the top tier
+            upgraded = await tiers.upgrade_if_due(session, member_id, config, now=now, current=member.tier)
         diverted = await self._diversion(session, batch, ref, redemption_id, place, state, config, now)
         await self._patterns(session, req.tenant_id, member_id, seen, config, now)
         tier = upgraded or member.tier
