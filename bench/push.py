@@ -13,8 +13,9 @@ Account, ``--users`` simulated followers who each sent a message, and a customer
           answer (the limit of this stack against this simulator).
 
 It prints messages/s for each, the ratio jiubot/bare, and the simulator's count of token fetches
-per jiubot run (must be 1). Each push is bounded by ``--max-seconds``; the order of the two pushes
-alternates between worker counts. On 2 cores the simulator (one process) and Redis share the CPU
+per jiubot push (must be 1). Each push is split into ``--rounds`` chunks taken in turns with the
+other client (jiubot, bare, bare, jiubot, ...), so that the drift of a shared machine hits both
+alike; each chunk is bounded by ``--max-seconds``. On 2 cores the simulator (one process) and Redis share the CPU
 with the workers, so with 2 and 4 workers both clients mostly measure the simulator.
 
     .venv/bin/python bench/push.py [--messages 20000] [--workers 1,2,4] [--concurrency 32]
@@ -170,16 +171,18 @@ async def _worker(job: Job, ready: mp.Queue, go: mp.Event) -> dict:
 
 
 # orchestration -----------------------------------------------------------------------------------
-def push(mode: str, workers: int, args, base_url: str, token: str, openids: list[str]) -> dict:
+def push_chunk(
+    mode: str, workers: int, count: int, first: int, prefix: str, args, base_url: str, token: str, openids
+) -> dict:
+    """``count`` messages from ``workers`` fresh processes (started before the clock runs)."""
     ctx = mp.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    prefix = f"jiubot:bench-push:{uuid.uuid4().hex[:8]}:"
-    share = args.messages // workers
+    share = count // workers
     procs = []
     for w in range(workers):
-        count = share + (args.messages - share * workers if w == workers - 1 else 0)
+        n = share + (count - share * workers if w == workers - 1 else 0)
         job = Job(
-            mode, base_url, prefix, token, openids, w * share, count, args.concurrency, args.max_seconds
+            mode, base_url, prefix, token, openids, first + w * share, n, args.concurrency, args.max_seconds
         )
         proc = ctx.Process(target=run_worker, args=(job, ready, go, results), daemon=True)
         proc.start()
@@ -190,10 +193,29 @@ def push(mode: str, workers: int, args, base_url: str, token: str, openids: list
     outcome = [results.get(timeout=args.max_seconds + 120) for _ in procs]
     for proc in procs:
         proc.join(timeout=30)
-    _drop_prefix(prefix)
-    ok = sum(r["ok"] for r in outcome)
     wall = max(r["end"] for r in outcome) - min(r["start"] for r in outcome)
-    return {"ok": ok, "errors": sum(r["errors"] for r in outcome), "seconds": wall, "rate": ok / wall}
+    return {"ok": sum(r["ok"] for r in outcome), "errors": sum(r["errors"] for r in outcome), "seconds": wall}
+
+
+def push_pair(workers: int, args, base_url: str, bare_token: str, openids: list[str]) -> tuple[dict, dict]:
+    """``--messages`` through each client, in ``--rounds`` chunks taken in turns (ABBA...), so
+    that the shared machine's drift hits both alike. One Redis prefix for all of jiubot's chunks:
+    the first process to need the token fetches it, later chunks find it in Redis."""
+    prefix = f"jiubot:bench-push:{uuid.uuid4().hex[:8]}:"
+    totals = {m: {"ok": 0, "errors": 0, "seconds": 0.0} for m in ("jiubot", "bare")}
+    chunk = args.messages // args.rounds
+    for r in range(args.rounds):
+        count = chunk + (args.messages - chunk * args.rounds if r == args.rounds - 1 else 0)
+        order = ("jiubot", "bare") if r % 2 == 0 else ("bare", "jiubot")
+        for mode in order:
+            token = bare_token if mode == "bare" else ""
+            got = push_chunk(mode, workers, count, r * chunk, prefix, args, base_url, token, openids)
+            for name in ("ok", "errors", "seconds"):
+                totals[mode][name] += got[name]
+    _drop_prefix(prefix)
+    for t in totals.values():
+        t["rate"] = t["ok"] / t["seconds"]
+    return totals["jiubot"], totals["bare"]
 
 
 def _drop_prefix(prefix: str) -> None:
@@ -240,7 +262,8 @@ def main() -> int:
     parser.add_argument(
         "--users", type=int, default=200, help="simulated followers to spread over (default 200)"
     )
-    parser.add_argument("--max-seconds", type=float, default=120.0, help="bound of each push (default 120)")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="bound of each chunk (default 120)")
+    parser.add_argument("--rounds", type=int, default=4, help="chunks per push, taken in turns (default 4)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
 
@@ -259,16 +282,10 @@ def main() -> int:
             flush=True,
         )
         rows = []
-        for index, workers in enumerate(counts):
-            # Alternate which client goes first, so that drift of the shared machine (other
-            # processes, the simulator's growing logs) does not always favour the same one.
-            if index % 2:
-                bare = push("bare", workers, args, base_url, bare_token, openids)
+        for workers in counts:
             before = token_fetches(base_url)
-            ours = push("jiubot", workers, args, base_url, "", openids)
+            ours, bare = push_pair(workers, args, base_url, bare_token, openids)
             fetched = token_fetches(base_url) - before
-            if not index % 2:
-                bare = push("bare", workers, args, base_url, bare_token, openids)
             rows.append((workers, ours, bare, fetched))
             print(
                 f"  {workers} worker(s): jiubot {ours['rate']:8.0f}/s ({ours['ok']} ok, {ours['errors']} errors, "

@@ -111,8 +111,8 @@ class RateLimiter:
 
     @staticmethod
     def batch(rule: Rule) -> int:
-        """Tokens taken per round trip: 1 below 100/s, then one per 50/s, at most 16."""
-        return 1 if rule.rate < 100 else int(min(16, rule.rate // 50, rule.burst))
+        """Tokens taken per round trip: 1 below 100/s, then one per 50/s, at most 64."""
+        return 1 if rule.rate < 100 else int(min(64, rule.rate // 50, rule.burst))
 
     def _block_key(self, appid: str, api: str) -> str:
         return self.keys("wx", "block", appid, api)

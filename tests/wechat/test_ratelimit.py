@@ -112,7 +112,7 @@ async def test_fast_rules_take_tokens_in_batches_and_the_shared_bucket_counts_th
 async def test_batched_tokens_expire_and_a_block_drops_them(redis_client, redis_prefix):
     limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=1000, burst=1000)}, hold=0.05)
     await limiter.acquire("wxapp", "x")
-    assert limiter._local[("wxapp", "x")][0] == 15
+    assert limiter._local[("wxapp", "x")][0] == 19  # a batch of 20 at 1000/s
     await limiter.block("wxapp", "x", 45011, 0.2)
     with pytest.raises(QuotaExceeded):
         await limiter.acquire("wxapp", "x")  # nothing left in hand after the block
@@ -124,7 +124,7 @@ async def test_batched_tokens_expire_and_a_block_drops_them(redis_client, redis_
 
 
 async def test_concurrent_callers_in_one_process_share_one_refill(redis_client, redis_prefix, monkeypatch):
-    limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=1e6, burst=1e6)})
+    limiter = RateLimiter(redis_client, Keys(redis_prefix), {"*": Rule(rate=800, burst=800)})
     calls = []
     original = limiter._take
 
