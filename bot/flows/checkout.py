@@ -11,6 +11,7 @@ repeated "确认", WeChat's retries and timeouts all land on the same core order
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -28,6 +29,7 @@ log = structlog.get_logger(__name__)
 CONFIRM = "Checkout:confirm"
 STOCK = "Checkout:stock"
 RECENT_TTL = 24 * 3600  # how long "确认" after an order still finds it
+QUOTE_BUDGET = 3.5  # seconds a quote may take inside a chat turn (WeChat gives up after 5)
 
 
 async def present(
@@ -41,8 +43,9 @@ async def present(
         await kit.leave(turn)
         return kit.say("cart_empty", notes=notes or [])
     try:
-        view = await quote(kit, cart)
-    except BackendUnavailable:
+        async with asyncio.timeout(QUOTE_BUDGET):  # answer inside WeChat's window, busy or not
+            view = await quote(kit, cart)
+    except (BackendUnavailable, TimeoutError):
         await kit.leave(turn)
         return kit.say("order_busy", stage="quote")
     except CoreError as exc:

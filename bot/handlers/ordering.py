@@ -36,6 +36,7 @@ MY_ORDERS = ("我的订单", "订单", "查订单", "订单查询", "最近订�
 LOGISTICS = ("物流", "查物流", "到哪了", "发货了吗", "物流信息")
 CART = ("购物车", "查看购物车", "看看购物车", "下单", "结算", "去结算")
 CONFIRM_WORDS = ("确认", "确定", "确认下单")
+BUSY = object()  # the free-text filter's answer when the catalog cannot be loaded
 EXTRA_WECHAT_CLIENT = "wechat.client"
 EXTRA_REACH = "wechat.reach"
 
@@ -332,7 +333,9 @@ async def order_text(ctx: EventContext) -> dict[str, Any] | bool:
     try:
         parser = await runtime.parser()
     except (BackendUnavailable, CoreError):
-        return False
+        # no catalog yet and the core is down: a store member still deserves an answer
+        binding = await _binding(ctx)
+        return {"parsed": BUSY} if binding.bound else False
     parsed = parser.parse(text)
     if parsed.is_order or parsed.topic or (parsed.question and parsed.asked):
         return {"parsed": parsed}
@@ -342,6 +345,8 @@ async def order_text(ctx: EventContext) -> dict[str, Any] | bool:
 @router.register(order_text)
 async def on_free_text(ctx: EventContext, parsed: Any) -> Reply:
     services = ctx.services
+    if parsed is BUSY:
+        return TextReply(services.text("order_busy", stage="quote"))
     if parsed is None:  # a cart edit outside the checkout ("删除 2" after "取消")
         got = await _store_turn(ctx)
         return (await checkout.edit_or_add(*got) or NoReply()) if isinstance(got, tuple) else got

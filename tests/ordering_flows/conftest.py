@@ -164,6 +164,16 @@ class Bot:
         async with session_scope(self.services.sessions) as session:
             return (await tenancy_repo.list_apps(session))[0].tenant_id
 
+    async def member_id(self, openid: str) -> int:
+        from sqlalchemy import select
+
+        from bot.membership.models import MemberIdentity
+
+        async with session_scope(self.services.sessions) as session:
+            return (
+                await session.execute(select(MemberIdentity.member_id).where(MemberIdentity.openid == openid))
+            ).scalar_one()
+
     async def owner_token(self, core_store_id: int = STORE["id"], **kw) -> str:
         async with session_scope(self.services.sessions) as session:
             return await binding.create_token(

@@ -42,7 +42,8 @@ async def test_unbound_people_who_order_are_told_how_to_bind_and_nothing_is_orde
         assert "订货功能仅对已绑定的门店开放" in reply, (text, reply)
     assert await bot.event("o_consumer_0000000000000000001", "CLICK", "ORDER")
     assert len(await bot.core_orders()) == before
-    assert await bot.runtime.carts.get(await bot.tenant_id(), 1) is None
+    member = await bot.member_id("o_consumer_0000000000000000001")
+    assert await bot.runtime.carts.get(await bot.tenant_id(), member) is None
 
 
 async def test_a_wrong_code_is_counted_and_too_many_lock_the_binding(bot_factory):
@@ -93,7 +94,7 @@ async def test_a_quantity_above_the_limit_is_asked_about_never_assumed(bot_facto
     bot = await _bound(bot_factory, order_max_cases=20)
     reply = await bot.say(OWNER, "飞天 30箱")
     assert "超出平时的订货量" in reply and await _state(bot) == "Order:quantity"
-    assert await bot.runtime.carts.get(await bot.tenant_id(), 1) is None or True
+    assert await bot.runtime.carts.get(await bot.tenant_id(), await bot.member_id(OWNER)) is None
     reply = await bot.say(OWNER, "3箱")
     assert "3箱（36瓶）" in reply and "订单报价" in reply, reply
 
@@ -195,3 +196,40 @@ async def test_a_price_question_is_answered_with_this_stores_price(bot_factory):
     reply = await bot.say(OWNER, "飞天什么价")
     assert "元/瓶" in reply and "贵州茅台酒 飞天 53%vol 500ml" in reply, reply
     assert await _state(bot) is None
+
+
+async def test_a_short_line_is_offered_as_available_or_wait(bot_factory):
+    import aiohttp
+
+    bot = await _bound(bot_factory)
+    async with aiohttp.ClientSession() as session:
+        core = bot.core_client(session)
+        for wh in await core.catalog.warehouses():
+            await core.admin.set_stock(wh.id, "FJ-QH20-53-500", 4 if wh.code == "WH-SH" else 0)
+    reply = await bot.say(OWNER, "青花汾20 2箱 普五1箱")
+    assert "库存不足：需12瓶，现有4瓶" in reply and "回复「1」只订有货的部分" in reply, reply
+    assert await _state(bot) == "Checkout:stock"
+    reply = await bot.say(OWNER, "1")
+    assert "已按现有库存调整数量" in reply and "4瓶" in reply and "回复「确认」下单" in reply, reply
+    placed = await bot.say(OWNER, "确认")
+    assert "下单成功" in placed, placed
+    newest = (await bot.core_orders())[0]
+    assert {(li.sku, li.quantity) for li in newest.lines if not li.is_gift} == {
+        ("FJ-QH20-53-500", 4),
+        ("WLY-PW8-52-500", 6),
+    }
+
+
+async def test_waiting_for_stock_keeps_the_cart(bot_factory):
+    import aiohttp
+
+    bot = await _bound(bot_factory)
+    async with aiohttp.ClientSession() as session:
+        core = bot.core_client(session)
+        for wh in await core.catalog.warehouses():
+            await core.admin.set_stock(wh.id, "FJ-QH20-53-500", 0)
+    await bot.say(OWNER, "青花汾20 1箱")
+    reply = await bot.say(OWNER, "2")
+    assert "购物车已为您保留" in reply and await _state(bot) is None
+    cart = await bot.runtime.carts.get(await bot.tenant_id(), await bot.member_id(OWNER))
+    assert cart is not None and cart.line("FJ-QH20-53-500").cases == 1
