@@ -21,7 +21,7 @@ from bot.dispatch import Dispatcher, Router
 from bot.dispatch.middleware import DEFAULT_MIDDLEWARE
 from bot.flows.storage import RedisFlowStorage
 from bot.handlers import basic, notifications
-from bot.ports import Notifier, RecordingNotifier
+from bot.ports import Notifier, RecordingPushNotifier
 from bot.redis import Keys, connect, multiplexer
 from bot.scheduler import Scheduler
 from bot.services import Services
@@ -163,7 +163,7 @@ def create_app(
             keys=app[keys.REDIS_KEYS],
             registry=registry,
             flows=RedisFlowStorage(app[keys.REDIS], app[keys.REDIS_KEYS], ttl_seconds=24 * 3600),
-            notifier=notifier or RecordingNotifier(),
+            notifier=notifier or RecordingPushNotifier(),  # type: ignore[arg-type]
             texts=text_environment(),
         )
         app[keys.SERVICES] = svc

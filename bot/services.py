@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.flows.storage import FlowStorage
-from bot.ports import Notifier
+from bot.ports import PushNotifier
 from bot.redis import Keys
 from bot.tenancy.registry import AppRegistry
 
@@ -24,7 +24,7 @@ class Services:
     keys: Keys
     registry: AppRegistry
     flows: FlowStorage
-    notifier: Notifier
+    notifier: PushNotifier  # late replies and later pushes (bot/wechat/notifier.py in production)
     texts: Environment
     # Filled in by later layers of the composition root (outbound client, core client, ...).
     extras: dict[str, Any] = field(default_factory=dict)

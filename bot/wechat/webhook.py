@@ -8,6 +8,7 @@ ciphertext for another appid.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 
@@ -91,8 +92,12 @@ class CallbackView:
 
         fingerprint = hashlib.sha1(body, usedforsecurity=False).hexdigest()
         try:
-            outcome = await self.pipeline.handle(
-                app, message, started=started, timestamp=timestamp, nonce=nonce, fingerprint=fingerprint
+            # Shielded: if the server cancels the request (a client hang-up under a runner with
+            # handler cancellation), the lease is still settled and a late reply still goes out.
+            outcome = await asyncio.shield(
+                self.pipeline.handle(
+                    app, message, started=started, timestamp=timestamp, nonce=nonce, fingerprint=fingerprint
+                )
             )
         except ReplayedNonce:
             return self._reject(request, Rejected(403, "nonce_replayed"))
