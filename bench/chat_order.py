@@ -16,10 +16,10 @@ order-create latency, called directly at the same concurrency (``--probe`` reque
 stores no conversation uses, before the conversations). Printed: turns/s, p50/p99 per turn kind, orders created (must equal
 the conversations), and the ratios order turn / core create and order-text turn / core quote.
 
-jiubot's process: ``jiubot serve`` does not compose chat ordering yet (bot/cli.py builds
-``create_app(settings)`` with the default routers), so by default this script serves jiubot with
-the production composition of the ordering issue (``serve_jiubot`` below, the same settings and
-``web.run_app``); ``--jiubot-cmd "jiubot serve"`` runs the real command once it is wired.
+jiubot's process: ``jiubot serve`` runs ``create_app(settings)`` with ``bot.app.default_features``,
+which does not list chat ordering yet; by default this script serves jiubot the same way with the
+ordering feature added (``serve_jiubot``/``ordering_feature`` below); ``--jiubot-cmd "jiubot
+serve"`` runs the real command once ``default_features`` has it.
 
     .venv/bin/python bench/chat_order.py [--owners 200] [--concurrency 20] [--max-seconds 300]
 """
@@ -74,30 +74,34 @@ def admin(sql: str) -> None:
 
 
 # jiubot's process ----------------------------------------------------------------------------------
+def ordering_feature():  # type: ignore[no-untyped-def]
+    """Chat ordering as a ``bot.app.Feature`` (what ``default_features`` needs one line for)."""
+    from bot.app import Feature
+    from bot.handlers.ordering import router
+    from bot.miniapp import ordering as mp_ordering
+    from bot.web import core_wiring
+
+    def routes(app) -> None:  # type: ignore[no-untyped-def]
+        core_wiring.add_routes(app)
+        mp_ordering.add_routes(app)
+
+    return Feature("ordering", (router,), core_wiring.core_extension, routes)
+
+
 def serve_jiubot() -> None:
-    """``jiubot serve`` with the ordering composition (see the module docstring)."""
+    """``jiubot serve``'s code path (bot/cli.py ``cmd_serve``) with the default features plus
+    chat ordering, placed before membership (which reuses the core client)."""
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import create_app, default_features
     from bot.config import load_settings
-    from bot.handlers import basic, membership, notifications, ordering
-    from bot.miniapp import ordering as mp_ordering
-    from bot.miniapp import routes as mp_routes
     from bot.observability import configure_logging
-    from bot.web import core_wiring
-    from bot.web.membership_wiring import membership_extension
-    from bot.wechat.wiring import outbound_extension
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
-    app = create_app(
-        settings,
-        routers=[notifications.router, membership.router, ordering.router, basic.router],
-        extensions=[outbound_extension, core_wiring.core_extension, membership_extension],
-    )
-    core_wiring.add_routes(app)
-    mp_routes.add_routes(app)
-    mp_ordering.add_routes(app)
+    features = default_features()
+    at = next((n for n, f in enumerate(features) if f.name == "membership"), len(features))
+    app = create_app(settings, features=[*features[:at], ordering_feature(), *features[at:]])
     try:
         import uvloop
 
