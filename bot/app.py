@@ -74,15 +74,28 @@ class Feature:
 def default_features() -> list[Feature]:
     """Everything jiubot does, in dispatch order after the foundation's handlers."""
     from bot.handlers.membership import router as membership_router
+    from bot.handlers.ordering import router as ordering_router  # also registers the bind: scene
+    from bot.miniapp.ordering import add_routes as mp_ordering_routes
     from bot.miniapp.routes import add_routes as miniapp_routes
+    from bot.web.core_wiring import add_routes as core_routes
+    from bot.web.core_wiring import core_extension
     from bot.web.membership_wiring import add_routes as membership_routes
     from bot.web.membership_wiring import membership_extension
     from bot.wechat.wiring import outbound_extension
 
+    def ordering_routes(app: web.Application) -> None:
+        core_routes(app)
+        mp_ordering_routes(app)
+
     return [
         Feature("outbound", extension=outbound_extension),
         Feature("miniapp", routes=miniapp_routes),
+        # the core client (reused by membership's coupons), the ordering runtime, /core/webhook
+        # and the mini-program ordering API
+        Feature("core", extension=core_extension, routes=ordering_routes),
         Feature("membership", (membership_router,), membership_extension, membership_routes),
+        # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
+        Feature("ordering", (ordering_router,)),
     ]
 
 

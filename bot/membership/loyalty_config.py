@@ -41,7 +41,8 @@ class LoyaltyConfig:
     scan_points_default: int = 10
     store_reward_default: int = 0  # 开瓶奖励 in ordering points when no SKU rule says otherwise
     order_fen_per_point: int = 100  # 1 ordering point per yuan
-    order_credit_statuses: tuple[str, ...] = ("paid", "completed")
+    # the reference core reports created, allocated, shipped, in_transit, delivered, cancelled
+    order_credit_statuses: tuple[str, ...] = ("paid", "delivered", "completed")
     order_reverse_statuses: tuple[str, ...] = ("cancelled", "refunded")
     expiry_years_after: int = 1  # points earned in year Y expire at the end of Y + this
     # scanning rules
