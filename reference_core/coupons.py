@@ -11,19 +11,27 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import cursor as cursors
 from reference_core import webhooks
-from reference_core.db import insert_ignore
+from reference_core.db import is_postgres, take_and_commit
 from reference_core.errors import coupon_unavailable, not_found
+from reference_core.idempotency import Deferred
 from reference_core.models import CouponCampaign, CouponClaim, CouponHolder, Store
 from reference_core.promotions import check_references, status_of
 from reference_core.schemas import coupons as s
 from reference_core.schemas.promotions import AudienceOut, ScopeOut
 from reference_core.schemas.webhooks import CouponRedeemed
 
+TAKE_COUPON = (
+    update(CouponCampaign)
+    .where(CouponCampaign.id == bindparam("campaign"), CouponCampaign.remaining > 0)
+    .values(remaining=CouponCampaign.remaining - 1)
+)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a shop
 
 
@@ -169,7 +177,8 @@ async def _check_holder(session: AsyncSession, campaign: CouponCampaign, body: s
 
 async def claim(
     session: AsyncSession, tenant_id: int, campaign_id: int, body: s.ClaimRequest, now: datetime
-) -> s.CouponClaim:
+) -> Deferred:
+    """The claim row and its response; ``finish`` takes one coupon from the campaign's stock."""
     campaign = await get_campaign_row(session, tenant_id, campaign_id)
     await _check_holder(session, campaign, body)
     state = status_of(campaign.claim_starts_at, campaign.claim_ends_at, now, campaign.status)
@@ -178,26 +187,20 @@ async def claim(
         raise coupon_unavailable(
             reason, f"claiming is {'not open yet' if reason == 'not_started' else 'over'}"
         )
-    holder = {"campaign_id": campaign.id, "holder_type": body.holder_type, "holder_id": body.holder_id}
-    await session.execute(
-        insert_ignore(
-            session,
-            CouponHolder.__table__,
-            {**holder, "claimed": 0},
-            index_elements=["campaign_id", "holder_type", "holder_id"],
-        )
+    if campaign.remaining <= 0:  # known sold out: refuse before writing anything
+        raise coupon_unavailable("sold_out", "all coupons of this campaign have been claimed")
+    # the holder's counter, created or bumped in one statement, never past the limit
+    table = CouponHolder.__table__
+    upsert = (pg_insert if is_postgres(session) else sqlite_insert)(table).values(
+        campaign_id=campaign.id, holder_type=body.holder_type, holder_id=body.holder_id, claimed=1
     )
     seq = (
         await session.execute(
-            update(CouponHolder)
-            .where(
-                CouponHolder.campaign_id == campaign.id,
-                CouponHolder.holder_type == body.holder_type,
-                CouponHolder.holder_id == body.holder_id,
-                CouponHolder.claimed < campaign.per_holder_limit,
-            )
-            .values(claimed=CouponHolder.claimed + 1)
-            .returning(CouponHolder.claimed)
+            upsert.on_conflict_do_update(
+                index_elements=["campaign_id", "holder_type", "holder_id"],
+                set_={"claimed": table.c.claimed + 1},
+                where=table.c.claimed < campaign.per_holder_limit,
+            ).returning(table.c.claimed)
         )
     ).scalar()
     if seq is None:
@@ -206,19 +209,6 @@ async def claim(
             f"each holder may claim {campaign.per_holder_limit}",
             limit=campaign.per_holder_limit,
         )
-    taken = await session.execute(
-        update(CouponCampaign)
-        .where(
-            CouponCampaign.id == campaign.id,
-            CouponCampaign.remaining > 0,
-            CouponCampaign.status == "active",
-            CouponCampaign.claim_starts_at <= now,
-            CouponCampaign.claim_ends_at > now,
-        )
-        .values(remaining=CouponCampaign.remaining - 1)
-    )
-    if taken.rowcount != 1:
-        raise coupon_unavailable("sold_out", "all coupons of this campaign have been claimed")
     row = CouponClaim(
         tenant_id=tenant_id,
         campaign_id=campaign.id,
@@ -232,7 +222,12 @@ async def claim(
     )
     session.add(row)
     await session.flush()
-    return claim_out(row, campaign, now)
+
+    async def take_one(session: AsyncSession) -> None:
+        # the row every claimant contends for: taken last, in one round trip with the COMMIT
+        await take_and_commit(session, [(TAKE_COUPON, {"campaign": campaign.id})])
+
+    return Deferred(claim_out(row, campaign, now), take_one)
 
 
 async def list_claims(

@@ -185,6 +185,7 @@ async def _place_orders(core: Core, tenant_id: int, promotion_id: int) -> None:
                 .where(GroupParticipant.id == participant.id)
                 .values(order_id=created.row.id)
             )
+            await created.finish(session)
 
         try:
             await run_transaction(core.sessions, place)

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reference_core.db import insert_ignore, run_transaction
+from reference_core.db import TooMuchContention, insert_ignore, run_transaction
 from reference_core.errors import FINAL_REFUSALS, CoreError, ErrorCode
 from reference_core.models import IdempotencyRecord
 
@@ -30,6 +30,17 @@ class IdemContext:
     scope: str
     key: str
     request_hash: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A result whose contended updates run last: the response is known and stored first, then
+    ``finish`` takes the hot rows (stock, coupons left) just before COMMIT, so their row locks are
+    held for two round trips rather than for the whole transaction. ``finish`` may refuse (raise)
+    or raise RetryTransaction; either way nothing of the transaction remains."""
+
+    view: BaseModel
+    finish: Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,7 @@ async def _store(session: AsyncSession, ctx: IdemContext, status: int, body: byt
 async def run_idempotent(
     sessions: async_sessionmaker[AsyncSession],
     ctx: IdemContext | None,
-    work: Callable[[AsyncSession], Awaitable[BaseModel]],
+    work: Callable[[AsyncSession], Awaitable[BaseModel | Deferred]],
     *,
     status: int,
     after_commit: Callable[[], None] | None = None,
@@ -111,13 +122,21 @@ async def run_idempotent(
             previous = await _claim(session, ctx)
             if previous is not None:
                 return previous
-        body = _serialize(await work(session))
+        result = await work(session)
+        view, finish = (result.view, result.finish) if isinstance(result, Deferred) else (result, None)
+        body = _serialize(view)
         if ctx is not None:
             await _store(session, ctx, status, body)
+        if finish is not None:
+            await finish(session)
         return Outcome(status, body)
 
     try:
         outcome = await run_transaction(sessions, transaction)
+    except TooMuchContention:
+        raise CoreError(
+            ErrorCode.BUSY, "too many buyers at once; retry with the same Idempotency-Key"
+        ) from None
     except CoreError as exc:
         if ctx is None or exc.code not in FINAL_REFUSALS:
             raise

@@ -8,15 +8,15 @@ concurrent orders neither oversell nor deadlock each other. Any refusal rolls ev
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import logistics, quotes, webhooks
-from reference_core.db import insert_ignore
+from reference_core.db import Take, insert_ignore, take_and_commit
 from reference_core.errors import (
     CoreError,
     ErrorCode,
@@ -24,6 +24,7 @@ from reference_core.errors import (
     out_of_stock,
     promotion_unavailable,
 )
+from reference_core.idempotency import Deferred
 from reference_core.models import (
     Allocation,
     CouponClaim,
@@ -43,10 +44,6 @@ from reference_core.schemas.webhooks import CouponRedeemed
 from reference_core.sourcing import Plan, Site
 
 REFUSAL_ORDER = ("store_inactive", "promotion_unavailable", "coupon_unavailable", "below_minimum_order")
-
-
-class _Raced(Exception):
-    """A planned warehouse lost its bottles to a concurrent order between planning and reserving."""
 
 
 def _refuse(cart: quotes.PricedCart, request: s.OrderCreate) -> None:
@@ -82,82 +79,68 @@ def _refuse(cart: quotes.PricedCart, request: s.OrderCreate) -> None:
         )
 
 
-def _shortages(cart: quotes.PricedCart, plans: list[tuple[Plan, int]]) -> list[dict]:
+def _shortages(cart: quotes.PricedCart) -> list[dict]:
     return [
         {
             "line_no": line.item.line_no,
             "sku": line.item.sku,
             "requested": line.item.quantity,
-            "available": available,
+            "available": line.available,
             "is_gift": line.is_gift,
         }
-        for line, (plan, available) in zip(cart.lines, plans, strict=True)
-        if plan.shortfall
+        for line in cart.lines
+        if line.plan.shortfall
     ]
 
 
-async def _reserve(session: AsyncSession, cart: quotes.PricedCart, core: Core) -> list[Plan]:
-    plans = [(line.plan, line.available) for line in cart.lines]
-    for _attempt in range(4):
-        if short := _shortages(cart, plans):
-            raise out_of_stock(short)
-        needs: dict[tuple[int, int], int] = defaultdict(int)
-        for line, (plan, _) in zip(cart.lines, plans, strict=True):
-            for pick in plan.picks:
-                needs[(pick.site.warehouse_id, line.item.product_id)] += pick.quantity
-        done: list[tuple[int, int, int]] = []
-        try:
-            for (wid, pid), qty in sorted(needs.items()):
-                result = await session.execute(
-                    update(Inventory)
-                    .where(
-                        Inventory.warehouse_id == wid,
-                        Inventory.product_id == pid,
-                        Inventory.on_hand - Inventory.reserved >= qty,
-                    )
-                    .values(reserved=Inventory.reserved + qty)
-                )
-                if result.rowcount != 1:
-                    raise _Raced
-                done.append((wid, pid, qty))
-            return [plan for plan, _ in plans]
-        except _Raced:
-            # undo this attempt's reservations (cheaper than a savepoint on the path that succeeds)
-            for wid, pid, qty in done:
-                await session.execute(
-                    update(Inventory)
-                    .where(Inventory.warehouse_id == wid, Inventory.product_id == pid)
-                    .values(reserved=Inventory.reserved - qty)
-                )
-            snapshot, sites = await quotes.stock_snapshot(
-                session, cart.store, list({line.item.product_id for line in cart.lines})
-            )
-            needs_list = [
-                (
-                    line.item.product_id,
-                    line.item.quantity,
-                    quotes.only_warehouse(line.result, cart.promotions),
-                )
-                for line in cart.lines
-            ]
-            plans = quotes.plan_all(needs_list, snapshot, sites, core.config.sourcing)
-    raise CoreError(ErrorCode.BUSY, "stock is moving too fast to reserve; retry")
+RESERVE = (
+    update(Inventory)
+    .where(
+        Inventory.warehouse_id == bindparam("warehouse"),
+        Inventory.product_id == bindparam("product"),
+        Inventory.on_hand - Inventory.reserved >= bindparam("qty"),
+    )
+    .values(reserved=Inventory.reserved + bindparam("qty"))
+)
+TAKE_PROMOTION_STOCK = (
+    update(Promotion)
+    .where(Promotion.id == bindparam("promotion"), Promotion.stock_remaining >= bindparam("qty"))
+    .values(stock_remaining=Promotion.stock_remaining - bindparam("qty"))
+)
+USE_ALLOWANCE = (
+    update(PromotionUsage)
+    .where(
+        PromotionUsage.promotion_id == bindparam("promotion"),
+        PromotionUsage.store_id == bindparam("store"),
+        PromotionUsage.used + bindparam("qty") <= bindparam("limit"),
+    )
+    .values(used=PromotionUsage.used + bindparam("qty"))
+)
 
 
-async def _take_promotion_stock(session: AsyncSession, cart: quotes.PricedCart, now: datetime) -> None:
+def _inventory_takes(cart: quotes.PricedCart) -> list[Take]:
+    """Reserve the planned bottles, rows in a fixed order. A row that no longer has them means a
+    concurrent order won it since the snapshot: the transaction re-runs on fresh stock."""
+    needs: dict[tuple[int, int], int] = defaultdict(int)
+    for line in cart.lines:
+        for pick in line.plan.picks:
+            needs[(pick.site.warehouse_id, line.item.product_id)] += pick.quantity
+    return [(RESERVE, {"warehouse": w, "product": p, "qty": q}) for (w, p), q in sorted(needs.items())]
+
+
+async def _promotion_takes(session: AsyncSession, cart: quotes.PricedCart) -> list[Take]:
+    """Flash-sale/auction stock and the store's per-promotion allowance. The engine already refused
+    what the snapshot could not satisfy; these conditions catch what changed since."""
     taken: dict[int, int] = defaultdict(int)
     for line in cart.lines:
         if line.result.unit_price_fen is not None and line.result.promotion_id is not None:
             taken[line.result.promotion_id] += line.item.quantity
+    stock: list[Take] = []
+    allowance: list[Take] = []
     for pid, qty in sorted(taken.items()):
         promo = cart.promotions[pid]
         if promo.stock_remaining is not None:
-            stmt = update(Promotion).where(Promotion.id == pid, Promotion.stock_remaining >= qty)
-            if promo.kind != "group_buy":
-                stmt = stmt.where(Promotion.starts_at <= now, Promotion.ends_at > now)
-            result = await session.execute(stmt.values(stock_remaining=Promotion.stock_remaining - qty))
-            if result.rowcount != 1:
-                raise promotion_unavailable(pid, "sold_out", "sold out")
+            stock.append((TAKE_PROMOTION_STOCK, {"promotion": pid, "qty": qty}))
         if promo.per_store_limit is not None:
             await session.execute(
                 insert_ignore(
@@ -167,17 +150,9 @@ async def _take_promotion_stock(session: AsyncSession, cart: quotes.PricedCart, 
                     index_elements=["promotion_id", "store_id"],
                 )
             )
-            result = await session.execute(
-                update(PromotionUsage)
-                .where(
-                    PromotionUsage.promotion_id == pid,
-                    PromotionUsage.store_id == cart.store.id,
-                    PromotionUsage.used + qty <= promo.per_store_limit,
-                )
-                .values(used=PromotionUsage.used + qty)
-            )
-            if result.rowcount != 1:
-                raise promotion_unavailable(pid, "per_store_limit_reached", "this store reached its limit")
+            params = {"promotion": pid, "store": cart.store.id, "qty": qty, "limit": promo.per_store_limit}
+            allowance.append((USE_ALLOWANCE, params))
+    return stock + allowance
 
 
 async def _charge_credit(session: AsyncSession, cart: quotes.PricedCart) -> None:
@@ -221,11 +196,12 @@ async def create(
     allow_group: bool = False,
 ) -> Order:
     cart = await quotes.price_cart(
-        session, tenant_id, request, now, core.config.sourcing, allow_group=allow_group
+        session, tenant_id, request, now, core.config.sourcing, allow_group=allow_group, list_coupons=False
     )
     _refuse(cart, request)
-    plans = await _reserve(session, cart, core)
-    await _take_promotion_stock(session, cart, now)
+    if short := _shortages(cart):
+        raise out_of_stock(short)
+    plans = [line.plan for line in cart.lines]
     await _charge_credit(session, cart)
 
     sites = {pick.site.warehouse_id: pick.site for plan in plans for pick in plan.picks}
@@ -290,13 +266,21 @@ async def create(
         [(sh, _wh(sites[sh.warehouse_id])) for sh in shipments],
         [event],
     )
-    return Created(order, view)
+
+    async def finish(session: AsyncSession) -> None:
+        # The contended rows last, in a fixed order (promotions by id, then inventory by warehouse
+        # and product; cancel takes them in the same order), in one round trip with the COMMIT.
+        takes = await _promotion_takes(session, cart) + _inventory_takes(cart)
+        await take_and_commit(session, takes)
+
+    return Created(view, finish, order)
 
 
 @dataclass(frozen=True)
-class Created:
-    row: Order
-    view: s.Order
+class Created(Deferred):
+    """The order, its response, and ``finish`` (the reservations) which the caller runs last."""
+
+    row: Order = field(default=None)  # type: ignore[assignment]
 
 
 def _wh(site: Site) -> SimpleNamespace:
@@ -415,22 +399,8 @@ async def cancel(session: AsyncSession, tenant_id: int, order_id: int, reason: s
 
 
 async def _release(session: AsyncSession, order: Order) -> None:
-    totals: dict[tuple[int, int], int] = defaultdict(int)
-    for a in await session.scalars(select(Allocation).where(Allocation.order_id == order.id)):
-        totals[(a.warehouse_id, a.product_id)] += a.quantity
-    for (wid, pid), qty in sorted(totals.items()):
-        await session.execute(
-            update(Inventory)
-            .where(Inventory.warehouse_id == wid, Inventory.product_id == pid)
-            .values(reserved=Inventory.reserved - qty)
-        )
-    channel: dict[int, int] = defaultdict(int)
-    for line in await session.scalars(
-        select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.is_gift.is_(False))
-    ):
-        if line.promotion_id is not None:  # discount promotions are skipped below by kind
-            channel[line.promotion_id] += line.quantity
-    await _return_promotion_stock(session, order, channel)
+    """Give back the coupon, the credit, promotion stock and reserved bottles, taking the rows in
+    the order ``create`` takes them, so a cancel and a create never wait on each other in a cycle."""
     if order.coupon_claim_id is not None:
         await session.execute(
             update(CouponClaim)
@@ -442,6 +412,22 @@ async def _release(session: AsyncSession, order: Order) -> None:
             update(Store)
             .where(Store.id == order.store_id)
             .values(credit_used_fen=Store.credit_used_fen - order.total_fen)
+        )
+    channel: dict[int, int] = defaultdict(int)
+    for line in await session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.is_gift.is_(False))
+    ):
+        if line.promotion_id is not None:  # discount promotions are skipped below by kind
+            channel[line.promotion_id] += line.quantity
+    await _return_promotion_stock(session, order, channel)
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    for a in await session.scalars(select(Allocation).where(Allocation.order_id == order.id)):
+        totals[(a.warehouse_id, a.product_id)] += a.quantity
+    for (wid, pid), qty in sorted(totals.items()):
+        await session.execute(
+            update(Inventory)
+            .where(Inventory.warehouse_id == wid, Inventory.product_id == pid)
+            .values(reserved=Inventory.reserved - qty)
         )
 
 

@@ -41,23 +41,47 @@ async def prices_for(
     products = list(products)
     if not products:
         return {}
-    lists = (
-        await session.scalars(
-            select(PriceList).where(
-                PriceList.tenant_id == store.tenant_id,
-                or_(PriceList.region_id.is_(None), PriceList.region_id == store.region_id),
-                or_(PriceList.tier.is_(None), PriceList.tier == store.tier),
-            )
+    # every price list that may apply to this store, with its items for these products: one query
+    rows = await session.execute(
+        select(PriceList, PriceListItem)
+        .outerjoin(
+            PriceListItem,
+            (PriceListItem.price_list_id == PriceList.id)
+            & PriceListItem.product_id.in_([p.id for p in products]),
         )
-    ).all()
+        .where(
+            PriceList.tenant_id == store.tenant_id,
+            or_(PriceList.region_id.is_(None), PriceList.region_id == store.region_id),
+            or_(PriceList.tier.is_(None), PriceList.tier == store.tier),
+        )
+    )
+    lists: dict[int, PriceList] = {}
+    by_key: dict[tuple[int, int], PriceListItem] = {}
+    for price_list, item in rows:
+        lists[price_list.id] = price_list
+        if item is not None:
+            by_key[(price_list.id, item.product_id)] = item
     ranked = sorted(
-        lists,
+        lists.values(),
         key=lambda pl: (pl.region_id is not None, pl.tier is not None, pl.priority, -pl.id),
         reverse=True,
     )
     result = {p.id: base_price(p) for p in products}
-    if not ranked:
-        return result
+    for product in products:
+        for price_list in ranked:
+            item = by_key.get((price_list.id, product.id))
+            if item is not None:
+                result[product.id] = StorePrice(
+                    product_id=product.id,
+                    sku=product.sku,
+                    bottle_price_fen=item.bottle_price_fen,
+                    case_price_fen=item.case_price_fen,
+                    bottles_per_case=product.bottles_per_case,
+                    min_order_bottles=item.min_order_bottles,
+                    price_list=price_list.code,
+                )
+                break
+    return result
     items = (
         await session.scalars(
             select(PriceListItem).where(

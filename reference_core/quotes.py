@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import engine, org
@@ -21,6 +21,7 @@ from reference_core.models import (
     Promotion,
     PromotionUsage,
     Store,
+    Warehouse,
 )
 from reference_core.pricing import StorePrice, base_price, prices_for
 from reference_core.promotions import rule_of
@@ -97,6 +98,7 @@ async def price_cart(
     sourcing: SourcingConfig,
     *,
     allow_group: bool = False,
+    list_coupons: bool = True,
 ) -> PricedCart:
     store = await org.get_store(session, tenant_id, request.store_id)
     seen: set[tuple[str, int | None]] = set()
@@ -172,7 +174,8 @@ async def price_cart(
         allow_group=allow_group,
     )
     lines = _plan_lines(items, priced, products, prices, promotions, gift_products, snapshot, sites, sourcing)
-    coupons = await _store_coupons(session, store, now)
+    # a quote lists the store's coupons; an order only needs the one it names
+    coupons = await _store_coupons(session, store, now) if list_coupons else []
     evals = [_evaluate(claim, campaign, items, priced, now) for claim, campaign in coupons]
     chosen = None
     if request.coupon_claim_id is not None:
@@ -185,17 +188,24 @@ async def price_cart(
 
 
 async def stock_snapshot(session: AsyncSession, store: Store, product_ids: list[int]):
-    warehouses = await org.warehouses(session, store.tenant_id)
-    sites = {
-        w.id: Site(w.id, w.code, w.name, w.city, distance_km(store.lat, store.lng, w.lat, w.lng))
-        for w in warehouses
-    }
+    """Every warehouse (with its distance to the store) and what it has of these products: one query."""
     rows = await session.execute(
-        select(Inventory.warehouse_id, Inventory.product_id, Inventory.on_hand - Inventory.reserved).where(
-            Inventory.tenant_id == store.tenant_id, Inventory.product_id.in_(product_ids)
+        select(Warehouse, Inventory.product_id, Inventory.on_hand - Inventory.reserved)
+        .outerjoin(
+            Inventory,
+            and_(Inventory.warehouse_id == Warehouse.id, Inventory.product_id.in_(product_ids)),
         )
+        .where(Warehouse.tenant_id == store.tenant_id)
+        .order_by(Warehouse.id)
     )
-    return StockSnapshot({(wid, pid): max(0, avail) for wid, pid, avail in rows}), sites
+    sites: dict[int, Site] = {}
+    available: dict[tuple[int, int], int] = {}
+    for w, product_id, avail in rows:
+        if w.id not in sites:
+            sites[w.id] = Site(w.id, w.code, w.name, w.city, distance_km(store.lat, store.lng, w.lat, w.lng))
+        if product_id is not None:
+            available[(w.id, product_id)] = max(0, avail)
+    return StockSnapshot(available), sites
 
 
 def plan_all(

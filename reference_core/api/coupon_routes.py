@@ -8,7 +8,7 @@ from reference_core import coupons
 from reference_core.api.registry import Call, Routes
 from reference_core.api.support import read, write
 from reference_core.errors import ErrorCode as E
-from reference_core.idempotency import Outcome
+from reference_core.idempotency import Deferred, Outcome
 from reference_core.schemas import coupons as s
 
 routes = Routes("coupons")
@@ -81,7 +81,7 @@ async def claim_coupon(call: Call) -> Outcome:
     many claims arrive at once. Refusals: coupon_unavailable with ``details.reason`` one of
     sold_out, limit_reached, not_started, ended, not_in_audience, wrong_audience."""
 
-    async def work(session: AsyncSession) -> s.CouponClaim:
+    async def work(session: AsyncSession) -> Deferred:
         return await coupons.claim(
             session, call.tenant.id, call.path.campaign_id, call.body, call.core.clock.now()
         )

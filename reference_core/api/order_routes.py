@@ -68,9 +68,8 @@ async def create_order(call: Call) -> Outcome:
     nothing. The same Idempotency-Key with the same body returns the first outcome (201 order or
     the refusal) with ``Idempotent-Replayed: true``; with a different body, 409."""
 
-    async def work(session: AsyncSession) -> s.Order:
-        created = await orders.create(session, call.core, call.tenant.id, call.body, call.core.clock.now())
-        return created.view
+    async def work(session: AsyncSession) -> orders.Created:
+        return await orders.create(session, call.core, call.tenant.id, call.body, call.core.clock.now())
 
     return await write(call, work, status=201)
 
