@@ -69,6 +69,7 @@ class Feature:
     routers: tuple[Router, ...] = ()
     extension: Extension | None = None
     routes: Callable[[web.Application], None] | None = None
+    jobs: Callable[[Scheduler, Services], None] | None = None  # periodic work, guarded per fire
 
 
 def default_features() -> list[Feature]:
@@ -87,13 +88,29 @@ def default_features() -> list[Feature]:
         core_routes(app)
         mp_ordering_routes(app)
 
+    def membership_jobs(scheduler: Scheduler, services: Services) -> None:
+        from bot.membership import jobs
+
+        scheduler.cron("points-audit", lambda: jobs.nightly_audit(services.sessions), hour=2, minute=40)
+        scheduler.cron(
+            "points-expiry", lambda: jobs.yearly_expiry(services.sessions), month=1, day=1, hour=3, minute=30
+        )
+        scheduler.cron(
+            "tier-review",
+            lambda: jobs.period_tier_review(services.sessions),
+            month=1,
+            day=1,
+            hour=4,
+            minute=0,
+        )
+
     return [
         Feature("outbound", extension=outbound_extension),
         Feature("miniapp", routes=miniapp_routes),
         # the core client (reused by membership's coupons), the ordering runtime, /core/webhook
         # and the mini-program ordering API
         Feature("core", extension=core_extension, routes=ordering_routes),
-        Feature("membership", (membership_router,), membership_extension, membership_routes),
+        Feature("membership", (membership_router,), membership_extension, membership_routes, membership_jobs),
         # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
         Feature("ordering", (ordering_router,)),
     ]
@@ -128,6 +145,7 @@ def create_app(
     for feature in features:
         chat_routers.extend(feature.routers)
     all_extensions = [f.extension for f in features if f.extension is not None] + list(extensions)
+    feature_jobs = [f.jobs for f in features if f.jobs is not None]
     app = web.Application(middlewares=[request_id], client_max_size=max(settings.max_body_bytes * 2, 1 << 20))
     app[keys.SETTINGS] = settings
     app[keys.READINESS_PROBES] = {}
@@ -221,6 +239,8 @@ def create_app(
             hour=3,
             minute=17,
         )
+        for register in feature_jobs:
+            register(scheduler, svc)
         scheduler.start()
         yield
         stop.set()

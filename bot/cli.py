@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if current != heads:
             print("jiubot: the database schema is not up to date; run `jiubot db upgrade`", file=sys.stderr)
             return 2
-    app = create_app(settings)
+    app = create_app(settings, background=settings.serve_background)
     web.run_app(
         app,
         host=settings.host,
@@ -82,6 +82,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print=lambda msg: print(msg, file=sys.stderr),
     )
     return 0
+
+
+# worker -----------------------------------------------------------------------------------
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The background work without the web server: the inbound log writer, scheduled jobs and
+    the features' workers (order retries). Several may run; the scheduler fires each job once."""
+    from bot.observability import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    current, heads = _schema_state(settings.database_url)
+    if current != heads:
+        print("jiubot: the database schema is not up to date; run `jiubot db upgrade`", file=sys.stderr)
+        return 2
+    loop = _loop_factory()()
+    try:
+        loop.run_until_complete(_work(settings))
+    finally:
+        loop.close()
+    return 0
+
+
+async def _work(settings: Settings) -> None:
+    import signal
+
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    runner = web.AppRunner(create_app(settings, background=True))
+    await runner.setup()  # starts every cleanup context; no socket is opened
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    print("jiubot worker running; Ctrl-C stops", file=sys.stderr)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 # db ---------------------------------------------------------------------------------------
@@ -239,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("worker", help="background work without the web server (log writer, jobs)").set_defaults(
+        func=cmd_worker
+    )
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

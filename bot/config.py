@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # default: a random key is created once beside the SQLite file. Required with PostgreSQL.
     secret_key: str = ""
 
+    # Background work in `jiubot serve` (inbound log writer, scheduled jobs). Turn it off on web
+    # workers when a `jiubot worker` process runs it instead.
+    serve_background: bool = True
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     timezone: str = "Asia/Shanghai"

@@ -131,3 +131,66 @@ def test_serve_creates_the_embedded_schema_answers_and_stops_cleanly(tmp_path):
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
+
+
+def test_worker_writes_the_log_a_background_free_web_process_left(tmp_path):
+    """Production split: web workers without background work, one `jiubot worker` doing it."""
+    import sqlite3
+
+    from tests.wechat_client import sign, text_xml
+
+    env = {"JIUBOT_OA_APPID": "wxworker00000001", "JIUBOT_OA_TOKEN": "tok123", "JIUBOT_OA_MODE": "plain"}
+    assert _run(["db", "upgrade"], tmp_path, **env).returncode == 0
+    port = _free_port()
+    web_env = _env(tmp_path, JIUBOT_SERVE_BACKGROUND="false", **env)
+    serve = subprocess.Popen(
+        [JIUBOT, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=web_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker = None
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        ts, nonce = str(int(time.time())), "777"
+        query = f"timestamp={ts}&nonce={nonce}&signature={sign('tok123', ts, nonce)}"
+        body = text_xml("o-worker", "帮助").encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/wechat/wxworker00000001?{query}", data=body
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert "再来一单" in resp.read().decode()
+        db = tmp_path / "var" / "jiubot.sqlite3"
+
+        def logged() -> int:
+            with sqlite3.connect(db) as conn:
+                return conn.execute("select count(*) from inbound_messages").fetchone()[0]
+
+        time.sleep(1.5)
+        assert logged() == 0  # the web process left the log in the stream
+        worker = subprocess.Popen(
+            [JIUBOT, "worker"],
+            cwd=tmp_path,
+            env=_env(tmp_path, **env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and logged() == 0:
+            time.sleep(0.3)
+        assert logged() == 1
+    finally:
+        for proc in (serve, worker):
+            if proc is not None:
+                proc.send_signal(signal.SIGINT)
+                proc.communicate(timeout=30)
+    assert worker.returncode == 0 and serve.returncode == 0
