@@ -111,8 +111,9 @@ async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ign
         loop.add_signal_handler(sig, stop.set)
     try:
         people = _demo_people(seeded)
-        await _after_start(app, people)
-        _banner(base, people)
+        store = seeded.stores[0] if seeded.stores else None
+        scene = await _after_start(app, people, store.code if store else None)
+        _banner(base, people, scene, store)
         await stop.wait()
     finally:
         print("\n[demo] stopping ...", file=sys.stderr)
@@ -213,8 +214,21 @@ def _demo_people(seeded) -> list[DemoPerson]:  # type: ignore[no-untyped-def]
     ]
 
 
-async def _after_start(app: web.Application, people: list[DemoPerson]) -> None:
-    """Work that needs the server listening: the simulator's people and the menu push."""
+class TerminalSms:
+    """The demo's SMS gateway: the message still goes to the development outbox, and is printed
+    here, because the terminal is the store owner's phone in the demo."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+
+    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+        await self.inner.send(phone, text, purpose=purpose)
+        print(f"[demo] 短信 -> {phone}: {text}", flush=True)
+
+
+async def _after_start(app: web.Application, people: list[DemoPerson], store_code: str | None) -> str | None:
+    """Work that needs the server listening: the simulator's people, the menu and a binding QR
+    for the demo store owner. Returns the binding scene."""
     from bot import keys
     from wechat_sim.app import SIM_STATE
 
@@ -222,22 +236,53 @@ async def _after_start(app: web.Application, people: list[DemoPerson]) -> None:
     for person in people:
         sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
     services = app[keys.SERVICES]
+    ordering = services.extras.get("ordering")
+    if ordering is not None:
+        ordering.sms = TerminalSms(ordering.sms)
     client = services.extras.get("wechat.client")
     if client is None:
-        return
+        return None
     try:
         from bot.ordering.menu import build_menu
 
-        buttons = build_menu(
-            {"public_base_url": services.settings.public_base_url, "order_mp_appid": DEMO_MP}
-        )
-        await client.menu.create(DEMO_OA, buttons)
+        values = {"public_base_url": services.settings.public_base_url, "order_mp_appid": DEMO_MP}
+        await client.menu.create(DEMO_OA, build_menu(values))
     except Exception as exc:  # the demo still runs; the console shows no menu
         print(f"[demo] could not publish the menu: {exc}", file=sys.stderr)
+    core = services.extras.get("core.client")
+    if store_code is None or core is None:
+        return None
+    try:
+        from bot.commands.menu import Context, make_binding_qr
+
+        oa = await services.registry.get(DEMO_OA)
+        ctx = Context(
+            services.settings,
+            services.sessions,
+            services.redis,
+            services.keys,
+            client,
+            core,
+            oa.tenant_id if oa else 0,
+        )
+        _, scene, _ = await make_binding_qr(ctx, DEMO_OA, store_code, 30, "demo")
+        return scene
+    except Exception as exc:  # the demo still runs; binding needs `jiubot store qr`
+        print(f"[demo] could not make the store binding QR: {exc}", file=sys.stderr)
+        return None
 
 
-def _banner(base: str, people: list[DemoPerson]) -> None:
+def _banner(base: str, people: list[DemoPerson], scene: str | None, store) -> None:  # type: ignore[no-untyped-def]
     console = f"{base}{SIM_PREFIX}/_sim/console"
+    bind = (
+        [
+            f"  bind the demo store:       as {people[0].name} [{people[0].person_id}], "
+            f"scan the QR scene {scene}",
+            f"                             ({store.name}; the SMS code is printed here)",
+        ]
+        if scene and store
+        else []
+    )
     lines = [
         "",
         "jiubot demo is running.",
@@ -246,6 +291,7 @@ def _banner(base: str, people: list[DemoPerson]) -> None:
         f"  reference core API:        {base}{CORE_PREFIX}/openapi.json",
         f"  health:                    {base}/readyz",
         "  simulated people:          " + ", ".join(f"{p.name} [{p.person_id}]" for p in people),
+        *bind,
         "Follow the account in the console, tap the menu, or type 帮助. Ctrl-C stops.",
         "",
     ]

@@ -4,12 +4,14 @@ the data."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +56,8 @@ class Demo:
             text=True,
         )
         self.console_url = ""
+        self.scene = ""
+        self.lines: list[str] = []
         deadline = time.time() + 120
         assert self.proc.stdout is not None
         while time.time() < deadline:
@@ -65,9 +69,30 @@ class Demo:
             found = re.search(r"chat console \(open this\):\s+(\S+)", line)
             if found:
                 self.console_url = found.group(1)
+            scene = re.search(r"scan the QR scene (bind:\S+)", line)
+            if scene:
+                self.scene = scene.group(1)
             if "Ctrl-C stops" in line:
                 break
         assert self.console_url, "the demo never printed its console URL"
+        # the rest of stdout (the SMS the demo prints) is collected in the background
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    async def sms_code(self, wait: float = 20) -> str:
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            for line in reversed(self.lines):
+                found = re.search(r"短信 -> \d+: .*?(\d{6})", line)
+                if found:
+                    return found.group(1)
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"no SMS printed: {self.lines[-5:]}")
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
@@ -76,6 +101,7 @@ class Demo:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+            self._reader.join(timeout=5)
             self.proc.stdout.close()  # type: ignore[union-attr]
             self.log.close()
         return self.proc.returncode
@@ -109,6 +135,22 @@ async def test_newcomer_follows_in_the_console_and_gets_welcome_and_menu(tmp_pat
                 await page.get_by_test_id("send-btn").click()
                 await expect(chat).to_contain_text("再来一单", timeout=15_000)
                 await page.screenshot(path=str(ARTIFACTS / "demo_console.png"), full_page=True)
+
+                # the store owner scans his store's binding QR, confirms with the SMS code, orders
+                assert demo.scene.startswith("bind:")
+                await page.select_option("#person-select", "boss-zhang")
+                await page.fill("#scan-input", demo.scene)
+                await page.locator("#scan-form button").click()
+                await expect(chat).to_contain_text("验证码已发送", timeout=20_000)
+                code = await demo.sms_code()
+                await page.click("#to-keyboard")
+                await page.get_by_test_id("text-input").fill(code)
+                await page.get_by_test_id("send-btn").click()
+                await expect(chat).to_contain_text("绑定成功", timeout=15_000)
+                await page.get_by_test_id("text-input").fill("飞天 2箱 普五3件")
+                await page.get_by_test_id("send-btn").click()
+                await expect(chat).to_contain_text("订单报价", timeout=30_000)  # prices, promotions, total
+                await page.screenshot(path=str(ARTIFACTS / "demo_store_owner.png"), full_page=True)
                 assert errors == []
             finally:
                 await browser.close()
