@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_core import orders, org, quotes
+from reference_core import order_cancel, orders, org, quotes
 from reference_core.api.registry import Call, Routes
 from reference_core.api.support import read, write
 from reference_core.errors import ErrorCode
 from reference_core.idempotency import Outcome
 from reference_core.order_view import get_order, list_orders
+from reference_core.quote_view import quote_out
 from reference_core.schemas import orders as s
 from reference_core.schemas.org import StorePath
 
@@ -46,7 +47,7 @@ async def create_quote(call: Call) -> s.Quote:
     async def work(session: AsyncSession) -> s.Quote:
         now = call.core.clock.now()
         cart = await quotes.price_cart(session, call.tenant.id, call.body, now, call.core.config.sourcing)
-        return quotes.quote_out(cart, now)
+        return quote_out(cart, now)
 
     return await read(call, work)
 
@@ -124,7 +125,7 @@ async def cancel_order(call: Call) -> Outcome:
 
     async def work(session: AsyncSession) -> s.Order:
         now = call.core.clock.now()
-        await orders.cancel(session, call.tenant.id, call.path.order_id, call.body.reason, now)
+        await order_cancel.cancel(session, call.tenant.id, call.path.order_id, call.body.reason, now)
         return await get_order(session, call.tenant.id, call.path.order_id)
 
     return await write(call, work)
