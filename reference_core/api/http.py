@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from reference_core.api.registry import Call, Operation
@@ -170,6 +170,9 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except DBAPIError as exc:
         if "database is locked" in str(exc.orig):
             return error_response(CoreError(ErrorCode.BUSY, "the database is busy; retry shortly"))
+        if isinstance(exc, OperationalError | InterfaceError):  # connection lost, server restarting
+            log.warning("database unavailable in %s %s: %s", request.method, request.path, exc.orig)
+            return error_response(CoreError(ErrorCode.BUSY, "the database is unavailable; retry shortly"))
         log.exception("database error in %s %s", request.method, request.path)
         return error_response(CoreError(ErrorCode.INTERNAL, "internal error"))
     except Exception:
