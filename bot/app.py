@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +118,7 @@ def default_features() -> list[Feature]:
 
 @web.middleware
 async def request_id(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
-    rid = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+    rid = request.headers.get("X-Request-Id") or secrets.token_hex(8)
     structlog.contextvars.bind_contextvars(request_id=rid)
     try:
         response = await handler(request)

@@ -36,7 +36,7 @@ class Mux(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _encode(args: tuple[_Arg, ...]) -> bytes:
+def _encode_py(args: tuple[_Arg, ...]) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
         if isinstance(arg, bytes):
@@ -49,6 +49,10 @@ def _encode(args: tuple[_Arg, ...]) -> bytes:
             data = repr(arg).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
+
+
+# hiredis packs RESP in C (3x faster); the Python version documents the format and is the fallback.
+_encode = getattr(hiredis, "pack_command", None) or _encode_py
 
 
 class _Protocol(asyncio.Protocol):

@@ -137,8 +137,7 @@ class Pipeline:
             ctx.prefetch_flow(claim.flow_state)
         task = asyncio.create_task(self.dispatcher.feed(ctx))
         remaining = self.budget - (time.monotonic() - started)
-        done, _ = await asyncio.wait({task}, timeout=max(remaining, 0.0))
-        if task in done:
+        if await _finished_within(task, remaining):
             return await self._finish_in_time(app, message, claim, ctx, task, started)
         # Budget spent: ack now, reply later. Retries from here on get a bare ack.
         metrics.deadline_overruns.inc()
@@ -318,6 +317,27 @@ class Pipeline:
             latency_ms=int((time.monotonic() - started) * 1000),
             received_at=int(time.time()),
         )
+
+
+async def _finished_within(task: asyncio.Task, seconds: float) -> bool:
+    """Wait for ``task`` at most ``seconds`` without cancelling it (a leaner asyncio.wait)."""
+    if task.done():
+        return True
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(max(seconds, 0.0), wake)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    return task.done()
 
 
 def _split(reply: Reply) -> tuple[Reply | None, list[Reply]]:

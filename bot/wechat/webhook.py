@@ -15,7 +15,7 @@ import time
 import structlog
 from aiohttp import web
 
-from bot.observability import hash_openid, metrics
+from bot.observability import child, hash_openid, metrics
 from bot.tenancy.registry import AppConfig, AppRegistry
 from bot.wechat.crypto import CryptoError, MessageCrypto, signature_ok
 from bot.wechat.pipeline import Pipeline, ReplayedNonce
@@ -101,8 +101,8 @@ class CallbackView:
             )
         except ReplayedNonce:
             return self._reject(request, Rejected(403, "nonce_replayed"))
-        metrics.callbacks.labels(msg_type=message.msg_type, outcome=outcome.status).inc()
-        metrics.callback_latency.labels(mode="aes" if crypto else "plain").observe(time.monotonic() - started)
+        child(metrics.callbacks, message.msg_type, outcome.status).inc()
+        child(metrics.callback_latency, "aes" if crypto else "plain").observe(time.monotonic() - started)
         if outcome.status == "failed":
             # Not an ack: WeChat retries, and the retry runs the handler again.
             return web.Response(status=500, text="handler_failed")
