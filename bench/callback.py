@@ -4,7 +4,8 @@ One run measures, with wrk on loopback, one server process each:
   bare      aiohttp handler returning a fixed XML body (the limit of this stack)
   jiubot    the full pipeline: verify, (decrypt,) parse, Redis dedupe lease + member lock in one
             round trip, member context from the cache, router, reply, settle + log in one round trip
-            (plaintext and safe mode; PostgreSQL and a real Redis; text message -> text reply)
+            (plaintext and safe mode; PostgreSQL and a real Redis; text message -> text reply),
+            with a `jiubot worker` writing the inbound log to PostgreSQL at the same time
   werobot   WeRoBot 1.13.1 (installed from PyPI into bench/.venv-werobot) served as its docs
             recommend with robot.run() on waitress: sessions off (fastest) and on (its default
             SQLite session storage); plaintext and safe mode
@@ -341,7 +342,17 @@ def bench_jiubot(dbname: str, modes: list[str], args: argparse.Namespace, files:
         port = free_port()
         env = jiubot_env(dbname, prefix, mode, port)
         subprocess.run([jiubot, "db", "upgrade"], env=env, check=True, capture_output=True)
-        proc = start([jiubot, "serve", "--port", str(port)], port, env=env, cwd=ROOT)
+        # The production layout: the web process answers WeChat, a `jiubot worker` writes the
+        # inbound log behind it (both run during the measurement, on the same two cores).
+        proc = start(
+            [jiubot, "serve", "--port", str(port)],
+            port,
+            env={**env, "JIUBOT_SERVE_BACKGROUND": "false"},
+            cwd=ROOT,
+        )
+        worker = subprocess.Popen(
+            [jiubot, "worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             warm_members(port, mode)
             results.append(
@@ -371,6 +382,7 @@ def bench_jiubot(dbname: str, modes: list[str], args: argparse.Namespace, files:
                 results.append(half)
         finally:
             stop(proc)
+            stop(worker)
         flush_redis(prefix)
     return results
 
