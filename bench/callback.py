@@ -274,11 +274,18 @@ def ensure_tools(skip_werobot: bool) -> None:
     if not shutil.which("wrk"):
         print("[bench] installing wrk with apt", file=sys.stderr)
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
-    if not skip_werobot and not (WEROBOT_VENV / "bin" / "python").exists():
+    if skip_werobot:
+        return
+    python = WEROBOT_VENV / "bin" / "python"
+    if not python.exists():
         print("[bench] creating bench/.venv-werobot with WeRoBot 1.13.1 and waitress", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(WEROBOT_VENV)], check=True)
+    # cryptography: WeRoBot's safe mode refuses to start without it (its docs' crypto extra)
+    check = subprocess.run([str(python), "-c", "import werobot, waitress, cryptography"], capture_output=True)
+    if check.returncode:
         subprocess.run(
-            [str(WEROBOT_VENV / "bin" / "pip"), "install", "-q", "werobot==1.13.1", "waitress"], check=True
+            [str(WEROBOT_VENV / "bin" / "pip"), "install", "-q", "werobot==1.13.1", "waitress", "cryptography"],
+            check=True,
         )
 
 
