@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from bot.db import session_scope
@@ -20,6 +22,7 @@ log = structlog.get_logger(__name__)
 async def on_subscribe(message: Inbound, services: Services, ctx: EventContext) -> Reply:
     async with session_scope(services.sessions) as session:
         await member_actions.mark_followed(session, message.appid, message.openid, scene=message.scene)
+    await _link_unionid(ctx)
     welcome = TextReply(services.text("welcome", is_store=False))
     if message.scene:
         scene_reply = await scenes.run(ctx, message.scene)
@@ -28,6 +31,32 @@ async def on_subscribe(message: Inbound, services: Services, ctx: EventContext) 
         elif not isinstance(scene_reply, NoReply):
             return Replies((welcome, scene_reply))
     return welcome
+
+
+async def _link_unionid(ctx: EventContext) -> None:
+    """The OA's user/info gives the unionid when the account is bound to an open platform: the
+    person who already uses the mini-program becomes one member (WECHAT_PROTOCOL.md 12). Best
+    effort within a short time; the welcome never waits long for it."""
+    services, message = ctx.services, ctx.message
+    client = services.extras.get("wechat.client")
+    if client is None:
+        return
+    try:
+        info = await asyncio.wait_for(client.user.info(message.appid, message.openid), 1.5)
+    except Exception as exc:  # WeChat busy, quota, not bound: the member stays as he is
+        log.info("user_info_unavailable", user=hash_openid(message.openid), error=type(exc).__name__)
+        return
+    if not info.unionid:
+        return
+    async with session_scope(services.sessions) as session:
+        member_id = await member_actions.link_unionid(
+            session, ctx.app.tenant_id, message.appid, message.openid, info.unionid
+        )
+    if member_id != ctx.member_id:
+        ctx.member_id = member_id  # merged into the member the mini-program already knew
+        await services.redis.set(
+            services.keys("member", message.appid, message.openid), member_id, ex=7 * 86400
+        )
 
 
 @router.event("unsubscribe")
