@@ -72,6 +72,7 @@ metrics = SimpleNamespace(
         "jiubot_unknown_message_types_total", "Pushes of a type nobody handles", ["msg_type"]
     ),
     log_backlog=Gauge("jiubot_inbound_log_backlog", "Inbound log entries waiting to be written"),
+    log_dropped=Counter("jiubot_inbound_log_dropped_total", "Inbound log entries that could not be stored"),
 )
 
 

@@ -18,7 +18,8 @@ JIUBOT = str(Path(sys.executable).with_name("jiubot"))
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIUBOT_")}
-    env.update({"JIUBOT_REDIS_URL": REDIS_URL, "JIUBOT_REDIS_PREFIX": f"jt-cli-{tmp_path.name}:", **extra})
+    prefix = f"jt-cli-{os.getpid()}-{id(tmp_path)}-{tmp_path.name}:"  # never shared with an earlier run
+    env.update({"JIUBOT_REDIS_URL": REDIS_URL, "JIUBOT_REDIS_PREFIX": prefix, **extra})
     return env
 
 
@@ -185,9 +186,12 @@ def test_worker_writes_the_log_a_background_free_web_process_left(tmp_path):
             text=True,
         )
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and logged() == 0:
+        while time.monotonic() < deadline and logged() == 0 and worker.poll() is None:
             time.sleep(0.3)
-        assert logged() == 1
+        if logged() != 1:
+            worker.send_signal(signal.SIGINT)
+            _, worker_err = worker.communicate(timeout=30)
+            raise AssertionError(f"the worker wrote nothing; its stderr: {worker_err[-3000:]}")
     finally:
         for proc in (serve, worker):
             if proc is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass
@@ -59,6 +61,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     var.mkdir(parents=True, exist_ok=True)
     base = f"http://{args.host}:{args.port}"
     settings = _settings(
+        # Redis state belongs to this var/ folder: deleting var/ to start over must not leave
+        # member caches, leases or carts pointing at rows that no longer exist.
+        redis_prefix=os.environ.get("JIUBOT_REDIS_PREFIX", "jiubot:") + f"demo-{_installation(var)}:",
         redis_mode="fallback",
         wechat_api_base=base + SIM_PREFIX,
         core_url=base + CORE_PREFIX,
@@ -82,6 +87,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return loop.run_until_complete(_run(settings, var, base, args.stores))
     finally:
         loop.close()
+
+
+def _installation(var: Path) -> str:
+    path = var / "installation-id"
+    if not path.exists():
+        path.write_text(secrets.token_hex(4))
+    return path.read_text().strip()
 
 
 async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ignore[no-untyped-def]

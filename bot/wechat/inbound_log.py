@@ -13,7 +13,7 @@ import asyncio
 import os
 import socket
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import bindparam, delete, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import insert_ignore_statement, session_scope
@@ -117,12 +117,33 @@ class InboundLog:
         if not items:
             return 0
         entries = [LogEntry(**orjson.loads(fields[b"e"])) for _, fields in items]
-        async with session_scope(sessions) as session:
-            await _store(session, entries, self.recently_touched)
+        try:
+            async with session_scope(sessions) as session:
+                await _store(session, entries, self.recently_touched)
+        except IntegrityError:
+            # One bad entry (e.g. a member id from a Redis cache that outlived its database) must
+            # not block the log forever: store the batch entry by entry, without the member
+            # where it is unknown, and drop what still fails, loudly.
+            await self._store_one_by_one(sessions, entries)
         ids = [i for i, _ in items]
         await self.redis.xack(self.stream, GROUP, *ids)
         await self.redis.xdel(self.stream, *ids)
         return len(entries)
+
+    async def _store_one_by_one(
+        self, sessions: async_sessionmaker[AsyncSession], entries: list[LogEntry]
+    ) -> None:
+        for entry in entries:
+            for candidate in (entry, replace(entry, member_id=None)):
+                try:
+                    async with session_scope(sessions) as session:
+                        await _store(session, [candidate])
+                    break
+                except IntegrityError:
+                    continue
+            else:
+                metrics.log_dropped.inc()
+                log.error("inbound_log_entry_dropped", appid=entry.appid, dedupe_key=entry.dedupe_key[:80])
 
     async def run_writer(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
         consumer = f"{socket.gethostname()}-{os.getpid()}"

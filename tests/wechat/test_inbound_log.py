@@ -88,3 +88,40 @@ async def test_retention_prunes_old_rows_only(bot_client):
     assert await prune(sessions, 30, now=now + timedelta(days=31)) == 1
     async with session_scope(sessions) as session:
         assert (await session.execute(select(func.count()).select_from(InboundMessage))).scalar() == 0
+
+
+async def test_an_entry_naming_a_member_the_database_lacks_does_not_block_the_log(bot_client):
+    """A member id cached in Redis that outlived its database (a restore, a demo reset) must not
+    stop the writer: the entry is stored without the member, the others as they are."""
+    import time as _time
+
+    from bot.wechat.inbound_log import LogEntry
+
+    client, poster = await bot_client("plain")
+    app = client.app
+    await poster.post(text_xml("o-good", "帮助"))
+    stale = LogEntry(
+        tenant_id=1,
+        appid="wxtestoa00000001",
+        openid="o-ghost",
+        member_id=987654,
+        dedupe_key="m:ghost",
+        msg_type="text",
+        event=None,
+        event_key=None,
+        summary="x",
+        trigger="message",
+        outcome="replied",
+        latency_ms=1,
+        received_at=int(_time.time()),
+    )
+    await app[keys.INBOUND_LOG].append(stale)
+    assert await _drain(app) == 2
+    async with session_scope(app[keys.SESSIONS]) as session:
+        rows = sorted((await session.execute(select(InboundMessage.openid))).scalars())
+        ghost = (
+            await session.execute(select(Interaction).where(Interaction.openid == "o-ghost"))
+        ).scalar_one()
+    assert rows == ["o-ghost", "o-good"]
+    assert ghost.member_id is None
+    assert await app[keys.REDIS].xlen(app[keys.INBOUND_LOG].stream) == 0
