@@ -68,3 +68,16 @@ async def test_client_mux_speaks_the_same_interface(redis_client, redis_prefix):
     assert await script([f"{redis_prefix}c"], [4]) == 4
     results = await fallback.execute_many([("INCR", f"{redis_prefix}c"), ("GET", f"{redis_prefix}c")])
     assert results == [5, b"5"]
+
+
+def test_dedupe_keys_are_the_keys_everyone_else_builds():
+    from bot.redis import Keys
+    from bot.wechat.dedupe import Dedupe
+
+    keys = Keys("p:")
+    dedupe = Dedupe(ClientMux(None), keys, inflight_ttl=1, done_ttl=1, lock_ttl=1, nonce_ttl=1)
+    assert dedupe.member_key("wx", "o") == keys("member", "wx", "o")
+    assert dedupe.flow_key("wx", "o") == keys("flow", "wx", "o")
+    assert dedupe.lock_key("wx", "o") == keys("lock", "wx", "o")
+    assert dedupe.lease_key("wx", "m:1") == keys("lease", "wx", "m:1")
+    assert dedupe.nonce_key("wx", "1", "2") == keys("nonce", "wx", "1", "2")

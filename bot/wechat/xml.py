@@ -29,6 +29,33 @@ REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
 
 _DECLARATION = re.compile(rb"<!(?!\[CDATA\[)")
+_FLAT_FIELD = re.compile(rb"<([A-Za-z_][\w.-]*)>(?:<!\[CDATA\[(.*?)\]\]>|([^<&]*))</\1>", re.S)
+
+
+def _parse_flat(body: bytes) -> dict[str, Any] | None:
+    """The common push (a flat list of fields, CDATA or plain text) without an XML parser; None
+    whenever the body is anything else (nesting, attributes, entities, a repeated tag, a CDATA
+    section split around "]]>", a declaration), and ElementTree decides."""
+    doc = body.strip()
+    if not (doc.startswith(b"<xml>") and doc.endswith(b"</xml>")):
+        return None
+    inner = doc[5:-6]
+    out: dict[str, Any] = {}
+    pos = 0
+    for match in _FLAT_FIELD.finditer(inner):
+        if inner[pos : match.start()].strip():
+            return None
+        tag = match.group(1).decode("ascii")
+        cdata = match.group(2)
+        if tag in out or (cdata is not None and b"]]>" in cdata):
+            return None
+        raw = cdata if cdata is not None else match.group(3)
+        text = raw.decode("utf-8").strip()
+        out[tag] = text or None
+        pos = match.end()
+    if inner[pos:].strip() or not out:
+        return None
+    return out
 
 
 def parse_xml(body: bytes) -> dict[str, Any]:
@@ -36,6 +63,12 @@ def parse_xml(body: bytes) -> dict[str, Any]:
         raise BadMessage("empty_body")
     if _DECLARATION.search(body):
         raise BadMessage("forbidden_xml_construct")
+    try:
+        flat = _parse_flat(body)
+    except UnicodeDecodeError:
+        raise BadMessage("malformed_xml") from None
+    if flat is not None:
+        return flat
     parser = XMLParser()  # noqa: S314 - declarations were refused above, see the module docstring
     try:
         parser.feed(body)
