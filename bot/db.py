@@ -116,8 +116,13 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *, index_elements: list[str]):
-    """``INSERT ... ON CONFLICT DO NOTHING`` on either database; returns the executable."""
-    stmt = (pg_insert if is_postgres(session) else sqlite_insert)(table).values(rows)
+    """``INSERT ... ON CONFLICT DO NOTHING`` on either database; returns the executable.
+
+    One row uses the single-row form: a list of rows is a multi-row VALUES, which SQLAlchemy
+    compiles afresh every time (its cache cannot hold it); several rows are best executed with
+    ``insert_ignore_statement`` and a list of parameters."""
+    insert = (pg_insert if is_postgres(session) else sqlite_insert)(table)
+    stmt = insert.values(rows[0]) if len(rows) == 1 else insert.values(rows)
     return stmt.on_conflict_do_nothing(index_elements=index_elements)
 
 
