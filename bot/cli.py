@@ -59,7 +59,7 @@ def _schema_state(database_url: str) -> tuple[set[str], set[str]]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import create_app, freeze_heap_after_startup
     from bot.migrate import upgrade
     from bot.observability import configure_logging
 
@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if current != heads:
             print("jiubot: the database schema is not up to date; run `jiubot db upgrade`", file=sys.stderr)
             return 2
-    app = create_app(settings, background=settings.serve_background)
+    app = freeze_heap_after_startup(create_app(settings, background=settings.serve_background))
     web.run_app(
         app,
         host=settings.host,

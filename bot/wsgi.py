@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.app import create_app
+from bot.app import create_app, freeze_heap_after_startup
 from bot.config import load_settings
 from bot.observability import configure_logging
 
@@ -16,4 +16,4 @@ from bot.observability import configure_logging
 async def app() -> web.Application:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
-    return create_app(settings)
+    return freeze_heap_after_startup(create_app(settings))

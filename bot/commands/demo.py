@@ -97,6 +97,7 @@ def _installation(var: Path) -> str:
 
 
 async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ignore[no-untyped-def]
+    from bot.app import freeze_heap_after_startup
     from reference_core.seed import seed_core
 
     core_db = f"sqlite+aiosqlite:///{var / 'core.sqlite3'}"
@@ -112,7 +113,7 @@ async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ign
         webhook_secret=WEBHOOK_SECRET,
     )
     await _register_mini_program(settings)
-    app = build(settings, var, core_db)
+    app = freeze_heap_after_startup(build(settings, var, core_db))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
