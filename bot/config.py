@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     catalog_cache_seconds: int = Field(default=300, ge=0, le=86400)
     # OA template message for order notices outside the customer-service window ("" = none)
     order_template_id: str = ""
+    # mini-program subscribe message (one-time, granted with wx.requestSubscribeMessage) for the late
+    # result of an order placed in the mini-program while the core was slow ("" = the page polls only)
+    order_mp_subscribe_template_id: str = ""
     # where an order notice links: a mini-program page ({order_id}, {number}) and/or an H5 URL
     order_mp_appid: str = ""
     order_mp_page: str = "pages/order/detail?id={order_id}"

@@ -446,7 +446,11 @@ async def quote(
     coupon = co.best_coupon(priced)
     if coupon is not None:
         priced = await orders.quote(cart.core_store_id, co.line_requests(cart), coupon_claim_id=coupon)
-    return {"cart": _cart_json(cart), "quote": co.quote_view(priced, cart)}
+    # the templates the page asks the user to subscribe to (wx.requestSubscribeMessage) when the
+    # order button is tapped, so that a result that comes late can still reach them
+    template = services.settings.order_mp_subscribe_template_id
+    subscribe = {"order_result": template} if template else {}
+    return {"cart": _cart_json(cart), "quote": co.quote_view(priced, cart), "subscribe_templates": subscribe}
 
 
 @routes.post("/mp/api/orders")

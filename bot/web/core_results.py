@@ -14,7 +14,7 @@ from bot.ordering.models import OrderIntent
 from bot.ordering.placing import PLACED
 from bot.ordering.runtime import OrderingRuntime
 from bot.ordering.views import PlaceResult, yuan
-from bot.ports import MiniProgramLink, Purpose, Recipient, TemplateMessage
+from bot.ports import MiniProgramLink, Purpose, Recipient, SubscribeMessage, TemplateMessage
 from bot.services import Services
 
 log = structlog.get_logger(__name__)
@@ -24,22 +24,40 @@ def render_push(services: Services, name: str, **values: Any) -> str:
     return services.texts.get_template(f"pushes/{name}.j2").render(**values).strip()
 
 
+def keywords(services: Services, name: str, **values: Any) -> dict[str, str]:
+    """A template's "keyword=value" lines as the data of a template or subscribe message."""
+    data = {}
+    for row in render_push(services, name, **values).splitlines():
+        key, _, value = row.partition("=")
+        if key.strip():
+            data[key.strip()] = value.strip()
+    return data
+
+
 def order_template(services: Services, **values: Any) -> TemplateMessage | None:
     """The order-status template message (``order_template_id``), linked to the order."""
     settings = services.settings
     if not settings.order_template_id:
         return None
-    data = {}
-    for row in render_push(services, "order_template", **values).splitlines():
-        name, _, value = row.partition("=")
-        if name.strip():
-            data[name.strip()] = value.strip()
+    data = keywords(services, "order_template", **values)
     ids = {"order_id": values.get("order_id", ""), "number": values.get("number", "")}
     url = settings.order_url.format(**ids) if settings.order_url else ""
     mini = None
     if settings.order_mp_appid:
         mini = MiniProgramLink(settings.order_mp_appid, settings.order_mp_page.format(**ids))
     return TemplateMessage.of(settings.order_template_id, data, url=url, miniprogram=mini)
+
+
+def order_subscribe(services: Services, result: PlaceResult) -> SubscribeMessage | None:
+    """The mini-program subscribe message for an order's late result, opening the order page."""
+    settings = services.settings
+    if not settings.order_mp_subscribe_template_id:
+        return None
+    page = ""
+    if result.order_id is not None:
+        page = settings.order_mp_page.format(order_id=result.order_id, number=result.number or "")
+    data = keywords(services, "order_subscribe", result=result)
+    return SubscribeMessage.of(settings.order_mp_subscribe_template_id, data, page=page)
 
 
 def order_link(services: Services, order_id: int, number: str) -> str:
@@ -72,8 +90,15 @@ def pusher(services: Services, runtime: OrderingRuntime):  # type: ignore[no-unt
             code=result.error_code,
             details=result.details,
         )
-        template = None
-        if result.status == PLACED:
+        app = await services.registry.get(intent.appid)
+        template = subscribe = None
+        if app is not None and app.kind == "mp":
+            # a mini-program user: neither the chat text nor an OA template reaches this openid; a
+            # subscribe message does, with the credit the order page asked for on the tap
+            # (wx.requestSubscribeMessage); without one the page's polling shows the result
+            text = None
+            subscribe = order_subscribe(services, result)
+        elif result.status == PLACED:
             facts = {"carrier": "", "waybill": "", "location": "", "at": intent.updated_at}
             template = order_template(
                 services, number=result.number, order_id=result.order_id, status="created", **facts
@@ -84,6 +109,7 @@ def pusher(services: Services, runtime: OrderingRuntime):  # type: ignore[no-unt
             key=f"order-intent:{intent.id}",
             text=text,
             template=template,
+            subscribe=subscribe,
         )
         log.info(
             "order_result_pushed", intent=intent.id, delivered=delivery.delivered, channel=delivery.channel

@@ -53,6 +53,7 @@ OA_SECRET = "e2e-oa-secret-0123456789"
 MP_APPID = "wxe2emp000000001"
 MP_SECRET = "e2e-mp-secret-0123456789"
 TEMPLATE_CONTENT = "{{character_string1.DATA}}\n{{phrase2.DATA}}\n{{thing3.DATA}}\n{{time4.DATA}}"
+MP_TEMPLATE_CONTENT = "{{character_string1.DATA}}\n{{phrase2.DATA}}\n{{amount3.DATA}}\n{{thing4.DATA}}"
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Stack:
     template_id: str
     runners: list[web.AppRunner] = field(default_factory=list)
     url: str = ""
+    mp_template_id: str = ""
 
     @property
     def services(self):  # type: ignore[no-untyped-def]
@@ -161,7 +163,8 @@ async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imp
         bot_url = f"http://127.0.0.1:{bot_port}"
         oa = App(OA_APPID, OA_SECRET, token=OA_TOKEN, aes_key=OA_AES_KEY, mode="safe",
                  callback_url=f"{bot_url}/wechat/{OA_APPID}")  # fmt: skip
-        mp = App(MP_APPID, MP_SECRET, kind="mp")
+        mp = App(MP_APPID, MP_SECRET, kind="mp", token=OA_TOKEN, mode="plain",
+                 callback_url=f"{bot_url}/wechat/{MP_APPID}")  # fmt: skip
         sim_app = create_sim_app(SimConfig(apps=[oa, mp], callback_deadline=deadline))
         sim_runner = web.AppRunner(sim_app, access_log=None)
         await sim_runner.setup()
@@ -169,6 +172,7 @@ async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imp
         sim_url = "http://{}:{}".format(*sim_runner.addresses[0][:2])
         sim = sim_app[SIM_STATE]
         template_id = sim.add_template(OA_APPID, "订单状态通知", TEMPLATE_CONTENT)
+        mp_template_id = sim.add_template(MP_APPID, "订单结果通知", MP_TEMPLATE_CONTENT, kind="subscribe")
 
         core = await start_core(core_db, webhook_url=f"{bot_url}/core/webhook")
         proxy = SlowProxy(core.url)
@@ -186,6 +190,7 @@ async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imp
             "core_api_key": CORE_KEY,
             "core_webhook_secret": HOOK_SECRET,
             "order_template_id": template_id,
+            "order_mp_subscribe_template_id": mp_template_id,
             "order_retry_base_seconds": 0.3,
         }
         values.update(overrides)
@@ -211,6 +216,7 @@ async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imp
         await services.registry.reload()
         stack = Stack(sim, app, core.url, proxy, template_id, [bot_runner, core.runner, sim_runner])
         stack.url = bot_url
+        stack.mp_template_id = mp_template_id
         stack.runners.append(proxy.runner)
         stacks.append(stack)
         return stack

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import unquote
 
@@ -53,21 +54,27 @@ async def test_staff_join_by_the_owners_invitation_order_and_both_hear_about_it(
     assert [e for e in stack.entries(staff) if e.channel == "kf" and order.number in str(e.payload)]
 
 
+async def _mp_bound_owner(stack, http: aiohttp.ClientSession, person: str) -> dict[str, str]:
+    """Log in to the mini-program with ``wx.login`` and bind the store with the phone number."""
+    login = await (
+        await http.post("/mp/api/login", json={"code": stack.sim.wx_login(person, MP_APPID)})
+    ).json()
+    auth = {"Authorization": f"Bearer {login['token']}"}
+    resp = await http.get("/mp/api/cart", headers=auth)
+    assert resp.status == 403 and (await resp.json())["error"] == "not_bound"
+    resp = await http.post(
+        "/mp/api/store/bind", json={"code": stack.sim.phone_code(person, MP_APPID)}, headers=auth
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["store"]["code"] == STORE["code"]
+    return auth
+
+
 async def test_the_mini_program_orders_with_the_chats_services_and_idempotency(stack_factory):
     stack = await stack_factory()
     person = stack.sim.add_person("孙老板", "store_owner", phone=STORE["phone"]).id
     async with aiohttp.ClientSession(base_url=stack.url) as http:
-        login = await (
-            await http.post("/mp/api/login", json={"code": stack.sim.wx_login(person, MP_APPID)})
-        ).json()
-        auth = {"Authorization": f"Bearer {login['token']}"}
-        resp = await http.get("/mp/api/cart", headers=auth)
-        assert resp.status == 403 and (await resp.json())["error"] == "not_bound"
-        resp = await http.post(
-            "/mp/api/store/bind", json={"code": stack.sim.phone_code(person, MP_APPID)}, headers=auth
-        )
-        assert resp.status == 200, await resp.text()
-        assert (await resp.json())["store"]["code"] == STORE["code"]
+        auth = await _mp_bound_owner(stack, http, person)
         text = await (
             await http.post("/mp/api/cart/text", json={"text": "飞天 2箱 茅台 1箱"}, headers=auth)
         ).json()
@@ -103,3 +110,50 @@ async def test_the_mini_program_orders_with_the_chats_services_and_idempotency(s
         empty = await (await http.get("/mp/api/cart", headers=auth)).json()
         assert empty["lines"] == []
     assert len(await stack.orders_of()) == before + 1
+
+
+async def test_a_mini_program_order_the_core_confirms_late_reaches_the_user_as_a_subscribe_message(
+    stack_factory,
+):
+    stack = await stack_factory(order_confirm_budget_seconds=1.0, core_timeout_seconds=1.5)
+    person = stack.sim.add_person("吴老板", "store_owner", phone=STORE["phone"]).id
+    openid = stack.sim.openid(person, MP_APPID)
+    async with aiohttp.ClientSession(base_url=stack.url) as http:
+        auth = await _mp_bound_owner(stack, http, person)
+        cart = await (await http.post("/mp/api/cart/text", json={"text": "普五 1箱"}, headers=auth)).json()
+        quote = await (
+            await http.post("/mp/api/quote", json={"version": cart["cart"]["version"]}, headers=auth)
+        ).json()
+        # the page asks for this template on the order button's tap; the user accepts
+        assert quote["subscribe_templates"] == {"order_result": stack.mp_template_id}
+        popup = await stack.sim.subscribe_popup(person, MP_APPID, {stack.mp_template_id: True})
+        assert popup.user_error is None, popup.reason
+        before = len(await stack.orders_of())
+
+        stack.proxy.delay = 6.0  # the core creates the order, the answer never arrives in time
+        order = {"version": cart["cart"]["version"], "expected_total_fen": quote["quote"]["total_fen"]}
+        resp = await http.post("/mp/api/orders", json=order, headers=auth)
+        assert resp.status == 202, await resp.text()
+        key = (await resp.json())["result"]["key"]
+        await asyncio.sleep(2.0)  # a few retries with the same key while the core stays slow
+        stack.proxy.delay = 0.0
+
+        sent = []
+        for _ in range(150):
+            sent = stack.sim.outbound(MP_APPID, openid, "subscribe")
+            if sent:
+                break
+            await asyncio.sleep(0.1)
+        assert len(sent) == 1 and sent[0].errcode == 0, sent
+        result = (await (await http.get(f"/mp/api/order-intents/{key}", headers=auth)).json())["result"]
+        assert result["status"] == "placed"
+        data = {k: v["value"] for k, v in sent[0].payload["data"].items()}
+        assert data["character_string1"] == result["number"] and data["phrase2"] == "下单成功"
+        assert data["amount3"] == f"{result['total_fen'] / 100:.2f}元"
+        assert sent[0].payload["page"] == f"pages/order/detail?id={result['order_id']}"
+
+    orders = await stack.orders_of()
+    assert len(orders) == before + 1 and orders[0].number == result["number"]
+    # the credit was spent, and nothing went to the Official Account's channels for this user
+    assert stack.sim.member(person, MP_APPID).credits[stack.mp_template_id] == 0
+    assert not stack.sim.outbound(MP_APPID, openid, "kf")
