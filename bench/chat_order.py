@@ -16,10 +16,9 @@ order-create latency, called directly at the same concurrency (``--probe`` reque
 stores no conversation uses, before the conversations). Printed: turns/s, p50/p99 per turn kind, orders created (must equal
 the conversations), and the ratios order turn / core create and order-text turn / core quote.
 
-jiubot's process: ``jiubot serve`` runs ``create_app(settings)`` with ``bot.app.default_features``,
-which does not list chat ordering yet; by default this script serves jiubot the same way with the
-ordering feature added (``serve_jiubot``/``ordering_feature`` below); ``--jiubot-cmd "jiubot
-serve"`` runs the real command once ``default_features`` has it.
+jiubot's process: ``jiubot serve`` itself (its default features compose chat ordering, the
+mini-program API and the core webhook), with its background work (order retries) in-process;
+``--jiubot-cmd`` runs another command instead.
 
     .venv/bin/python bench/chat_order.py [--owners 200] [--concurrency 20] [--max-seconds 300]
 """
@@ -71,44 +70,6 @@ def admin(sql: str) -> None:
 
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(sql)
-
-
-# jiubot's process ----------------------------------------------------------------------------------
-def ordering_feature():  # type: ignore[no-untyped-def]
-    """Chat ordering as a ``bot.app.Feature`` (what ``default_features`` needs one line for)."""
-    from bot.app import Feature
-    from bot.handlers.ordering import router
-    from bot.miniapp import ordering as mp_ordering
-    from bot.web import core_wiring
-
-    def routes(app) -> None:  # type: ignore[no-untyped-def]
-        core_wiring.add_routes(app)
-        mp_ordering.add_routes(app)
-
-    return Feature("ordering", (router,), core_wiring.core_extension, routes)
-
-
-def serve_jiubot() -> None:
-    """``jiubot serve``'s code path (bot/cli.py ``cmd_serve``) with the default features plus
-    chat ordering, placed before membership (which reuses the core client)."""
-    from aiohttp import web
-
-    from bot.app import create_app, default_features
-    from bot.config import load_settings
-    from bot.observability import configure_logging
-
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
-    features = default_features()
-    at = next((n for n, f in enumerate(features) if f.name == "membership"), len(features))
-    app = create_app(settings, features=[*features[:at], ordering_feature(), *features[at:]])
-    try:
-        import uvloop
-
-        loop = uvloop.new_event_loop()
-    except ImportError:  # pragma: no cover
-        loop = asyncio.new_event_loop()
-    web.run_app(app, host=settings.host, port=settings.port, loop=loop, access_log=None, print=None)
 
 
 # processes -------------------------------------------------------------------------------------------
@@ -402,13 +363,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--probe", type=int, default=100, help="direct core quote+create calls for the limit")
     parser.add_argument("--max-seconds", type=float, default=300, help="bound of the conversation phase")
-    parser.add_argument("--jiubot-cmd", default="", help='e.g. "jiubot serve" once it composes chat ordering')
+    parser.add_argument("--jiubot-cmd", default="", help="instead of `jiubot serve` (it gets JIUBOT_PORT)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs")
-    parser.add_argument("--serve-jiubot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_jiubot:
-        serve_jiubot()
-        return 0
 
     run = uuid.uuid4().hex[:8]
     bot_db, core_db = f"bench_bot_{run}", f"bench_core_{run}"
@@ -452,7 +409,7 @@ def main() -> int:
         core_cmd = [jiubot, "core", "--db", pg_url(core_db), "--port", str(core_port), "--api-key", CORE_KEY,
                     "--webhook-url", f"{bot_url}/core/webhook", "--webhook-secret", HOOK_SECRET, "--tick", "0"]  # fmt: skip
         procs.append(start(core_cmd, env, core_port, logs / "core.log"))
-        bot_cmd = shlex.split(args.jiubot_cmd) if args.jiubot_cmd else [PYTHON, __file__, "--serve-jiubot"]
+        bot_cmd = shlex.split(args.jiubot_cmd) if args.jiubot_cmd else [jiubot, "serve"]
         procs.append(start(bot_cmd, env, bot_port, logs / "jiubot.log"))
         return asyncio.run(drive(args, env, core_url, bot_url, sim_port))
     finally:
