@@ -231,7 +231,10 @@ async def catalog(
 
 
 # cart -----------------------------------------------------------------------------------------------
-async def _line(runtime: OrderingRuntime, sku: str, cases: int, bottles: int, *, confirm: bool) -> CartLine:
+async def _line(runtime: OrderingRuntime, sku: str, body: dict[str, Any]) -> CartLine:
+    """A cart line from a request body (``cases``, ``bottles``, ``confirm`` above the limits)."""
+    cases, bottles = _int(body, "cases", 0) or 0, _int(body, "bottles", 0) or 0
+    confirm = bool(body.get("confirm"))
     parser = await runtime.parser()
     try:
         entry = parser.entry(sku)
@@ -281,13 +284,7 @@ async def cart_add(
     sku = body.get("sku")
     if not isinstance(sku, str):
         raise ApiError("bad_request", field="sku")
-    line = await _line(
-        runtime,
-        sku,
-        _int(body, "cases", 0) or 0,
-        _int(body, "bottles", 0) or 0,
-        confirm=bool(body.get("confirm")),
-    )
+    line = await _line(runtime, sku, body)
     cart = await _cart_call(
         runtime.carts.add, session.tenant_id, session.member_id, store.core_store_id, [line], **_expect(body)
     )
@@ -302,13 +299,7 @@ async def cart_set(
     _, store = await _store(services, session)
     body = await _body(request)
     sku = request.match_info["sku"]
-    line = await _line(
-        runtime,
-        sku,
-        _int(body, "cases", 0) or 0,
-        _int(body, "bottles", 0) or 0,
-        confirm=bool(body.get("confirm")),
-    )
+    line = await _line(runtime, sku, body)
     cart = await _cart_call(
         runtime.carts.set_line,
         session.tenant_id,
