@@ -69,14 +69,11 @@ def _serve(env: dict[str, str], port: int) -> None:
     from bot.app import create_app
     from bot.config import load_settings
     from bot.observability import configure_logging
-    from bot.web import membership_wiring
+    from bot.wiring.features import MEMBERSHIP
 
     settings = load_settings(_env_file=None)
     configure_logging("ERROR", "console", secret_key=settings.secret_key)
-    app = create_app(
-        settings, routers=[], extensions=[membership_wiring.membership_extension], background=False
-    )
-    membership_wiring.add_routes(app)
+    app = create_app(settings, features=[MEMBERSHIP], background=False)
     try:
         import uvloop
 

@@ -218,34 +218,31 @@ def cmd_app_add(args: argparse.Namespace) -> int:
 
 
 async def _app_add(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.db import create_engine, session_factory, session_scope
+    from bot.db import session_scope
     from bot.migrate import upgrade
     from bot.tenancy import repository
+    from bot.wiring.runtime import open_runtime
 
     if settings.is_sqlite:
         await asyncio.to_thread(upgrade, settings.database_url)
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_scope(session_factory(engine)) as session:
-            tenant = await repository.get_or_create_tenant(
-                session, args.tenant, args.tenant_name or args.tenant
-            )
-            await repository.upsert_app(
-                session,
-                tenant.id,
-                args.appid,
-                kind=args.kind,
-                name=args.name or "",
-                secret=args.secret or "",
-                token=args.token,
-                aes_key=args.aes_key or "",
-                prev_aes_key=args.prev_aes_key or "",
-                mode=args.mode,
-                original_id=args.original_id or "",
-                active=True,
-            )
-    finally:
-        await engine.dispose()
+    async with open_runtime(settings) as runtime, session_scope(runtime.services.sessions) as session:
+        tenant = await repository.get_or_create_tenant(
+            session, args.tenant, args.tenant_name or args.tenant
+        )
+        await repository.upsert_app(
+            session,
+            tenant.id,
+            args.appid,
+            kind=args.kind,
+            name=args.name or "",
+            secret=args.secret or "",
+            token=args.token,
+            aes_key=args.aes_key or "",
+            prev_aes_key=args.prev_aes_key or "",
+            mode=args.mode,
+            original_id=args.original_id or "",
+            active=True,
+        )
     print(f"app {args.appid} ({args.kind}, {args.mode}) saved for tenant {args.tenant}")
     return 0
 
@@ -254,16 +251,13 @@ def cmd_app_list(args: argparse.Namespace) -> int:
     settings = _settings()
 
     async def run() -> int:
-        from bot.db import create_engine, session_factory, session_scope
+        from bot.db import session_scope
         from bot.tenancy import repository
+        from bot.wiring.runtime import open_runtime
 
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_scope(session_factory(engine)) as session:
-                for app in await repository.list_apps(session):
-                    print(f"{app.appid}\t{app.kind}\t{app.mode}\ttenant={app.tenant_id}\t{app.name}")
-        finally:
-            await engine.dispose()
+        async with open_runtime(settings) as runtime, session_scope(runtime.services.sessions) as session:
+            for app in await repository.list_apps(session):
+                print(f"{app.appid}\t{app.kind}\t{app.mode}\ttenant={app.tenant_id}\t{app.name}")
         return 0
 
     return asyncio.run(run())
@@ -308,28 +302,32 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_app_add)
     app_sub.add_parser("list", help="list configured apps").set_defaults(func=cmd_app_list)
 
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if not exc.name or not module_name.startswith(exc.name):
-                raise
-            continue  # that feature is not built yet
-        module.register(sub)
+    for module_name in command_modules():
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
-# Feature packages contribute subcommands: each module has ``register(subparsers) -> None``.
-COMMAND_MODULES = (
+# Tools beside the product (the demo, the simulator, the reference core, menu and store QR
+# commands); every feature's own commands come from its ``Feature.cli`` (bot/wiring/features.py).
+TOOL_COMMANDS = (
     "bot.commands.demo",
     "wechat_sim.cli",
     "reference_core.cli",
-    "bot.wechat.cli",
-    "bot.ordering.cli",
-    "bot.membership.cli",
-    "bot.content.cli",
     "bot.commands.menu",
 )
+
+
+def command_modules() -> list[str]:
+    from bot.wiring.features import FEATURES
+
+    modules = list(TOOL_COMMANDS)
+    for feature in FEATURES:
+        if feature.cli is not None and feature.cli not in modules:
+            modules.append(feature.cli)
+    # menu.py wires the core catalog into `order-parse`, so it registers after ordering's CLI
+    modules.remove("bot.commands.menu")
+    modules.append("bot.commands.menu")
+    return modules
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,6 +142,26 @@ class Settings(BaseSettings):
     # SMS verification codes for binding expire after this
     sms_code_ttl_seconds: int = Field(default=600, ge=60, le=3600)
 
+    # membership (bot/membership): deployment knobs; the per-tenant business rules (caps, points,
+    # tiers) are rows, see bot/membership/loyalty_config.py and `jiubot membership`.
+    # Master key of bottle codes. Printed codes live for years, so this is NOT the rotating
+    # secret_key: each tenant's code key is derived from it (HMAC), and it must never change
+    # once codes are printed. Empty: derived from secret_key (fine for demos, said loudly).
+    code_key: str = ""
+    # Host printed on bottle caps: https://<host>/c/<code>. Empty: public_base_url.
+    code_base_url: str = ""
+    # snsapi_base authorize page; point it at wechat_sim in tests and the demo.
+    oauth_authorize_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
+    # CSV of "cidr,province,city" used to place scans with no GPS; empty = the demo table.
+    ip_city_table: str = ""
+    # Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry (the one
+    # our proxy appended). Off by default: a client could otherwise claim any IP.
+    trust_forwarded_for: bool = False
+    # How long the H5 member cookie lasts.
+    h5_session_days: int = Field(default=30, ge=1, le=365)
+    # Seconds a cached tenant loyalty config is trusted before re-reading it.
+    config_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     # web
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -172,7 +192,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("wechat_api_base", "public_base_url", "core_url", "order_url")
+    @field_validator("code_key")
+    @classmethod
+    def _code_key(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters (it protects every printed bottle code)")
+        return value
+
+    @field_validator("wechat_api_base", "public_base_url", "core_url", "order_url", "code_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):

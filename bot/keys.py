@@ -16,7 +16,8 @@ REDIS = web.AppKey("redis", aioredis.Redis)
 REDIS_KEYS = web.AppKey("redis_keys", Keys)
 REDIS_MUX = web.AppKey("redis_mux", "Mux")
 """The multiplexed connection of the callback's hot path (bot/redis_mux.py)."""
-HTTP = web.AppKey("http", ClientSession)
+WECHAT_HTTP = web.AppKey("wechat_http", ClientSession)
+"""The HTTP session to WeChat (OAuth code exchange of H5 pages; the API client has it too)."""
 SERVICES = web.AppKey("services", "Services")
 PIPELINE = web.AppKey("pipeline", "Pipeline")
 INBOUND_LOG = web.AppKey("inbound_log", "InboundLog")

@@ -1,9 +1,16 @@
-"""The shared runtime objects handed to handlers and pages, built once by ``create_app``."""
+"""The shared runtime objects handlers, pages and jobs see, built once by ``bot.wiring``.
+
+Every object is a typed attribute. Those of a feature that is not wired (no core configured, a
+test that composes only what it exercises) are ``None``; a caller checks before use. Types from
+layers above this one (the WeChat boundary) are imported for the type checker only: the objects
+themselves are made by the composition root, which may import everything.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from jinja2 import Environment
@@ -11,12 +18,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.flows.storage import FlowStorage
+from bot.membership.runtime import MembershipRuntime
+from bot.messages import Inbound
+from bot.messaging.interface import Receipt
+from bot.ordering.runtime import OrderingRuntime
 from bot.ports import PushNotifier
 from bot.redis import Keys
-from bot.tenancy.registry import AppRegistry
+from bot.tenancy.registry import AppConfig, AppRegistry
+
+if TYPE_CHECKING:
+    from backend_client import CoreClient
+    from bot.wechat.outbound import WeChatClient
+    from bot.wechat.ratelimit import RateLimiter
+    from bot.wechat.reach import ReachBudget
+
+# Called with every batch of delivery receipts (TEMPLATESENDJOBFINISH, subscribe_msg_sent_event).
+ReceiptHook = Callable[[AppConfig, Inbound, list[Receipt]], Awaitable[None]]
 
 
-@dataclass
+@dataclass(eq=False)
 class Services:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
@@ -26,11 +46,19 @@ class Services:
     flows: FlowStorage
     notifier: PushNotifier  # late replies and later pushes (bot/wechat/notifier.py in production)
     texts: Environment
-    # Filled in by later layers of the composition root (outbound client, core client, ...).
-    extras: dict[str, Any] = field(default_factory=dict)
+    # WeChat's API (bot/wechat): the client, the reach budget, the shared rate limiter.
+    wechat: WeChatClient | None = None
+    reach: ReachBudget | None = None
+    limiter: RateLimiter | None = None
+    # The brand's core ordering & promotion API, when configured (JIUBOT_CORE_URL).
+    core: CoreClient | None = None
+    # Domain runtimes.
+    ordering: OrderingRuntime | None = None
+    membership: MembershipRuntime | None = None
+    receipt_hooks: list[ReceiptHook] = field(default_factory=list)
     _fixed_texts: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def text(self, name: str, **values: Any) -> str:
+    def text(self, name: str, **values: Any) -> str:  # Any: template values are free-form
         """Render a user-facing Chinese text from templates/replies/<name>.j2.
 
         A text without values is rendered once and kept (help, welcome... on the hot path)."""

@@ -249,10 +249,10 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     for person in people:
         sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
     services = app[keys.SERVICES]
-    ordering = services.extras.get("ordering")
+    ordering = services.ordering
     if ordering is not None:
         ordering.sms = TerminalSms(ordering.sms)
-    client = services.extras.get("wechat.client")
+    client = services.wechat
     if client is None:
         return None
     try:
@@ -262,7 +262,7 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
         await client.menu.create(DEMO_OA, build_menu(values))
     except Exception as exc:  # the demo still runs; the console shows no menu
         print(f"[demo] could not publish the menu: {exc}", file=sys.stderr)
-    core = services.extras.get("core.client")
+    core = services.core
     if store_code is None or core is None:
         return None
     try:

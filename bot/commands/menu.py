@@ -18,11 +18,19 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from backend_client import CoreClient
+    from bot.redis import Keys
+    from bot.wechat.outbound import WeChatClient
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,57 +76,33 @@ def _settings() -> Settings:
 @dataclass
 class Context:
     settings: Settings
-    sessions: Any
-    redis: Any
-    keys: Any
-    wechat: Any
-    core: Any
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    keys: Keys
+    wechat: WeChatClient
+    core: CoreClient | None
     tenant_id: int
 
 
 @contextlib.asynccontextmanager
 async def context(settings: Settings, *, core: bool = False) -> AsyncIterator[Context]:
-    """Database, Redis, the WeChat client and (optionally) the core client, for one command."""
-    from bot.db import create_engine, session_factory, session_scope
-    from bot.redis import Keys, connect
-    from bot.tenancy import repository
-    from bot.tenancy.actions import ensure_default_tenant
-    from bot.web.core_wiring import make_client
-    from bot.wechat.outbound import WeChatClient
-    from bot.wechat.ratelimit import RateLimiter, parse_rules
-    from bot.wechat.wiring import new_session
+    """Database, Redis, the WeChat client and (optionally) the core client, for one command:
+    the same runtime the app builds (``bot.wiring``), without its background work."""
+    from bot.wiring.features import WECHAT
+    from bot.wiring.runtime import open_runtime
 
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    redis, _ = await connect(settings.redis_url, mode="require")
-    keys = Keys(settings.redis_prefix)
-    try:
-        tenant_id = await ensure_default_tenant(sessions, settings)
-
-        async def secret(appid: str) -> str:
-            async with session_scope(sessions) as session:
-                apps = {a.appid: a for a in await repository.list_apps(session)}
-            if appid not in apps or not apps[appid].secret:
-                raise SystemExit(f"jiubot: no AppSecret known for {appid} (jiubot app add --secret)")
-            return apps[appid].secret
-
-        async with new_session(limit=4) as http:
-            wechat = WeChatClient(
-                http,
-                base_url=settings.wechat_api_base,
-                secrets=secret,
-                redis=redis,
-                keys=keys,
-                limiter=RateLimiter(redis, keys, parse_rules(settings.wechat_rate_limits)),
-                timeout=settings.wechat_timeout_seconds,
-                retries=settings.wechat_retries,
-                backoff=settings.wechat_retry_backoff_seconds,
-            )
-            client = make_client(http, settings) if core and settings.core_url else None
-            yield Context(settings, sessions, redis, keys, wechat, client, tenant_id)
-    finally:
-        await redis.aclose()
-        await engine.dispose()
+    async with open_runtime(settings, [WECHAT], redis_mode="require") as runtime:
+        services = runtime.services
+        assert services.wechat is not None  # the WECHAT feature made it
+        yield Context(
+            settings,
+            services.sessions,
+            services.redis,
+            services.keys,
+            services.wechat,
+            services.core if core else None,
+            runtime.default_tenant_id,
+        )
 
 
 def _appid(settings: Settings, given: str | None) -> str:

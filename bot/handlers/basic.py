@@ -38,7 +38,7 @@ async def _link_unionid(ctx: EventContext) -> None:
     person who already uses the mini-program becomes one member (WECHAT_PROTOCOL.md 12). Best
     effort within a short time; the welcome never waits long for it."""
     services, message = ctx.services, ctx.message
-    client = services.extras.get("wechat.client")
+    client = services.wechat
     if client is None:
         return
     try:

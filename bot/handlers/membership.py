@@ -18,7 +18,7 @@ from bot.membership.codes import extract
 from bot.membership.errors import CouponFailed, ReferralRefused
 from bot.membership.interface import AGE_REQUIRED, ScanRequest, ScanResult
 from bot.membership.ledger_models import CONSUMPTION, PointsAccount
-from bot.membership.runtime import EXTRA, MembershipRuntime
+from bot.membership.runtime import MembershipRuntime
 from bot.messages import Inbound, Reply, TextReply
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
@@ -29,7 +29,9 @@ SCAN_MENU_KEYS = ("scan_bottle", "scan")
 
 
 def _runtime(services: Services) -> MembershipRuntime:
-    return services.extras[EXTRA]
+    if services.membership is None:  # the router is composed only with the membership feature
+        raise RuntimeError("the membership feature is not wired")
+    return services.membership
 
 
 def _when(value: Any) -> str:

@@ -86,6 +86,6 @@ async def on_receipt(message: Inbound, app: AppConfig, services: Services) -> Re
     if receipts:
         async with session_scope(services.sessions) as session:
             await messaging.record_receipts(session, app.tenant_id, message.appid, message.openid, receipts)
-        for hook in services.extras.get("receipt_hooks", ()):
+        for hook in services.receipt_hooks:
             await hook(app, message, receipts)
     return NoReply()

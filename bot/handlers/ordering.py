@@ -22,7 +22,7 @@ from bot.messages import NoReply, Reply, TextReply
 from bot.ordering import repository as repo
 from bot.ordering import tracking
 from bot.ordering.binding import SCENE_PREFIX
-from bot.ordering.runtime import EXTRA, OrderingRuntime
+from bot.ordering.runtime import OrderingRuntime
 from bot.ordering.views import Binding
 from bot.services import Services
 
@@ -37,18 +37,16 @@ LOGISTICS = ("物流", "查物流", "到哪了", "发货了吗", "物流信息")
 CART = ("购物车", "查看购物车", "看看购物车", "下单", "结算", "去结算")
 CONFIRM_WORDS = ("确认", "确定", "确认下单")
 BUSY = object()  # the free-text filter's answer when the catalog cannot be loaded
-EXTRA_WECHAT_CLIENT = "wechat.client"
-EXTRA_REACH = "wechat.reach"
 
 
 def runtime_of(services: Services) -> OrderingRuntime | None:
-    return services.extras.get(EXTRA)
+    return services.ordering
 
 
 async def make_kit(services: Services) -> Kit:
     runtime = runtime_of(services)
     assert runtime is not None
-    client = services.extras.get(EXTRA_WECHAT_CLIENT)
+    client = services.wechat
 
     async def make_qr(appid: str, scene: str, seconds: int) -> str:
         qr = await client.qrcode.create(appid, scene, expire_seconds=seconds)
@@ -82,7 +80,7 @@ async def _binding(ctx: EventContext) -> Binding:
 async def _rich(ctx: EventContext) -> bool:
     """May the answer be a msgmenu? Only through the customer-service channel, which this very
     interaction opens, unless the member refuses messages or this is not an Official Account."""
-    reach = ctx.services.extras.get(EXTRA_REACH)
+    reach = ctx.services.reach
     if reach is None or ctx.app.kind != "oa" or ctx.message.trigger is None:
         return False
     state = await reach.state(ctx.message.appid, ctx.message.openid)

@@ -33,7 +33,7 @@ class Coupon:
 
 
 class CouponGateway(Protocol):
-    """What membership needs from the core's coupon API (adapter: ``bot.web.membership_wiring``)."""
+    """What membership needs from the core's coupon API (adapter: ``bot.wiring.membership``)."""
 
     async def claim(self, campaign: str, member_id: int, *, idempotency_key: str) -> Coupon: ...
 

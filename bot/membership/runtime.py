@@ -1,10 +1,11 @@
 """The membership objects a running app shares (built by the web extension, read by handlers
-and pages from ``services.extras[EXTRA]``)."""
+and pages as ``services.membership``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.config import Settings
 from bot.membership.codes import CodeKeys
 from bot.membership.coupons import Coupon, CouponGateway, claim
 from bot.membership.errors import CouponFailed
@@ -12,9 +13,6 @@ from bot.membership.fraud import FraudGuard
 from bot.membership.interface import ScanResult
 from bot.membership.loyalty_config import ConfigCache
 from bot.membership.scanning import Scanner
-from bot.membership.settings import MembershipSettings
-
-EXTRA = "membership"
 
 
 @dataclass
@@ -23,7 +21,7 @@ class MembershipRuntime:
     keys: CodeKeys
     guard: FraudGuard
     configs: ConfigCache
-    settings: MembershipSettings
+    settings: Settings
     referral_secret: bytes
     base_url: str  # where printed codes and share links point
     coupons: CouponGateway | None = None

@@ -30,7 +30,7 @@ from bot.ordering import checkout as co
 from bot.ordering.binding import CoreStore
 from bot.ordering.errors import ChatErrorCode, ChatOrderingError
 from bot.ordering.placing import PENDING, PLACED, Submission
-from bot.ordering.runtime import EXTRA, OrderingRuntime
+from bot.ordering.runtime import OrderingRuntime
 from bot.ordering.views import Binding, CartLine
 from bot.services import Services
 
@@ -79,7 +79,7 @@ def endpoint(
         services: Services = request.app[keys.SERVICES]
         try:
             session = require_session(request)
-            runtime = services.extras.get(EXTRA)
+            runtime = services.ordering
             if runtime is None:
                 raise ApiError("not_configured")
             result = await handler(request, services, runtime, session)
@@ -106,7 +106,8 @@ def endpoint(
 
 
 async def _binding(services: Services, session: MpSession) -> Binding:
-    runtime: OrderingRuntime = services.extras[EXTRA]
+    runtime = services.ordering
+    assert runtime is not None  # endpoint() answered "not_configured" before
     found = await runtime.bindings.get(session.member_id)
     return found or Binding(session.member_id, session.tenant_id, "consumer")
 
@@ -165,7 +166,7 @@ async def store_bind(
     code = body.get("code")
     if not isinstance(code, str) or not code:
         raise ApiError("bad_request", field="code")
-    client = services.extras.get("wechat.client")
+    client = services.wechat
     if client is None:
         raise ApiError("not_configured")
     try:

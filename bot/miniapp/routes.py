@@ -33,13 +33,11 @@ from bot.services import Services
 from bot.tenancy.registry import AppConfig
 from bot.wechat import errors as wx
 from bot.wechat.outbound import WeChatClient
-from bot.wechat.wiring import EXTRA_CLIENT
 
 log = structlog.get_logger(__name__)
 
 routes = web.RouteTableDef()
 
-EXTRA_SIGNER = "miniapp.signer"
 # wx.request sends this Referer: https://servicewechat.com/{appid}/{version}/page-frame.html
 _REFERER = re.compile(r"^https://servicewechat\.com/(wx[0-9a-zA-Z]{16})/")
 
@@ -72,13 +70,12 @@ def services_of(request: web.Request) -> Services:
 
 
 def signer_of(services: Services) -> SessionSigner:
-    signer = services.extras.get(EXTRA_SIGNER)
-    if signer is None:
-        settings = services.settings
-        signer = services.extras[EXTRA_SIGNER] = SessionSigner(
-            settings.secret_key, settings.mp_session_ttl_seconds
-        )
-    return signer
+    return _signer(services.settings.secret_key, services.settings.mp_session_ttl_seconds)
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(secret_key: str, ttl_seconds: int) -> SessionSigner:
+    return SessionSigner(secret_key, ttl_seconds)
 
 
 def require_session(request: web.Request) -> MpSession:
@@ -134,7 +131,7 @@ async def _mini_program(services: Services, request: web.Request, body: dict[str
 
 
 def _client(services: Services) -> WeChatClient:
-    client = services.extras.get(EXTRA_CLIENT)
+    client = services.wechat
     if client is None:
         raise MpError(ErrorCode.NOT_CONFIGURED, "the WeChat outbound extension is not wired")
     return client

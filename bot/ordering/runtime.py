@@ -1,5 +1,5 @@
-"""The chat-ordering objects a running app shares (built by ``bot.web.core_wiring``, read by
-flows, handlers and the mini-program API from ``services.extras[EXTRA]``)."""
+"""The chat-ordering objects a running app shares (built by ``bot.wiring.core``, read by
+flows, handlers and the mini-program API as ``services.ordering``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from bot.ordering.interface import Catalog, ParseLimits
 from bot.ordering.parser import OrderParser
 from bot.ordering.placing import OrderPlacer
 from bot.ordering.sms import SmsSender
-
-EXTRA = "ordering"
 
 
 @dataclass

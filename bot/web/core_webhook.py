@@ -23,11 +23,9 @@ from backend_client import CoreError, InvalidWebhook, OrderStatusChanged, Webhoo
 from bot import keys
 from bot.db import insert_ignore, session_scope, utcnow
 from bot.membership.loyalty_config import LoyaltyConfig
-from bot.membership.runtime import EXTRA as MEMBERSHIP
 from bot.ordering import notices
 from bot.ordering import repository as repo
 from bot.ordering.models import CoreEvent
-from bot.ordering.runtime import EXTRA
 from bot.ordering.views import yuan
 from bot.ports import Purpose, Recipient
 from bot.services import Services
@@ -43,14 +41,13 @@ def _json(http_status: int, **body: object) -> web.Response:
 
 
 async def _tenant_id(services: Services) -> int:
-    cached = services.extras.get("ordering.tenant_id")
-    if cached is None:
-        async with session_scope(services.sessions) as session:
-            tenant = await tenancy_repo.tenant_by_slug(session, services.settings.tenant_slug)
-        if tenant is None:
-            raise web.HTTPServiceUnavailable(text="tenant not set up")
-        cached = services.extras["ordering.tenant_id"] = tenant.id
-    return cached
+    # One indexed read per delivery: webhooks are rare next to callbacks, and a cache here would
+    # be one more thing to invalidate when tenants get their own cores (issue 16).
+    async with session_scope(services.sessions) as session:
+        tenant = await tenancy_repo.tenant_by_slug(session, services.settings.tenant_slug)
+    if tenant is None:
+        raise web.HTTPServiceUnavailable(text="tenant not set up")
+    return tenant.id
 
 
 @routes.post("/core/webhook")
@@ -103,15 +100,14 @@ async def _record(services: Services, tenant_id: int, event: WebhookEvent, sessi
 
 
 async def _config(services: Services, tenant_id: int) -> LoyaltyConfig:
-    membership = services.extras.get(MEMBERSHIP)
+    membership = services.membership
     return await membership.configs.get(tenant_id) if membership is not None else LoyaltyConfig()
 
 
 async def _order_status(services: Services, tenant_id: int, event: WebhookEvent) -> None:
     data = event.data
     assert isinstance(data, OrderStatusChanged)
-    runtime = services.extras.get(EXTRA)
-    core = runtime.core if runtime is not None else services.extras.get("core.client")
+    core = services.core
     config = await _config(services, tenant_id)
     async with session_scope(services.sessions) as session:
         known = await notices.facts(session, tenant_id, data)

@@ -23,7 +23,7 @@ from aiohttp import web
 from bot import keys
 from bot.db import session_scope
 from bot.membership import actions as members
-from bot.membership.runtime import EXTRA, MembershipRuntime
+from bot.membership.runtime import MembershipRuntime
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
 
@@ -44,7 +44,10 @@ def services_of(request: web.Request) -> Services:
 
 
 def runtime_of(request: web.Request) -> MembershipRuntime:
-    return services_of(request).extras[EXTRA]
+    runtime = services_of(request).membership
+    if runtime is None:  # these routes are added only with the membership feature
+        raise web.HTTPServiceUnavailable(text="membership is not configured")
+    return runtime
 
 
 def in_wechat(request: web.Request) -> bool:
@@ -131,9 +134,6 @@ async def _exchange(services: Services, http: aiohttp.ClientSession, app: AppCon
     return answer
 
 
-HTTP_KEY = web.AppKey("membership_http", aiohttp.ClientSession)
-
-
 async def oauth_callback(request: web.Request) -> web.StreamResponse:
     """``/h5/oauth?code&state``: WeChat's redirect back; sets the cookie and redirects on."""
     services, runtime = services_of(request), runtime_of(request)
@@ -147,7 +147,7 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     app = await services.registry.get(appid)
     if app is None:
         raise web.HTTPBadRequest(text="unknown app")
-    answer = await _exchange(services, request.app[HTTP_KEY], app, code)
+    answer = await _exchange(services, request.app[keys.WECHAT_HTTP], app, code)
     async with session_scope(services.sessions) as session:
         if answer.get("unionid"):
             member_id = await members.link_unionid(

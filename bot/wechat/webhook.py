@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Callable
 
 import structlog
 from aiohttp import web
@@ -38,19 +39,34 @@ class CallbackView:
 
     def __init__(
         self,
-        registry: AppRegistry,
-        pipeline: Pipeline,
         *,
         timestamp_window: int,
         max_body: int,
-        clock=time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.registry = registry
-        self.pipeline = pipeline
+        # Bound once the runtime exists (``bind``, called by the app's start-up): the routes
+        # must be added before the app starts, the pipeline needs the database and Redis.
+        self._registry: AppRegistry | None = None
+        self._pipeline: Pipeline | None = None
         self.window = timestamp_window
         self.max_body = max_body
         self.clock = clock
         self._crypto: dict[tuple[str, tuple[str, ...]], MessageCrypto] = {}
+
+    def bind(self, registry: AppRegistry, pipeline: Pipeline) -> None:
+        self._registry, self._pipeline = registry, pipeline
+
+    @property
+    def registry(self) -> AppRegistry:
+        if self._registry is None:
+            raise RuntimeError("CallbackView.bind() was not called (the app has not started)")
+        return self._registry
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            raise RuntimeError("CallbackView.bind() was not called (the app has not started)")
+        return self._pipeline
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/wechat/{appid}", self.verify), web.post("/wechat/{appid}", self.receive)]

@@ -1,7 +1,7 @@
 """Three real servers on loopback: the WeChat simulator (callbacks signed and encrypted in safe
 mode, WeChat's API for jiubot's pushes), the reference core (seeded demo tenant, webhooks on)
-behind a proxy that can slow it down, and jiubot composed as in production (outbound, core and
-membership extensions; notifications, membership, ordering and basic routers).
+behind a proxy that can slow it down, and jiubot composed as in production (every feature of
+``bot.wiring.features.FEATURES``).
 
 Ports are chosen first because the three point at each other (callback URL, webhook URL).
 jiubot runs on a plain ``AppRunner`` as in production: aiohttp's test server cancels a handler
@@ -23,16 +23,8 @@ from backend_client import CoreClient
 from bot import keys
 from bot.app import create_app
 from bot.db import session_scope
-from bot.handlers import basic, membership, notifications
-from bot.handlers import ordering as ordering_handlers
-from bot.miniapp import ordering as mp_ordering
-from bot.miniapp import routes as mp_routes
 from bot.ordering import binding
-from bot.ordering.runtime import EXTRA
 from bot.tenancy import repository as tenancy_repo
-from bot.web import core_wiring
-from bot.web.membership_wiring import membership_extension
-from bot.wechat.wiring import EXTRA_CLIENT, outbound_extension
 from tests.conftest import OA_AES_KEY, OA_APPID, OA_TOKEN
 from tests.e2e.proxy import SlowProxy
 from tests.ordering_flows.conftest import (  # noqa: F401  (fixtures)
@@ -73,7 +65,7 @@ class Stack:
 
     @property
     def runtime(self):  # type: ignore[no-untyped-def]
-        return self.services.extras[EXTRA]
+        return self.services.ordering
 
     def openid(self, person: str) -> str:
         return self.sim.openid(person, OA_APPID)
@@ -118,7 +110,7 @@ class Stack:
             token = await binding.create_token(
                 session, tenant, binding.OWNER_TOKEN, core_store_id, created_by="test", ttl_seconds=86400
             )
-        client = self.services.extras[EXTRA_CLIENT]
+        client = self.services.wechat
         return await client.qrcode.create(OA_APPID, binding.SCENE_PREFIX + token, expire_seconds=86400)
 
     async def bind_owner(self, person: str, store: dict = STORE) -> list[str]:
@@ -195,15 +187,7 @@ async def stack_factory(make_settings, core_db):  # noqa: F811 - the fixture imp
         }
         values.update(overrides)
         settings = make_settings(**values)
-        app = create_app(
-            settings,
-            routers=[notifications.router, membership.router, ordering_handlers.router, basic.router],
-            extensions=[outbound_extension, core_wiring.core_extension, membership_extension],
-            background=False,
-        )
-        core_wiring.add_routes(app)
-        mp_routes.add_routes(app)
-        mp_ordering.add_routes(app)
+        app = create_app(settings, background=False)  # every feature, as `jiubot serve` has them
         bot_runner = web.AppRunner(app, access_log=None)
         await bot_runner.setup()
         await web.TCPSite(bot_runner, "127.0.0.1", bot_port).start()

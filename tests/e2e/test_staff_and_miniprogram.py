@@ -8,7 +8,6 @@ from urllib.parse import unquote
 
 import aiohttp
 
-from bot.wechat.wiring import EXTRA_REACH
 from tests.conftest import OA_APPID
 from tests.e2e.conftest import MP_APPID, STORE
 
@@ -36,7 +35,7 @@ async def test_staff_join_by_the_owners_invitation_order_and_both_hear_about_it(
     order = (await stack.orders_of())[0]
 
     # the owner has not written for a long time: his window is closed, a template message goes out
-    await stack.services.extras[EXTRA_REACH].correct(OA_APPID, stack.openid(owner), 45015)
+    await stack.services.reach.correct(OA_APPID, stack.openid(owner), 45015)
     session, core = await stack.core()
     async with session:
         await core.admin.advance_order(order.id, to="shipped")

@@ -12,7 +12,7 @@ from bot.db import session_scope
 from bot.membership.models import Member, MemberIdentity
 from bot.miniapp.routes import add_routes
 from bot.tenancy import repository as tenancy_repo
-from bot.wechat.wiring import outbound_extension
+from bot.wiring.features import WECHAT
 from tests.wechat.test_outbound_sim import MP, MP_SECRET, OA, OA_SECRET, start_sim
 from wechat_sim.model import App
 
@@ -34,7 +34,7 @@ async def test_following_the_oa_merges_into_the_mini_program_member(aiohttp_serv
         wechat_api_base=base,
         wechat_retry_backoff_seconds=0.01,
     )
-    app = create_app(settings, routers=default_routers(), extensions=[outbound_extension], background=False)
+    app = create_app(settings, routers=default_routers(), features=[WECHAT], background=False)
     add_routes(app)
     runner = web.AppRunner(app)
     await runner.setup()

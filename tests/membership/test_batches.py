@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.config import load_settings
 from bot.db import create_engine, session_factory, session_scope
 from bot.membership import batches, regions
 from bot.membership.code_models import CodeBatch, CodeRange, CodeRedemption
 from bot.membership.codes import CodeKeys, extract, parse
 from bot.membership.errors import BadRange, UnknownBatch
-from bot.membership.settings import code_master_key, load_membership_settings
+from bot.membership.settings import code_master_key
 
 
 async def test_a_million_code_batch_is_one_row_and_ranges_decide_state(sessions, tenant_id):
@@ -126,7 +127,7 @@ def test_cli_creates_a_batch_and_streams_its_printing_files(db_url, monkeypatch,
     )
     rows = csv_path.read_text().splitlines()
     assert len(rows) == 13 and zip_path.stat().st_size > 0
-    keys = CodeKeys(code_master_key(load_membership_settings(), "unused")[0])
+    keys = CodeKeys(code_master_key(load_settings())[0])
     link = rows[1].split(",")[3]
     assert link.startswith("https://jb.example.cn/c/")
     assert parse(keys, extract(link)).serial == 100

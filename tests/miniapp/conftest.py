@@ -12,7 +12,7 @@ from bot.db import session_scope
 from bot.miniapp.routes import add_routes
 from bot.services import Services
 from bot.tenancy import repository as tenancy_repo
-from bot.wechat.wiring import outbound_extension
+from bot.wiring.features import WECHAT
 from tests.wechat.test_outbound_sim import MP, MP_SECRET, OA, OA_SECRET, start_sim
 
 TOKEN = "simToken12345"
@@ -43,8 +43,8 @@ async def mp_stack(aiohttp_server, aiohttp_client, make_settings) -> MpStack:
         wechat_api_base=base,
         wechat_retry_backoff_seconds=0.01,
     )
-    # only what the mini-program API needs (create_app's default features include both)
-    app = create_app(settings, features=[], extensions=[outbound_extension], background=False)
+    # only what the mini-program API needs (create_app's default features include it)
+    app = create_app(settings, features=[WECHAT], background=False)
     add_routes(app)
     client = await aiohttp_client(app)
     services = app[keys.SERVICES]

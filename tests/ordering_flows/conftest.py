@@ -28,10 +28,10 @@ from bot.db import session_scope
 from bot.handlers import basic, notifications
 from bot.handlers import ordering as ordering_handlers
 from bot.ordering import binding
-from bot.ordering.runtime import EXTRA, OrderingRuntime
+from bot.ordering.runtime import OrderingRuntime
 from bot.ports import RecordingPushNotifier
 from bot.tenancy import repository as tenancy_repo
-from bot.web import core_wiring
+from bot.wiring.features import CORE
 from reference_core.app import create_core_app
 from reference_core.config import CoreConfig, LogisticsConfig, TenantConfig, WebhookConfig
 from tests.conftest import OA_APPID, OA_TOKEN, PG_DSN, _pg_url
@@ -143,7 +143,7 @@ class Bot:
 
     @property
     def runtime(self) -> OrderingRuntime:
-        return self.services.extras[EXTRA]
+        return self.services.ordering
 
     async def say(self, openid: str, text: str, *, msg_id: str | None = None, **fields: str) -> str | None:
         xml = text_xml(openid, text, msg_id=msg_id)
@@ -246,10 +246,9 @@ async def bot_factory(make_settings, core_db, aiohttp_client):
             settings,
             notifier=notifier,
             routers=[notifications.router, ordering_handlers.router, basic.router],
-            extensions=[core_wiring.core_extension],
+            features=[CORE],
             background=False,
         )
-        core_wiring.add_routes(app)
         client = await aiohttp_client(app)
         return Bot(client, app, core, notifier)
 

@@ -7,11 +7,11 @@ import contextlib
 
 from backend_client import CoreClient
 from bot import keys
-from bot.app import create_app
+from bot.app import RUNTIME, create_app
 from bot.commands import menu as menu_commands
 from bot.ordering.menu import build_menu, settings_values
-from bot.ordering.runtime import EXTRA, OrderingRuntime
-from bot.web import core_wiring
+from bot.ordering.runtime import OrderingRuntime
+from bot.wiring.features import CORE
 from tests.ordering_flows.conftest import CORE_KEY, STORE, bot_settings, start_core
 from tests.wechat.test_outbound_sim import start_sim
 from wechat_sim.model import App
@@ -23,18 +23,19 @@ async def test_the_extension_wires_the_client_runtime_readiness_and_metrics(
     core = await start_core(core_db)
     try:
         app = create_app(
-            bot_settings(make_settings, core.url), extensions=[core_wiring.core_extension], background=False
+            bot_settings(make_settings, core.url), features=[CORE], background=False
         )
         client = await aiohttp_client(app)
         services = app[keys.SERVICES]
-        assert isinstance(services.extras["core.client"], CoreClient)
-        assert isinstance(services.extras[EXTRA], OrderingRuntime)
-        assert services.extras[EXTRA].core is services.extras["core.client"]
+        assert isinstance(services.core, CoreClient)
+        assert isinstance(services.ordering, OrderingRuntime)
+        assert services.ordering.core is services.core
         ready = await (await client.get("/readyz")).json()
         assert ready["details"]["core"]["circuit"] == "closed"
         metrics = await (await client.get("/metrics")).text()
         assert "jiubot_core_circuit 0.0" in metrics
-        session = app[keys.HTTP]
+        session = app[RUNTIME].http.core
+        assert session is not None
         await client.close()
         assert session.closed
     finally:
@@ -46,11 +47,12 @@ async def test_an_unreachable_core_opens_the_circuit_and_readyz_says_so(
 ):
     app = create_app(
         bot_settings(make_settings, f"http://127.0.0.1:{unused_tcp_port}"),
-        extensions=[core_wiring.core_extension],
+        features=[CORE],
         background=False,
     )
     client = await aiohttp_client(app)
-    core = app[keys.SERVICES].extras["core.client"]
+    core = app[keys.SERVICES].core
+    assert core is not None
     for _ in range(3):
         with contextlib.suppress(Exception):
             await core.catalog.search("飞天")
@@ -60,9 +62,9 @@ async def test_an_unreachable_core_opens_the_circuit_and_readyz_says_so(
 
 
 async def test_without_a_core_url_chat_ordering_stays_off(aiohttp_client, make_settings):
-    app = create_app(make_settings(), extensions=[core_wiring.core_extension], background=False)
+    app = create_app(make_settings(), features=[CORE], background=False)
     await aiohttp_client(app)
-    assert EXTRA not in app[keys.SERVICES].extras
+    assert app[keys.SERVICES].ordering is None and app[keys.SERVICES].core is None
 
 
 async def test_menu_push_and_a_store_binding_qr_reach_wechat(aiohttp_server, make_settings, core_db):

@@ -9,16 +9,15 @@ from dataclasses import dataclass
 import pytest
 
 from bot import keys
-from bot.app import create_app, default_routers
+from bot.app import create_app
 from bot.db import session_scope
-from bot.handlers import membership as membership_handlers
 from bot.membership import actions, batches, regions
 from bot.membership.codes import make
-from bot.membership.runtime import EXTRA, MembershipRuntime
+from bot.membership.runtime import MembershipRuntime
 from bot.miniapp.routes import signer_of
 from bot.miniapp.session import MpSession
-from bot.web import membership_wiring
 from bot.web.h5auth import COOKIE, _mac
+from bot.wiring.features import MEMBERSHIP
 from tests.conftest import OA_APPID
 
 CODE_KEY = "test-bottle-code-master-key-0123456789"
@@ -39,7 +38,7 @@ class MemberApp:
 
     @property
     def runtime(self) -> MembershipRuntime:
-        return self.services.extras[EXTRA]
+        return self.services.membership
 
     @property
     def tenant_id(self) -> int:
@@ -95,13 +94,7 @@ def member_app(aiohttp_client, make_settings, monkeypatch):
         for name, value in overrides.pop("env", {}).items():
             monkeypatch.setenv(name, value)
         settings = make_settings(**overrides)
-        app = create_app(
-            settings,
-            routers=[membership_handlers.router, *default_routers()],
-            extensions=[membership_wiring.membership_extension],
-            background=False,
-        )
-        membership_wiring.add_routes(app)
+        app = create_app(settings, features=[MEMBERSHIP], background=False)
         client = await aiohttp_client(app)
         return MemberApp(client, app)
 

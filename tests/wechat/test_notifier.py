@@ -21,7 +21,7 @@ from bot.messaging.outbound_models import OutboundAttempt, OutboundMessage
 from bot.ports import Purpose, Recipient, SubscribeMessage, TemplateMessage
 from bot.tenancy import repository as tenancy_repo
 from bot.wechat.reach import Slot
-from bot.wechat.wiring import EXTRA_CLIENT, EXTRA_NOTIFIER, EXTRA_REACH, outbound_extension
+from bot.wiring.features import WECHAT
 from tests.wechat.test_outbound_sim import MP, MP_SECRET, OA, OA_SECRET, start_sim
 from wechat_sim.model import App
 
@@ -52,9 +52,9 @@ class Stack:
         self.app = app
         self.sim = sim
         self.services = app[keys.SERVICES]
-        self.notifier = self.services.extras[EXTRA_NOTIFIER]
-        self.reach = self.services.extras[EXTRA_REACH]
-        self.client = self.services.extras[EXTRA_CLIENT]
+        self.notifier = self.services.notifier
+        self.reach = self.services.reach
+        self.client = self.services.wechat
 
     async def person(self, name: str = "老王", *, follow: bool = True) -> tuple[str, str]:
         person = self.sim.add_person(name, "store_owner")
@@ -95,7 +95,7 @@ async def stack_factory(aiohttp_server, make_settings):
         app = create_app(
             settings,
             routers=[slow_router(), *default_routers()],
-            extensions=[outbound_extension],
+            features=[WECHAT],
             background=False,
         )
         # A plain AppRunner, as in production: aiohttp's TestServer cancels a handler when the

@@ -1,7 +1,8 @@
 """``jiubot points ...``, ``jiubot codes ...`` and ``jiubot membership ...``.
 
-``bot/cli.py`` imports this module and calls ``register(subparsers)``. Each command opens its
-own engine, runs, and returns an exit code (``points audit`` exits 1 on any mismatch).
+``bot/cli.py`` imports this module and calls ``register(subparsers)``. Each command opens the
+runtime (``bot.wiring``), runs, and returns an exit code (``points audit`` exits 1 on any
+mismatch).
 """
 
 from __future__ import annotations
@@ -34,13 +35,10 @@ def run(runner: Runner) -> Callable[[argparse.Namespace], int]:
         settings = _settings()
 
         async def main() -> int:
-            from bot.db import create_engine, session_factory
+            from bot.wiring.runtime import open_runtime
 
-            engine = create_engine(settings.database_url)
-            try:
-                return await runner(settings, session_factory(engine), args)
-            finally:
-                await engine.dispose()
+            async with open_runtime(settings, redis_mode="require") as runtime:
+                return await runner(settings, runtime.services.sessions, args)
 
         return asyncio.run(main())
 
@@ -149,7 +147,8 @@ async def _config(
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from bot.membership import cli_admin, cli_codes
+    from bot.commands import membership_admin as cli_admin
+    from bot.commands import membership_codes as cli_codes
 
     def tenant_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
         hint = (

@@ -15,9 +15,9 @@ from bot.config import Settings
 
 def _keys(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.membership.codes import CodeKeys
-    from bot.membership.settings import code_master_key, load_membership_settings
+    from bot.membership.settings import code_master_key
 
-    master, derived = code_master_key(load_membership_settings(), settings.secret_key)
+    master, derived = code_master_key(settings)
     if derived:
         print(
             "jiubot: warning: JIUBOT_CODE_KEY is not set; codes are keyed from the secret key",
@@ -27,9 +27,9 @@ def _keys(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _base_url(settings: Settings) -> str:
-    from bot.membership.settings import load_membership_settings
+    from bot.membership.settings import code_base_url
 
-    return load_membership_settings().code_base_url or settings.public_base_url
+    return code_base_url(settings)
 
 
 def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ignore[no-untyped-def]

@@ -49,55 +49,24 @@ def mask(token: str) -> str:
 
 
 async def _token(settings: Settings, appid: str, *, refresh: bool) -> int:
-    from bot.db import create_engine, session_factory, session_scope
-    from bot.redis import Keys, connect
-    from bot.tenancy import repository
     from bot.wechat.errors import WeChatError
-    from bot.wechat.outbound import WeChatClient
-    from bot.wechat.ratelimit import RateLimiter, parse_rules
-    from bot.wechat.wiring import new_session
+    from bot.wiring.features import WECHAT
+    from bot.wiring.runtime import open_runtime
 
-    engine = create_engine(settings.database_url)
-    redis, _ = await connect(settings.redis_url, mode="require")
-    keys = Keys(settings.redis_prefix)
-
-    async def secret(wanted: str) -> str:
-        if wanted == settings.oa_appid and settings.oa_secret:
-            return settings.oa_secret
-        async with session_scope(session_factory(engine)) as session:
-            apps = {a.appid: a for a in await repository.list_apps(session)}
-        if wanted not in apps or not apps[wanted].secret:
-            raise SystemExit(f"jiubot: no AppSecret known for {wanted} (jiubot app add --secret)")
-        return apps[wanted].secret
-
-    try:
-        async with new_session(limit=4) as session:
-            client = WeChatClient(
-                session,
-                base_url=settings.wechat_api_base,
-                secrets=secret,
-                redis=redis,
-                keys=keys,
-                limiter=RateLimiter(redis, keys, parse_rules(settings.wechat_rate_limits)),
-                timeout=settings.wechat_timeout_seconds,
-                retries=settings.wechat_retries,
-                backoff=settings.wechat_retry_backoff_seconds,
-                refresh_ahead=settings.wechat_token_refresh_ahead_seconds,
+    async with open_runtime(settings, [WECHAT], redis_mode="require") as runtime:
+        client = runtime.services.wechat
+        assert client is not None  # the WECHAT feature made it
+        try:
+            token = await client.tokens.get(appid)
+            if refresh:
+                token = await client.tokens.refresh_after_failure(appid, token)
+        except WeChatError as exc:
+            print(
+                f"jiubot: {type(exc).__name__}: errcode={exc.errcode} {exc.errmsg} rid={exc.rid}",
+                file=sys.stderr,
             )
-            try:
-                token = await client.tokens.get(appid)
-                if refresh:
-                    token = await client.tokens.refresh_after_failure(appid, token)
-            except WeChatError as exc:
-                print(
-                    f"jiubot: {type(exc).__name__}: errcode={exc.errcode} {exc.errmsg} rid={exc.rid}",
-                    file=sys.stderr,
-                )
-                return 1
-            cred = await client.tokens.peek(appid)
-    finally:
-        await redis.aclose()
-        await engine.dispose()
+            return 1
+        cred = await client.tokens.peek(appid)
     now = time.time()
     print(f"app        {appid}")
     print(f"token      {mask(token)}")

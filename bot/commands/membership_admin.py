@@ -196,10 +196,10 @@ def register_store_qr(codes: argparse._SubParsersAction, run: Any, tenant_of: An
 
     async def store_qr(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
         from bot.membership.coupons import store_claim_path
-        from bot.membership.settings import load_membership_settings, referral_secret
+        from bot.membership.settings import code_base_url, referral_secret
 
         tenant = await tenant_of(sessions, args.tenant)
-        base = load_membership_settings().code_base_url or settings.public_base_url
+        base = code_base_url(settings)
         link = base + store_claim_path(
             referral_secret(settings.secret_key), tenant, args.campaign, args.store
         )

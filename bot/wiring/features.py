@@ -1,0 +1,54 @@
+"""``FEATURES``: everything jiubot does, in dispatch order after the foundation's handlers.
+
+Adding a feature is adding one ``Feature`` here (see docs/architecture.md, "Adding a feature").
+Importing this module is cheap: each part is resolved when the app or a command is composed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.wiring import core, membership, wechat
+from bot.wiring.feature import Feature
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.dispatch import Router
+
+
+def _miniapp_routes(app: web.Application) -> None:
+    from bot.miniapp.routes import add_routes
+
+    add_routes(app)
+
+
+def _membership_routers() -> Sequence[Router]:
+    from bot.handlers.membership import router
+
+    return (router,)
+
+
+def _ordering_routers() -> Sequence[Router]:
+    from bot.handlers.ordering import router  # also registers the bind: scene
+
+    return (router,)
+
+
+WECHAT = Feature("wechat", setup=wechat.setup, cli="bot.commands.wechat")
+MINIAPP = Feature("miniapp", routes=_miniapp_routes)
+# the ordering runtime over the core client, /core/webhook and the mini-program ordering API
+CORE = Feature("core", setup=core.setup, routes=core.routes)
+MEMBERSHIP = Feature(
+    "membership",
+    routers=_membership_routers,
+    setup=membership.setup,
+    routes=membership.routes,
+    jobs=membership.jobs,
+    cli="bot.commands.membership",
+)
+# after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
+ORDERING = Feature("ordering", routers=_ordering_routers, cli="bot.ordering.cli")
+
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, ORDERING)
