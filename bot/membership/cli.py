@@ -1,7 +1,9 @@
 """``jiubot points ...``, ``jiubot codes ...`` and ``jiubot membership ...``.
 
 ``bot/cli.py`` imports this module and calls ``register(subparsers)``. Each command opens its
-own engine, runs, and returns an exit code (``points audit`` exits 1 on any mismatch).
+own engine, runs, and returns an exit code (``points audit`` exits 1 on any mismatch). Registering
+imports no database or domain module: each command imports what it uses when it runs, so
+``jiubot --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
 
-Runner = Callable[[Settings, async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[int]]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    Runner = Callable[[Settings, async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[int]]
 
 
 def _settings() -> Settings:
