@@ -198,3 +198,76 @@ def test_worker_writes_the_log_a_background_free_web_process_left(tmp_path):
                 proc.send_signal(signal.SIGINT)
                 proc.communicate(timeout=30)
     assert worker.returncode == 0 and serve.returncode == 0
+
+
+# Modules that cost tenths of a second to import; building the parser (``jiubot --help``) must not
+# load them: each command imports what it needs when it runs.
+HEAVY = (
+    "pypinyin",
+    "cn2an",
+    "rapidfuzz",
+    "sqlalchemy.ext.asyncio",
+    "aiohttp.web",
+    "wechatpy",
+    "segno",
+    "PIL",
+)
+# Builds the parser, prints the subcommands and sys.modules, then imports the heavy modules that
+# are installed (with ``__import__``: importtime does not time a module importlib.import_module
+# loads itself) so the test can show that the same reading of importtime would have seen them.
+_PARSER_THEN_HEAVY = """
+import importlib.util, sys
+import bot.cli
+parser = bot.cli.build_parser()
+sub = next(a for a in parser._actions if a.dest == "command")
+print(" ".join(sorted(sub.choices)))
+print(" ".join(sorted(sys.modules)))
+print("--- heavy ---", file=sys.stderr, flush=True)
+for name in sys.argv[1:]:
+    if importlib.util.find_spec(name.split(".")[0]) is not None:
+        __import__(name)
+"""
+
+
+def _imported(importtime_lines: str) -> set[str]:
+    """Module names from ``python -X importtime`` lines: 'import time: self | cumulative | name'."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime_lines.splitlines()
+        if line.startswith("import time:")
+    } - {"imported package"}
+
+
+def _loaded(name: str, modules: set[str]) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_building_the_parser_imports_no_heavy_module(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _PARSER_THEN_HEAVY, *HEAVY],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("JIUBOT_")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    choices, modules = result.stdout.splitlines()
+    # every feature's subcommands registered (a module that failed to import would be skipped)
+    commands = set(choices.split())
+    assert {"order-parse", "points", "codes", "rewards", "membership", "menu", "store", "wechat"} <= commands
+    assert {"demo", "sim", "core", "serve", "worker", "db", "check", "app"} <= commands
+    building, _, heavy = result.stderr.partition("--- heavy ---")
+    at_build = _imported(building) | set(modules.split())
+    assert "bot.config" in at_build  # the reading works: what bot.cli does import is there
+    assert [name for name in HEAVY if _loaded(name, at_build)] == []
+    # the same reading of importtime sees each installed heavy module once it is imported
+    assert {
+        "pypinyin",
+        "cn2an",
+        "rapidfuzz",
+        "sqlalchemy.ext.asyncio",
+        "aiohttp.web",
+        "wechatpy",
+        "segno",
+    } <= {name for name in HEAVY if _loaded(name, _imported(heavy))}

@@ -14,14 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+if TYPE_CHECKING:  # aiohttp is imported when the demo runs, not when ``jiubot`` builds its parser
+    from aiohttp import web
 
 DEMO_OA = "wxdemooa00000001"
 DEMO_MP = "wxdemomp00000001"
@@ -97,6 +100,8 @@ def _installation(var: Path) -> str:
 
 
 async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ignore[no-untyped-def]
+    from aiohttp import web
+
     from bot.app import freeze_heap_after_startup
     from reference_core.seed import seed_core
 
@@ -181,11 +186,16 @@ def build(settings, var: Path, core_db: str) -> web.Application:  # type: ignore
     app = create_app(settings)
     app.add_subapp(SIM_PREFIX, sim)
     app.add_subapp(CORE_PREFIX, core)
-    app[SIM_APP] = sim
+    app[_sim_app_key()] = sim
     return app
 
 
-SIM_APP = web.AppKey("demo_sim_app", web.Application)
+@functools.cache
+def _sim_app_key() -> web.AppKey[web.Application]:
+    """The key the simulator's app is kept under (made on first use: see the imports above)."""
+    from aiohttp import web
+
+    return web.AppKey("demo_sim_app", web.Application)
 
 
 async def _register_mini_program(settings) -> None:  # type: ignore[no-untyped-def]
@@ -245,7 +255,7 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     from bot import keys
     from wechat_sim.app import SIM_STATE
 
-    sim = app[SIM_APP][SIM_STATE]
+    sim = app[_sim_app_key()][SIM_STATE]
     for person in people:
         sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
     services = app[keys.SERVICES]

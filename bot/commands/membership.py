@@ -2,7 +2,8 @@
 
 ``bot/cli.py`` imports this module and calls ``register(subparsers)``. Each command opens the
 runtime (``bot.wiring``), runs, and returns an exit code (``points audit`` exits 1 on any
-mismatch).
+mismatch). Registering imports no database or domain module: each command imports what it uses
+when it runs, so ``jiubot --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
 
-Runner = Callable[[Settings, async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[int]]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    Runner = Callable[[Settings, async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[int]]
 
 
 def _settings() -> Settings:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+    from bot.config import Settings
 
 
 def register(
@@ -21,12 +21,10 @@ def register(
     run: Any,
     tenant_of: Any,
 ) -> None:
-    from bot.db import session_scope
-    from bot.membership import actions, redemption, rules
-    from bot.membership.code_models import DiversionAlert, FraudFlag, ScanRejection
-    from bot.membership.errors import MembershipError
-
     async def item_add(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import redemption
+
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             item = await redemption.add_item(
@@ -43,6 +41,9 @@ def register(
         return 0
 
     async def items(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import redemption
+
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             for kind in ("gift", "marketing"):
@@ -54,6 +55,10 @@ def register(
 
     def order_action(action: str):  # type: ignore[no-untyped-def]
         async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+            from bot.db import session_scope
+            from bot.membership import redemption
+            from bot.membership.errors import MembershipError
+
             tenant = await tenant_of(sessions, args.tenant)
             try:
                 async with session_scope(sessions) as session:
@@ -68,6 +73,9 @@ def register(
         return runner
 
     async def campaign(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import rules
+
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             cid = await rules.add_campaign(
@@ -84,6 +92,11 @@ def register(
         return 0
 
     async def review(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from sqlalchemy import select
+
+        from bot.db import session_scope
+        from bot.membership.code_models import DiversionAlert, FraudFlag, ScanRejection
+
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             alerts = select(DiversionAlert).where(DiversionAlert.tenant_id == tenant)
@@ -131,6 +144,9 @@ def register(
         return 0
 
     async def status(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import actions
+
         async with session_scope(sessions) as session:
             await actions.set_status(session, args.member, args.status)
         print(f"member {args.member}: {args.status}")

@@ -6,11 +6,12 @@ import argparse
 import asyncio
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+    from bot.config import Settings
 
 
 def _keys(settings: Settings):  # type: ignore[no-untyped-def]
@@ -58,11 +59,10 @@ def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ig
 
 
 def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -> argparse._SubParsersAction:
-    from bot.db import session_scope
-    from bot.membership import batches, regions, rules
-    from bot.membership.errors import MembershipError
-
     async def region_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import regions
+
         tenant = await tenant_of(sessions, args.tenant)
         split = lambda s: [p for p in (s or "").replace("，", ",").split(",") if p]  # noqa: E731
         async with session_scope(sessions) as session:
@@ -78,6 +78,10 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         return 0
 
     async def batch_create(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import batches
+        from bot.membership.errors import MembershipError
+
         tenant = await tenant_of(sessions, args.tenant)
         try:
             async with session_scope(sessions) as session:
@@ -109,6 +113,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         return 0
 
     async def batch_list(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import batches
+
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             for b in await batches.list_batches(session, tenant):
@@ -118,6 +125,10 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
 
     def mark(action: str):  # type: ignore[no-untyped-def]
         async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+            from bot.db import session_scope
+            from bot.membership import batches
+            from bot.membership.errors import MembershipError
+
             tenant = await tenant_of(sessions, args.tenant)
             try:
                 async with session_scope(sessions) as session:
@@ -143,7 +154,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         return runner
 
     async def generate(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
-        from bot.membership import codegen
+        from bot.db import session_scope
+        from bot.membership import batches, codegen
+        from bot.membership.errors import MembershipError
 
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
@@ -161,6 +174,8 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         return 0
 
     async def verify(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import batches
         from bot.membership.codes import InvalidCode, extract, parse
 
         try:
@@ -176,6 +191,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         return 0
 
     async def rule_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+        from bot.db import session_scope
+        from bot.membership import rules
+
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             await rules.set_rule(

@@ -1,7 +1,8 @@
 """``jiubot order-parse "TEXT" [--store ID] [--catalog PATH]``: how jiubot reads an order message.
 
 Operators use it to see why the bot misunderstood someone; the corpus tests use the same
-``reading()`` the command prints.
+``reading()`` the command prints. The parser (pypinyin, cn2an, rapidfuzz) and the core client are
+imported when the command runs, not when ``jiubot`` builds its parser (``jiubot --help`` stays fast).
 """
 
 from __future__ import annotations
@@ -14,22 +15,21 @@ import sys
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from backend_client import CoreError
-from bot.ordering.catalog_source import DEMO_CATALOG_PATH, CatalogSource, YamlCatalogSource, load_catalog
-from bot.ordering.errors import CatalogInvalid
-from bot.ordering.interface import Catalog, ParseResult
-from bot.ordering.parser import OrderParser
+if TYPE_CHECKING:
+    from bot.ordering.catalog_source import CatalogSource
+    from bot.ordering.interface import Catalog, ParseResult
+    from bot.ordering.parser import OrderParser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("order-parse", help="show how jiubot reads a free-text order, as JSON")
     p.add_argument("text", help='the message, e.g. "飞天 2箱 普五3件"')
     p.add_argument("--store", default=None, help="store id (store-specific catalogs come with the core)")
-    p.add_argument("--catalog", default=None, help=f"catalog YAML (default: {DEMO_CATALOG_PATH.name} demo)")
+    p.add_argument("--catalog", default=None, help="catalog YAML (default: the demo catalog.yaml)")
     p.add_argument("--compact", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_order_parse)
 
@@ -46,6 +46,7 @@ class OneShotCoreCatalog:
         self.api_key = api_key
 
     async def load(self, store_id: str | None = None) -> Catalog:
+        from bot.ordering.catalog_source import DEMO_CATALOG_PATH, load_catalog
         from bot.ordering.core_catalog import CoreCatalogSource
 
         async with self.opener(self.base_url, self.api_key) as api:
@@ -56,6 +57,8 @@ def catalog_source(catalog_path: str | None, core_opener: CoreOpener | None = No
     """``--catalog`` if given; else the core's catalog when ``JIUBOT_CORE_URL`` is set and the
     ``jiubot`` command wired an HTTP opener (bot/commands/menu.py); else the demo catalog. The
     output's ``catalog`` field says which one was read."""
+    from bot.ordering.catalog_source import DEMO_CATALOG_PATH, YamlCatalogSource
+
     if catalog_path:
         return YamlCatalogSource(catalog_path)
     core_url = os.environ.get("JIUBOT_CORE_URL")
@@ -66,6 +69,8 @@ def catalog_source(catalog_path: str | None, core_opener: CoreOpener | None = No
 
 @functools.lru_cache(maxsize=8)
 def _parser(catalog: Catalog) -> OrderParser:
+    from bot.ordering.parser import OrderParser
+
     return OrderParser(catalog)
 
 
@@ -120,6 +125,10 @@ def reading(result: ParseResult, store: str | None = None) -> dict[str, Any]:
 
 
 def cmd_order_parse(args: argparse.Namespace) -> int:
+    from backend_client import CoreError
+    from bot.ordering.catalog_source import YamlCatalogSource
+    from bot.ordering.errors import CatalogInvalid
+
     source = catalog_source(args.catalog, getattr(args, "core_opener", None))
     try:
         catalog = asyncio.run(source.load(args.store))
