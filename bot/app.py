@@ -121,7 +121,9 @@ def create_app(
             app[keys.INBOUND_LOG] = inbound_log
             view.bind(services.registry, pipeline)
             stop = asyncio.Event()
-            workers = [asyncio.create_task(run(stop), name=name) for name, run in runtime.workers]
+            workers: list[asyncio.Task[None]] = [
+                asyncio.create_task(run(stop), name=name) for name, run in runtime.workers
+            ]
             try:
                 yield
             finally:

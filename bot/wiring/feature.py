@@ -9,11 +9,11 @@ dependencies inside these functions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession, web
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Probe = Callable[[], Awaitable[object]]
 """A detail of ``/readyz`` (e.g. the core API's circuit breaker), answered as JSON."""
 
-Worker = Callable[[asyncio.Event], Awaitable[None]]
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """A loop a feature runs beside serving (order retries ...) until the event is set."""
 
 
