@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     tenant_slug: str = "default"
     tenant_name: str = "默认品牌"
 
+    # automation (bot/automation): global holdout share, quiet hours, per-member marketing cap
+    automation_holdout: float = Field(default=0.05, ge=0, lt=1)
+    automation_quiet_hours: str = "21:30-08:30"
+    automation_cap: int = Field(default=2, ge=0)
+    automation_cap_days: int = Field(default=7, ge=1)
+
     # callback pipeline
     callback_budget_seconds: float = Field(default=4.5, gt=0, le=4.9)
     timestamp_window_seconds: int = Field(default=300, ge=0)

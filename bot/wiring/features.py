@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.wiring import core, membership, wechat
+from bot.wiring import automation, core, membership, wechat
 from bot.wiring.feature import Feature
 
 if TYPE_CHECKING:
@@ -51,4 +51,12 @@ MEMBERSHIP = Feature(
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli="bot.ordering.cli")
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, ORDERING)
+# journeys, profiles and tiers (issue 13): no chat router (退订 is membership's), jobs and CLI
+AUTOMATION = Feature(
+    "automation",
+    jobs=automation.jobs,
+    cli="bot.commands.journeys",
+    migrations=automation.MIGRATIONS,
+)
+
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, ORDERING, AUTOMATION)

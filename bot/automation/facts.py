@@ -1,0 +1,142 @@
+"""Facts kept locally: store orders (from the core's webhooks and order history) and SKUs.
+
+``record_order`` is what the core webhook calls (one line there): an upsert per (tenant, core
+order), so redelivery and the backfill agree. ``backfill_store`` pages through a store's order
+history in the core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.automation.models import OrderFact, SkuFact
+from bot.automation.profiles import SkuInfo
+from bot.db import insert_ignore, is_postgres, utcnow
+
+
+@dataclass(frozen=True)
+class OrderLineFact:
+    sku: str
+    quantity: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class StoreOrder:
+    core_order_id: int
+    core_store_id: int
+    store_code: str
+    status: str
+    total_fen: int
+    ordered_at: datetime
+    coupon_discount_fen: int = 0
+    lines: tuple[OrderLineFact, ...] | None = None  # None: not known (webhook only)
+
+
+async def record_order(session: AsyncSession, tenant_id: int, order: StoreOrder) -> None:
+    """Insert or update the fact; lines and the total are kept when the update does not know them."""
+    values: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "core_order_id": order.core_order_id,
+        "core_store_id": order.core_store_id,
+        "store_code": order.store_code,
+        "status": order.status,
+        "total_fen": order.total_fen,
+        "coupon_discount_fen": order.coupon_discount_fen,
+        "ordered_at": order.ordered_at,
+        "updated_at": utcnow(),
+        "lines": orjson.dumps([line.__dict__ for line in order.lines or ()]).decode(),
+    }
+    insert = (pg_insert if is_postgres(session) else sqlite_insert)(OrderFact.__table__)
+    changes: dict[str, Any] = {"status": insert.excluded.status, "updated_at": insert.excluded.updated_at}
+    if order.lines is not None:
+        changes["lines"] = insert.excluded.lines
+        changes["coupon_discount_fen"] = insert.excluded.coupon_discount_fen
+    if order.total_fen:
+        changes["total_fen"] = insert.excluded.total_fen
+    stmt = insert.values(values).on_conflict_do_update(
+        index_elements=["tenant_id", "core_order_id"], set_=changes
+    )
+    await session.execute(stmt)
+
+
+async def remember_skus(
+    session: AsyncSession, tenant_id: int, skus: Iterable[tuple[str, str, SkuInfo]]
+) -> None:
+    """(sku, name, info) rows; a known SKU keeps its first description."""
+    for sku, name, info in skus:
+        row = {
+            "tenant_id": tenant_id,
+            "sku": sku,
+            "name": name,
+            "brand": info.brand,
+            "aroma": info.aroma,
+            "category": info.category,
+        }
+        await session.execute(
+            insert_ignore(session, SkuFact.__table__, [row], index_elements=["tenant_id", "sku"])
+        )
+
+
+async def catalog(session: AsyncSession, tenant_id: int) -> dict[str, SkuInfo]:
+    rows = await session.execute(select(SkuFact).where(SkuFact.tenant_id == tenant_id))
+    return {r.sku: SkuInfo(r.brand, r.aroma, r.category) for r in rows.scalars()}
+
+
+# the core's order history ---------------------------------------------------------------------
+class OrderHistory(Protocol):
+    """What the backfill needs of the core (``CoreClient.orders`` satisfies it)."""
+
+    async def list_for_store(
+        self, store_id: int, *, status: str | None = None, cursor: str | None = None, limit: int = 20
+    ) -> Any: ...
+
+
+def from_core(order: Any, store_code: str) -> StoreOrder:
+    """A ``backend_client.Order`` as a fact (gifts count as zero-amount lines)."""
+    return StoreOrder(
+        core_order_id=order.id,
+        core_store_id=order.store_id,
+        store_code=store_code,
+        status=order.status,
+        total_fen=order.total_fen,
+        ordered_at=order.created_at,
+        coupon_discount_fen=order.coupon_discount_fen,
+        lines=tuple(OrderLineFact(ln.sku, ln.quantity, ln.amount_fen) for ln in order.lines),
+    )
+
+
+async def backfill_store(
+    history: OrderHistory,
+    session: AsyncSession,
+    tenant_id: int,
+    core_store_id: int,
+    store_code: str,
+    *,
+    page_size: int = 50,
+    max_pages: int = 40,
+) -> int:
+    """Copy a store's order history from the core; returns how many orders were seen."""
+    cursor: str | None = None
+    seen = 0
+    for _ in range(max_pages):
+        page = await history.list_for_store(core_store_id, cursor=cursor, limit=page_size)
+        for order in page.items:
+            await record_order(session, tenant_id, from_core(order, store_code))
+            seen += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return seen
+
+
+def lines_of(row: OrderFact) -> Sequence[OrderLineFact]:
+    return [OrderLineFact(**item) for item in orjson.loads(row.lines or "[]")]

@@ -1,0 +1,227 @@
+"""Recompute profiles (nightly, and on demand): stores from their order facts, consumers from
+scans, redemptions and coupon claims; store tiers with a history of every change.
+
+Consumer "monetary" is the points their scans earned (the brand's proxy for spend: jiubot does
+not see consumer purchases), their affinity comes from the scanned bottles' SKUs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.automation import facts as facts_repo
+from bot.automation.models import OrderFact, Profile, TierChange, TierRuleSet
+from bot.automation.profiles import Facts, LifecycleRules, Purchase, facts, rfm_cells
+from bot.automation.tiers import DEFAULT, TierRules
+from bot.db import insert_ignore
+from bot.membership.code_models import CodeBatch, CodeRedemption
+from bot.membership.models import Member, Store
+from bot.membership.reward_models import CouponClaim, RedemptionOrder
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    stores: int
+    consumers: int
+    tier_changes: int
+
+
+async def tier_rules(session: AsyncSession, tenant_id: int) -> dict[str, TierRules]:
+    """Region code ("" = default) -> rules; the built-in default when the tenant set none."""
+    rows = await session.execute(select(TierRuleSet).where(TierRuleSet.tenant_id == tenant_id))
+    out = {r.region_code: TierRules.parse(r.rules) for r in rows.scalars()}
+    out.setdefault("", DEFAULT)
+    return out
+
+
+async def set_tier_rules(
+    session: AsyncSession, tenant_id: int, text: str, region_code: str = ""
+) -> TierRules:
+    rules = TierRules.parse(text)  # refuse a bad definition before writing anything
+    await session.execute(
+        insert_ignore(
+            session,
+            TierRuleSet.__table__,
+            [{"tenant_id": tenant_id, "region_code": region_code, "rules": text}],
+            index_elements=["tenant_id", "region_code"],
+        )
+    )
+    await session.execute(
+        update(TierRuleSet)
+        .where(TierRuleSet.tenant_id == tenant_id, TierRuleSet.region_code == region_code)
+        .values(rules=text)
+    )
+    return rules
+
+
+async def store_owners(session: AsyncSession, tenant_id: int) -> dict[str, int]:
+    """Store code -> the member who hears from us for it (its first store owner)."""
+    rows = await session.execute(
+        select(Store.code, func.min(Member.id))
+        .join(Member, Member.store_id == Store.id)
+        .where(Store.tenant_id == tenant_id, Member.role == "store_owner", Member.status == "active")
+        .group_by(Store.code)
+    )
+    return {code: mid for code, mid in rows}
+
+
+async def _store_facts(
+    session: AsyncSession, tenant_id: int, now: datetime, rules: LifecycleRules
+) -> dict[str, Facts]:
+    catalog = await facts_repo.catalog(session, tenant_id)
+    rows = await session.execute(
+        select(OrderFact).where(
+            OrderFact.tenant_id == tenant_id, OrderFact.status != "cancelled", OrderFact.ordered_at <= now
+        )
+    )
+    purchases: dict[str, list[Purchase]] = defaultdict(list)
+    for row in rows.scalars():
+        lines = facts_repo.lines_of(row)
+        purchases[row.store_code].append(
+            Purchase(
+                row.ordered_at, row.total_fen, tuple((ln.sku, ln.amount_fen or ln.quantity) for ln in lines)
+            )
+        )
+    return {code: facts(p, now, catalog, rules) for code, p in purchases.items()}
+
+
+async def _consumer_facts(
+    session: AsyncSession, tenant_id: int, now: datetime, rules: LifecycleRules
+) -> tuple[dict[int, Facts], dict[int, dict[str, int]]]:
+    catalog = await facts_repo.catalog(session, tenant_id)
+    rows = await session.execute(
+        select(CodeRedemption.member_id, CodeRedemption.scanned_at, CodeRedemption.points, CodeBatch.sku)
+        .join(CodeBatch, CodeBatch.id == CodeRedemption.batch_id)
+        .where(CodeRedemption.tenant_id == tenant_id, CodeRedemption.scanned_at <= now)
+    )
+    purchases: dict[int, list[Purchase]] = defaultdict(list)
+    for member_id, at, points, sku in rows:
+        purchases[member_id].append(Purchase(at, points or 0, ((sku, 1),)))
+    extra: dict[int, dict[str, int]] = defaultdict(dict)
+    for model, name, when in (
+        (RedemptionOrder, "redemptions", RedemptionOrder.created_at),
+        (CouponClaim, "coupons", CouponClaim.claimed_at),
+    ):
+        counted = await session.execute(
+            select(model.member_id, func.count())
+            .where(model.tenant_id == tenant_id, when <= now)
+            .group_by(model.member_id)
+        )
+        for member_id, n in counted:
+            extra[member_id][name] = n
+    return {m: facts(p, now, catalog, rules) for m, p in purchases.items()}, extra
+
+
+async def refresh(
+    session: AsyncSession, tenant_id: int, now: datetime, rules: LifecycleRules = LifecycleRules()
+) -> RefreshReport:
+    """Recompute every profile of the tenant as of ``now``; record tier changes."""
+    existing = {
+        p.subject: p
+        for p in (await session.execute(select(Profile).where(Profile.tenant_id == tenant_id))).scalars()
+    }
+    stores = await _store_facts(session, tenant_id, now, rules)
+    regions = dict(
+        (
+            await session.execute(select(Store.code, Store.region_code).where(Store.tenant_id == tenant_id))
+        ).all()
+    )
+    owners = await store_owners(session, tenant_id)
+    tiers = await tier_rules(session, tenant_id)
+    cells = rfm_cells(stores)
+    changes = 0
+    for code, f in stores.items():
+        region = regions.get(code) or ""
+        tier, why = (tiers.get(region) or tiers[""]).assign(f)
+        subject = f"store:{code}"
+        old = existing.get(subject)
+        await _upsert(
+            session, tenant_id, subject, "store", owners.get(code), region, f, cells[code], tier, now, old
+        )
+        if old is None or old.tier != tier:
+            changes += 1
+            await session.execute(
+                insert_ignore(
+                    session,
+                    TierChange.__table__,
+                    [
+                        {
+                            "tenant_id": tenant_id,
+                            "store_code": code,
+                            "from_tier": old.tier if old else "",
+                            "to_tier": tier,
+                            "reason": why[:200],
+                            "changed_at": now,
+                        }
+                    ],
+                    index_elements=["tenant_id", "store_code", "changed_at"],
+                )
+            )
+    consumers, extra = await _consumer_facts(session, tenant_id, now, rules)
+    ccells = rfm_cells({str(k): v for k, v in consumers.items()})
+    for member_id, f in consumers.items():
+        subject = f"member:{member_id}"
+        await _upsert(
+            session,
+            tenant_id,
+            subject,
+            "consumer",
+            member_id,
+            None,
+            f,
+            ccells[str(member_id)],
+            "",
+            now,
+            existing.get(subject),
+            extra.get(member_id, {}),
+        )
+    return RefreshReport(len(stores), len(consumers), changes)
+
+
+async def _upsert(
+    session: AsyncSession,
+    tenant_id: int,
+    subject: str,
+    kind: str,
+    member_id: int | None,
+    region: str | None,
+    f: Facts,
+    cell: str,
+    tier: str,
+    now: datetime,
+    old: Profile | None,
+    extra: dict[str, int] | None = None,
+) -> None:
+    values = {
+        "kind": kind,
+        "member_id": member_id,
+        "region_code": region or None,
+        "recency_days": f.recency_days,
+        "frequency": f.frequency,
+        "monetary_fen": f.monetary_fen,
+        "rfm": cell,
+        "lifecycle": f.lifecycle,
+        "top_aroma": f.top_aroma,
+        "top_brand": f.top_brand,
+        "affinity": orjson.dumps({"aroma": f.aroma, "brand": f.brand, **(extra or {})}).decode(),
+        "tier": tier,
+        "last_order_at": f.last_at,
+        "computed_at": now,
+    }
+    if old is None:
+        await session.execute(
+            insert_ignore(
+                session,
+                Profile.__table__,
+                [{"tenant_id": tenant_id, "subject": subject, **values}],
+                index_elements=["tenant_id", "subject"],
+            )
+        )
+    await session.execute(
+        update(Profile).where(Profile.tenant_id == tenant_id, Profile.subject == subject).values(**values)
+    )
