@@ -209,14 +209,17 @@ async def tick(deps: Deps, tenant_id: int, now: datetime) -> TickReport:
             enrolled += await enrolling.enrol(session, tenant_id, journey, now, deps.policy)
         exited += await goals(deps, tenant_id, journey, now)
     versions = await _versions(deps, tenant_id)
+    seen: set[int] = set()
     while True:
         async with session_scope(deps.sessions) as session:
             batch = await repo.claim_due(
                 session, tenant_id, now, limit=deps.policy.batch, lease_seconds=deps.policy.lease_seconds
             )
-        if not batch:
+        fresh = [i for i in batch if i not in seen]
+        if not fresh:  # nothing due, or only what this tick already moved (its lease runs out)
             break
-        for enrolment_id in batch:
+        seen.update(fresh)
+        for enrolment_id in fresh:
             n, what = await advance(deps, versions, enrolment_id, now)
             ran += n
             completed += what == "completed"

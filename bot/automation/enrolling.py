@@ -140,7 +140,7 @@ async def enrol(
                     }
                 ],
                 index_elements=["tenant_id", "journey", "subject", "cycle"],
-            )
+            ).returning(Enrolment.__table__.c.id)
         )
-        entered += result.rowcount or 0
+        entered += len(result.all())
     return entered

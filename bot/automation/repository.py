@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation import definitions
@@ -85,27 +85,25 @@ async def claim_due(
     IMMEDIATE`` (bot.db), so claims are serialised. A crashed worker's lease runs out (real time,
     not the journey clock) and another worker takes the rows."""
     real = utcnow()
-    lock = "FOR UPDATE SKIP LOCKED" if is_postgres(session) else ""
+    due = (
+        select(Enrolment.id)
+        .where(
+            Enrolment.tenant_id == tenant_id,
+            Enrolment.state == "active",
+            Enrolment.due_at <= now,
+            or_(Enrolment.lease_until.is_(None), Enrolment.lease_until < real),
+        )
+        .order_by(Enrolment.due_at, Enrolment.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        due = due.with_for_update(skip_locked=True)
     rows = await session.execute(
-        text(
-            f"""
-            UPDATE auto_enrolments SET lease_until = :lease
-            WHERE id IN (
-                SELECT id FROM auto_enrolments
-                WHERE tenant_id = :tenant AND state = 'active' AND due_at <= :now
-                  AND (lease_until IS NULL OR lease_until < :real)
-                ORDER BY due_at, id LIMIT :limit {lock}
-            )
-            RETURNING id
-            """
-        ),
-        {
-            "lease": real + timedelta(seconds=lease_seconds),
-            "tenant": tenant_id,
-            "now": now,
-            "real": real,
-            "limit": limit,
-        },
+        update(Enrolment)
+        .where(Enrolment.id.in_(due.scalar_subquery()))
+        .values(lease_until=real + timedelta(seconds=lease_seconds))
+        .returning(Enrolment.id)
+        .execution_options(synchronize_session=False)
     )
     return sorted(r[0] for r in rows)
 
