@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.automation import definitions
 from bot.automation import facts as facts_repo
 from bot.automation import repository as repo
-from bot.automation import definitions
 from bot.automation.facts import OrderLineFact, StoreOrder
 from bot.automation.interface import Deps, IssuedCoupon, Policy
 from bot.automation.profiles import SkuInfo
