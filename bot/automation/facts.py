@@ -57,9 +57,10 @@ async def record_order(session: AsyncSession, tenant_id: int, order: StoreOrder)
     }
     insert = (pg_insert if is_postgres(session) else sqlite_insert)(OrderFact.__table__)
     changes: dict[str, Any] = {"status": insert.excluded.status, "updated_at": insert.excluded.updated_at}
-    if order.lines is not None:
+    if order.lines is not None:  # the order itself (history): authoritative for time and lines
         changes["lines"] = insert.excluded.lines
         changes["coupon_discount_fen"] = insert.excluded.coupon_discount_fen
+        changes["ordered_at"] = insert.excluded.ordered_at
     if order.total_fen:
         changes["total_fen"] = insert.excluded.total_fen
     stmt = insert.values(values).on_conflict_do_update(
@@ -98,6 +99,19 @@ class OrderHistory(Protocol):
     async def list_for_store(
         self, store_id: int, *, status: str | None = None, cursor: str | None = None, limit: int = 20
     ) -> Any: ...
+
+
+def from_event(event: Any, store_code: str, total_fen: int | None) -> StoreOrder:
+    """A ``backend_client.OrderStatusChanged`` as a fact: no lines (the nightly backfill adds
+    them); its time stands for the order's until the history says otherwise."""
+    return StoreOrder(
+        core_order_id=event.order_id,
+        core_store_id=event.store_id,
+        store_code=store_code,
+        status=event.status,
+        total_fen=total_fen or 0,
+        ordered_at=event.at,
+    )
 
 
 def from_core(order: Any, store_code: str) -> StoreOrder:

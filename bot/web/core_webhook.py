@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from backend_client import CoreError, InvalidWebhook, OrderStatusChanged, WebhookEvent, verify_webhook
 from bot import keys
+from bot.automation import facts as order_facts
 from bot.db import insert_ignore, session_scope, utcnow
 from bot.membership.loyalty_config import LoyaltyConfig
 from bot.ordering import notices
@@ -126,6 +127,7 @@ async def _order_status(services: Services, tenant_id: int, event: WebhookEvent)
             await notices.credit_points(
                 session, tenant_id, data, store_code=store_code, amount_fen=amount, config=config
             )
+            await order_facts.record_order(session, tenant_id, order_facts.from_event(data, store_code, amount))
         await _record(services, tenant_id, event, session)
     log.info("core_order_status", order=data.order_id, status=data.status, notified=bool(notice))
 
