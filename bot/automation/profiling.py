@@ -140,10 +140,11 @@ async def refresh(
         tier, why = (tiers.get(region) or tiers[""]).assign(f)
         subject = f"store:{code}"
         old = existing.get(subject)
+        before = old.tier if old is not None else None  # read before the update refreshes ``old``
         await _upsert(
             session, tenant_id, subject, "store", owners.get(code), region, f, cells[code], tier, now, old
         )
-        if old is None or old.tier != tier:
+        if before != tier:
             changes += 1
             await session.execute(
                 insert_ignore(
@@ -153,7 +154,7 @@ async def refresh(
                         {
                             "tenant_id": tenant_id,
                             "store_code": code,
-                            "from_tier": old.tier if old else "",
+                            "from_tier": before or "",
                             "to_tier": tier,
                             "reason": why[:200],
                             "changed_at": now,
@@ -213,6 +214,8 @@ async def _upsert(
         "last_order_at": f.last_at,
         "computed_at": now,
     }
+    if old is not None and all(getattr(old, k) == v for k, v in values.items() if k != "computed_at"):
+        return  # unchanged: most subjects on most nights
     if old is None:
         await session.execute(
             insert_ignore(

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.automation import definitions
 from bot.automation import facts as facts_repo
@@ -45,18 +45,19 @@ class CountingCoupons:
 
 
 class World:
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, *, tenant_id: int = 0, oa: str = OA) -> None:
         self.engine = create_engine(db_url)
         self.sessions = session_factory(self.engine)
-        self.tenant_id = 0
+        self.tenant_id = tenant_id
+        self.oa = oa
         self.core_ids: dict[str, int] = {}
         self._order = 0
 
     async def setup(self) -> World:
         async with session_scope(self.sessions) as session:
-            tenant = await tenancy_repo.get_or_create_tenant(session, "auto", "自动化品牌")
-            self.tenant_id = tenant.id
-            await facts_repo.remember_skus(session, tenant.id, [(k, n, i) for k, (n, i) in SKUS.items()])
+            if not self.tenant_id:
+                self.tenant_id = (await tenancy_repo.get_or_create_tenant(session, "auto", "自动化品牌")).id
+            await facts_repo.remember_skus(session, self.tenant_id, [(k, n, i) for k, (n, i) in SKUS.items()])
         return self
 
     async def close(self) -> None:
@@ -70,7 +71,7 @@ class World:
             texts=text_environment(),
             notifier=notifier if notifier is not None else RecordingPushNotifier(),
             coupons=coupons if coupons is not None else CountingCoupons(),
-            oa_appids=lambda: [OA],
+            oa_appids=lambda: [self.oa],
             policy=Policy(**policy),
         )
 
@@ -83,6 +84,7 @@ class World:
         opted_out: bool = False,
         distributor: str | None = None,
         region: str | None = None,
+        member_id: int | None = None,
     ) -> int | None:
         """Creates the store (and its owner); returns the owner's member id."""
         async with session_scope(self.sessions) as session:
@@ -98,6 +100,11 @@ class World:
             self.core_ids[code] = store.id + 1000
             if not owner:
                 return None
+            if member_id is not None:  # an existing member (who followed through WeChat) owns it
+                await session.execute(
+                    update(Member).where(Member.id == member_id).values(role="store_owner", store_id=store.id)
+                )
+                return member_id
             member = Member(
                 tenant_id=self.tenant_id, role="store_owner", store_id=store.id, push_opt_out=opted_out
             )
@@ -107,7 +114,7 @@ class World:
                 MemberIdentity(
                     tenant_id=self.tenant_id,
                     member_id=member.id,
-                    appid=OA,
+                    appid=self.oa,
                     openid=f"o-{code}",
                     following=following,
                 )
@@ -123,7 +130,7 @@ class World:
                 MemberIdentity(
                     tenant_id=self.tenant_id,
                     member_id=member.id,
-                    appid=OA,
+                    appid=self.oa,
                     openid=f"o-staff-{member.id}",
                     following=True,
                 )
