@@ -16,7 +16,10 @@ from bot.db import session_scope
 from tests.automation.world import World
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=SHANGHAI)
-RULES = "tiers:\n  - {name: 核心, min_monetary_fen: 500000, min_frequency: 4, max_recency_days: 30}\n  - {name: 潜力}\n"
+RULES = (
+    "tiers:\n  - {name: 核心, min_monetary_fen: 500000, min_frequency: 4, max_recency_days: 30}\n"
+    "  - {name: 潜力}\n"
+)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ goes out in quiet hours; the cap holds across both journeys; opted-out owners ge
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -262,7 +263,7 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
         sends[s.member_id].append(s.sent_at)
     for times in sends.values():
         times.sort()
-        assert all(b - a >= timedelta(days=7) for a, b in zip(times, times[1:], strict=False))
+        assert all(b - a >= timedelta(days=7) for a, b in itertools.pairwise(times))
 
     # affinity reaches 酱香 buyers only
     aff = [e for e in enrolments if e.journey == "affinity-jiangxiang"]
