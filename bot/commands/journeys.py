@@ -42,6 +42,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true")
     status.add_argument("--journey", default=None)
     status.set_defaults(func=_command(_status))
+    campaigns = subparsers.add_parser("campaigns", help="one-off marketing sends to an audience")
+    csub = campaigns.add_subparsers(dest="campaigns_command", required=True)
+    create = csub.add_parser("create", help="create a campaign and materialise its recipients")
+    create.add_argument("--name", required=True)
+    create.add_argument("--text", required=True, help="the message (operator copy)")
+    create.add_argument("--role", default=None, help="only members of this role (e.g. store_owner)")
+    create.set_defaults(func=_command(_campaign_create))
+    send = csub.add_parser("send", help="send (any number of these may run at once; resumable)")
+    send.add_argument("--name", required=True)
+    send.add_argument("--batch", type=int, default=200)
+    send.add_argument("--concurrency", type=int, default=20)
+    send.add_argument("--quiet", action="store_true", help="no progress bar")
+    send.set_defaults(func=_command(_campaign_send))
+    cstatus = csub.add_parser("status", help="recipients by state")
+    cstatus.add_argument("--name", required=True)
+    cstatus.set_defaults(func=_command(_campaign_status))
     profiles = subparsers.add_parser("profiles", help="store and consumer profiles, tiers")
     psub = profiles.add_subparsers(dest="profiles_command", required=True)
     refresh = psub.add_parser("refresh", help="recompute profiles and tiers as of --at")
@@ -196,4 +212,88 @@ async def _refresh(runtime: Runtime, args: argparse.Namespace) -> int:
     print(
         f"profiles: {report.stores} stores, {report.consumers} consumers, {report.tier_changes} tier changes"
     )
+    return 0
+
+
+# campaigns ---------------------------------------------------------------------------------------
+async def _campaign_id(runtime: Runtime, name: str) -> int:
+    from sqlalchemy import select
+
+    from bot.automation.models import Campaign
+    from bot.db import session_scope
+
+    async with session_scope(runtime.services.sessions) as session:
+        found = (
+            await session.execute(
+                select(Campaign.id).where(Campaign.tenant_id == await _tenant(runtime), Campaign.name == name)
+            )
+        ).scalar_one_or_none()
+    if found is None:
+        raise SystemExit(f"jiubot: no campaign {name!r}")
+    return found
+
+
+async def _campaign_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.automation import campaigns
+    from bot.db import session_scope
+
+    tenant = await _tenant(runtime)
+    appid = runtime.settings.oa_appid
+    if not appid:
+        print("jiubot: JIUBOT_OA_APPID is not set (campaigns go to the Official Account)", file=sys.stderr)
+        return 2
+    async with session_scope(runtime.services.sessions) as session:
+        cid = await campaigns.create(session, tenant, args.name, args.text)
+        total = await campaigns.materialise(
+            session, tenant, cid, appid, role=args.role, holdout_share=runtime.settings.automation_holdout
+        )
+    print(f"campaign {args.name}: {total} recipients")
+    return 0
+
+
+async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.automation import campaigns
+    from bot.automation.clock import SystemClock
+    from bot.db import session_scope
+    from bot.wiring.automation import deps
+
+    cid = await _campaign_id(runtime, args.name)
+    async with session_scope(runtime.services.sessions) as session:
+        before = await campaigns.progress(session, cid)
+    done = [before.finished]
+
+    def bar(n: int) -> None:
+        done[0] += n
+        if args.quiet or not before.total:
+            return
+        width = 30
+        filled = width * done[0] // before.total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{before.total}")
+        sys.stderr.flush()
+
+    sent = await campaigns.run_worker(
+        deps(runtime.services, worker="cli"),
+        await _tenant(runtime),
+        cid,
+        now=SystemClock().now,
+        batch=args.batch,
+        concurrency=args.concurrency,
+        on_progress=bar,
+    )
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(f"campaign {args.name}: this worker finished {sent}")
+    return 0
+
+
+async def _campaign_status(runtime: Runtime, args: argparse.Namespace) -> int:
+    import orjson
+
+    from bot.automation import campaigns
+    from bot.db import session_scope
+
+    cid = await _campaign_id(runtime, args.name)
+    async with session_scope(runtime.services.sessions) as session:
+        p = await campaigns.progress(session, cid)
+    print(orjson.dumps(p.__dict__).decode())
     return 0
