@@ -215,8 +215,13 @@ async def run_worker(
             continue
         async with session_scope(deps.sessions) as session:
             rows = await claim(session, campaign_id, batch, lease_seconds)
+            left = (await progress(session, campaign_id)).claimed if not rows else 0
         if not rows:
-            return finished
+            if not left:
+                return finished
+            # rows leased by another worker: finished by it, or ours when its lease runs out
+            await asyncio.sleep(min(1.0, lease_seconds / 4))
+            continue
 
         async def one(row: CampaignRecipient, at: datetime = at) -> None:
             async with gate:

@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     send.add_argument("--name", required=True)
     send.add_argument("--batch", type=int, default=200)
     send.add_argument("--concurrency", type=int, default=20)
+    send.add_argument("--lease", type=int, default=60, help="seconds before a dead worker's rows are retaken")
     send.add_argument("--quiet", action="store_true", help="no progress bar")
     send.set_defaults(func=_command(_campaign_send))
     cstatus = csub.add_parser("status", help="recipients by state")
@@ -278,6 +279,7 @@ async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
         now=SystemClock().now,
         batch=args.batch,
         concurrency=args.concurrency,
+        lease_seconds=args.lease,
         on_progress=bar,
     )
     if not args.quiet:

@@ -127,7 +127,8 @@ async def _order_status(services: Services, tenant_id: int, event: WebhookEvent)
             await notices.credit_points(
                 session, tenant_id, data, store_code=store_code, amount_fen=amount, config=config
             )
-            await order_facts.record_order(session, tenant_id, order_facts.from_event(data, store_code, amount))
+            fact = order_facts.from_event(data, store_code, amount)
+            await order_facts.record_order(session, tenant_id, fact)
         await _record(services, tenant_id, event, session)
     log.info("core_order_status", order=data.order_id, status=data.status, notified=bool(notice))
 

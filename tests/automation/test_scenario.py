@@ -285,6 +285,5 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
         win
     )
     assert wb.uplift is not None and wb.coupons_issued == len(coupon_keys)
-    print(
-        f"\nscenario: {N_STORES} stores, {DAYS} days, setup {setup_s:.1f}s, total {time.monotonic() - started:.1f}s"
-    )
+    took = time.monotonic() - started
+    print(f"\nscenario: {N_STORES} stores, {DAYS} days, setup {setup_s:.1f}s, total {took:.1f}s")
