@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import orjson
 
 from bot.automation.clock import SHANGHAI
-from bot.db import create_engine, session_scope, session_factory
+from bot.db import create_engine, session_factory, session_scope
 from bot.tenancy import repository as tenancy_repo
 from tests.automation.world import World
 from tests.test_cli import _run
