@@ -64,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     refresh = psub.add_parser("refresh", help="recompute profiles and tiers as of --at")
     refresh.add_argument("--at", default=None)
     refresh.set_defaults(func=_command(_refresh))
+    bt = psub.add_parser("backtest", help="replenishment: share of repeat stores predicted within N days")
+    bt.add_argument("--days", type=float, default=7)
+    bt.set_defaults(func=_command(_backtest))
 
 
 def _settings() -> Settings:
@@ -298,4 +301,18 @@ async def _campaign_status(runtime: Runtime, args: argparse.Namespace) -> int:
     async with session_scope(runtime.services.sessions) as session:
         p = await campaigns.progress(session, cid)
     print(orjson.dumps(p.__dict__).decode())
+    return 0
+
+
+async def _backtest(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.automation import replenish
+    from bot.db import session_scope
+
+    async with session_scope(runtime.services.sessions) as session:
+        orders = await replenish.facts_of(session, await _tenant(runtime))
+    r = replenish.backtest(orders, args.days)
+    print(
+        f"replenishment backtest: {r.within}/{r.stores} repeat stores ({r.share:.0%}) within {args.days:g} days "
+        f"on every held-out reorder; {r.pairs} store x SKU pairs, mean error {r.mean_error_days:.1f} days"
+    )
     return 0
