@@ -12,11 +12,18 @@ within 7 days).
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.automation.facts import lines_of
+from bot.automation.models import OrderFact
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class Prediction:
 
 def interval(times: Sequence[datetime], *, recent: int = 6) -> timedelta | None:
     ordered = sorted(times)
-    gaps = [(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)][-recent:]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ordered)][-recent:]
     gaps = [g for g in gaps if g > 3600]  # two orders the same day are one restock
     if not gaps:
         return None
@@ -90,15 +97,8 @@ def backtest(orders: Iterable[tuple[str, str, datetime]], tolerance_days: float 
     )
 
 
-async def facts_of(session: object, tenant_id: int) -> list[tuple[str, str, datetime]]:
+async def facts_of(session: AsyncSession, tenant_id: int) -> list[tuple[str, str, datetime]]:
     """(store, sku, ordered_at) of every non-cancelled order line the core reported."""
-    from sqlalchemy import select
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from bot.automation.facts import lines_of
-    from bot.automation.models import OrderFact
-
-    assert isinstance(session, AsyncSession)
     rows = await session.execute(
         select(OrderFact).where(OrderFact.tenant_id == tenant_id, OrderFact.status != "cancelled")
     )

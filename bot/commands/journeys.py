@@ -312,7 +312,8 @@ async def _backtest(runtime: Runtime, args: argparse.Namespace) -> int:
         orders = await replenish.facts_of(session, await _tenant(runtime))
     r = replenish.backtest(orders, args.days)
     print(
-        f"replenishment backtest: {r.within}/{r.stores} repeat stores ({r.share:.0%}) within {args.days:g} days "
+        f"replenishment backtest: {r.within}/{r.stores} repeat stores ({r.share:.0%}) "
+        f"within {args.days:g} days "
         f"on every held-out reorder; {r.pairs} store x SKU pairs, mean error {r.mean_error_days:.1f} days"
     )
     return 0
