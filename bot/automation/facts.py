@@ -154,3 +154,43 @@ async def backfill_store(
 
 def lines_of(row: OrderFact) -> Sequence[OrderLineFact]:
     return [OrderLineFact(**item) for item in orjson.loads(row.lines or "[]")]
+
+
+# the whole tenant, from the core -------------------------------------------------------------------
+@dataclass(frozen=True)
+class BackfillReport:
+    stores: int
+    orders: int
+    skus: int
+
+
+async def backfill(
+    core: Any, session: AsyncSession, tenant_id: int, *, max_stores: int = 100_000
+) -> BackfillReport:
+    """Every store's order history (``core.org.stores`` pages, ``core.orders.list_for_store``)
+    and the catalog facts (brand, aroma, category) of every SKU seen (``core.catalog.product``).
+    ``core`` is a ``backend_client.CoreClient``; its errors propagate (the nightly job retries)."""
+    stores = orders = 0
+    cursor: str | None = None
+    while stores < max_stores:
+        page = await core.org.stores(cursor=cursor, limit=100)
+        for store in page.items:
+            orders += await backfill_store(core.orders, session, tenant_id, store.id, store.code)
+            stores += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    known = set(await catalog(session, tenant_id))
+    seen = {
+        line.sku
+        for row in (
+            await session.execute(select(OrderFact).where(OrderFact.tenant_id == tenant_id))
+        ).scalars()
+        for line in lines_of(row)
+    }
+    fresh = []
+    for sku in sorted(seen - known):
+        product = await core.catalog.product(sku)
+        fresh.append((sku, product.name, SkuInfo(product.brand, product.aroma or "", product.category)))
+    await remember_skus(session, tenant_id, fresh)
+    return BackfillReport(stores, orders, len(fresh))

@@ -64,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     refresh = psub.add_parser("refresh", help="recompute profiles and tiers as of --at")
     refresh.add_argument("--at", default=None)
     refresh.set_defaults(func=_command(_refresh))
+    fill = psub.add_parser("backfill", help="copy every store's order history and SKU facts from the core")
+    fill.set_defaults(func=_command(_backfill))
     bt = psub.add_parser("backtest", help="replenishment: share of repeat stores predicted within N days")
     bt.add_argument("--days", type=float, default=7)
     bt.set_defaults(func=_command(_backtest))
@@ -316,4 +318,17 @@ async def _backtest(runtime: Runtime, args: argparse.Namespace) -> int:
         f"within {args.days:g} days "
         f"on every held-out reorder; {r.pairs} store x SKU pairs, mean error {r.mean_error_days:.1f} days"
     )
+    return 0
+
+
+async def _backfill(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.automation import facts
+    from bot.db import session_scope
+
+    if runtime.services.core is None:
+        print("jiubot: JIUBOT_CORE_URL is not set (the history comes from the core)", file=sys.stderr)
+        return 2
+    async with session_scope(runtime.services.sessions) as session:
+        r = await facts.backfill(runtime.services.core, session, await _tenant(runtime))
+    print(f"backfill: {r.stores} stores, {r.orders} orders, {r.skus} new SKUs")
     return 0

@@ -7,11 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
+
 if TYPE_CHECKING:
     from backend_client import CoreClient
     from bot.automation.interface import Deps, IssuedCoupon
     from bot.scheduler import Scheduler
     from bot.services import Services
+
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = Path(__file__).parent.parent / "automation" / "migrations"
 
@@ -84,14 +88,22 @@ def jobs(scheduler: Scheduler, services: Services) -> None:
             await run_tick(deps(services), tenant, SystemClock().now())
 
     async def refresh() -> None:
-        from bot.automation import profiling
+        from backend_client import CoreError
+        from bot.automation import facts, profiling
         from bot.automation.clock import SystemClock
         from bot.db import session_scope
 
         tenant = await tenant_id(services)
-        if tenant is not None:
-            async with session_scope(services.sessions) as session:
-                await profiling.refresh(session, tenant, SystemClock().now())
+        if tenant is None:
+            return
+        if services.core is not None:  # the core's history first: webhooks can be missed
+            try:
+                async with session_scope(services.sessions) as session:
+                    await facts.backfill(services.core, session, tenant)
+            except CoreError as exc:
+                log.warning("automation_backfill_failed", error=type(exc).__name__)
+        async with session_scope(services.sessions) as session:
+            await profiling.refresh(session, tenant, SystemClock().now())
 
     scheduler.every("journeys-tick", 60, tick)
     scheduler.cron("profiles-refresh", refresh, hour=1, minute=20)
