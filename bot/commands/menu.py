@@ -54,6 +54,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     order_parse = subparsers.choices.get("order-parse")
     if order_parse is not None:
         order_parse.set_defaults(core_opener=open_core_catalog)
+    batch_create = _subcommand(subparsers.choices.get("codes"), "batch", "create")
+    if batch_create is not None:  # its SKU is checked against the core's catalog
+        batch_create.set_defaults(core_opener=open_core_catalog)
+
+
+def _subcommand(parser: argparse.ArgumentParser | None, *names: str) -> argparse.ArgumentParser | None:
+    for name in names:
+        if parser is None:
+            return None
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parser = subs[0].choices.get(name) if subs else None
+    return parser
 
 
 def _settings() -> Settings:

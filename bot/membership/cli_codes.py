@@ -57,6 +57,28 @@ def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ig
         )
 
 
+async def _check_sku(settings: Settings, args: argparse.Namespace) -> str:
+    """Why the batch's SKU is refused ("" when it is fine): with a core configured, the SKU must
+    be in its catalog (printed codes live for years; a typo would credit nothing). The HTTP
+    opener comes from the ``jiubot`` command (bot/commands/menu.py): this package opens none."""
+    from backend_client import CoreError, NotFound
+
+    opener = getattr(args, "core_opener", None)
+    if not settings.core_url or opener is None:
+        return ""
+    try:
+        async with opener(settings.core_url, settings.core_api_key) as catalog:
+            await catalog.product(args.sku)
+    except NotFound:
+        return (
+            f"unknown SKU {args.sku!r}: the core's catalog has no such product "
+            "(list them with `jiubot order-parse` or the core's /v1/products)"
+        )
+    except CoreError as exc:
+        return f"cannot check SKU {args.sku!r} against the core's catalog ({exc.code}: {exc}); nothing created"
+    return ""
+
+
 def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -> argparse._SubParsersAction:
     from bot.db import session_scope
     from bot.membership import batches, regions, rules
@@ -79,6 +101,10 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
 
     async def batch_create(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
         tenant = await tenant_of(sessions, args.tenant)
+        problem = await _check_sku(settings, args)
+        if problem:
+            print(f"jiubot: {problem}", file=sys.stderr)
+            return 2
         try:
             async with session_scope(sessions) as session:
                 batch = await batches.create_batch(
