@@ -95,7 +95,9 @@ async def post_sms(request: web.Request) -> web.Response:
     body = await _json(request)
     phone, text = str(body.get("phone", "")).strip(), str(body.get("text", ""))
     if not phone or not text:
-        return web.json_response({"error": "bad_request", "message": "phone and text are required"}, status=400)
+        return web.json_response(
+            {"error": "bad_request", "message": "phone and text are required"}, status=400
+        )
     sms = send_sms(request.app[SIM_STATE], phone, text[:500], str(body.get("sender", ""))[:20])
     return web.json_response(sms_view(sms))
 
@@ -114,7 +116,9 @@ async def post_printed(request: web.Request) -> web.Response:
     url = str(body.get("url", "")).strip()
     if not url.startswith(("http://", "https://")):
         return web.json_response({"error": "bad_url", "message": "url must be http(s)"}, status=400)
-    item = request.app[SIM_STATE].phone.print_code(str(body.get("label", url)), url, str(body.get("kind", "code")))
+    item = request.app[SIM_STATE].phone.print_code(
+        str(body.get("label", url)), url, str(body.get("kind", "code"))
+    )
     request.app[SIM_STATE].touch()
     return web.json_response({"label": item.label, "url": item.url, "kind": item.kind})
 

@@ -28,9 +28,9 @@ from wechat_sim.crypto import jsapi_signature, same
 from wechat_sim.driver import CallbackDriver, DeliveryResult
 from wechat_sim.errors import WxError
 from wechat_sim.faults import Faults
-from wechat_sim.phone import Phone
 from wechat_sim.menus import Menus
 from wechat_sim.model import ROLES, App, AppRuntime, Code, Member, Person
+from wechat_sim.phone import Phone
 from wechat_sim.qrcodes import QrCodes
 from wechat_sim.records import ApiCall, Records
 from wechat_sim.sending import Sending

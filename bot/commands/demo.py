@@ -23,9 +23,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, SIM_PREFIX, print_banner
 from bot.commands.demo_guard import remove_env, write_env
 
-DEMO_OA = "wxdemooa00000001"
 DEMO_MP = "wxdemomp00000001"
 DEMO_TOKEN = "jiubotDemoToken1"
 DEMO_AES_KEY = "jiubotDemoAesKey0123456789abcdefghijklmnopq"
@@ -33,8 +33,6 @@ DEMO_GROUP = "jiubot-demo"
 CORE_TENANT = "demo"
 CORE_KEY = "demo-core-api-key-2026"
 WEBHOOK_SECRET = "demo-core-webhook-secret"
-SIM_PREFIX = "/wxsim"
-CORE_PREFIX = "/refcore"
 DEMO_BRAND = "示例酒业"
 PERSON_COOKIE = "wxsim_person"  # the simulator's in-phone browser (wechat_sim.api.oauth)
 
@@ -87,7 +85,9 @@ def _demo(args, var: Path, _settings, _loop_factory, upgrade, configure_logging)
         JIUBOT_WECHAT_BROWSER_COOKIE=PERSON_COOKIE,
         JIUBOT_CODE_BASE_URL=base,
     )
-    database_url = os.environ.get("JIUBOT_DATABASE_URL") or f"sqlite+aiosqlite:///{var.resolve() / 'jiubot.sqlite3'}"
+    database_url = (
+        os.environ.get("JIUBOT_DATABASE_URL") or f"sqlite+aiosqlite:///{var.resolve() / 'jiubot.sqlite3'}"
+    )
     settings = _settings(
         database_url=database_url,
         tenant_name=DEMO_BRAND,
@@ -159,7 +159,7 @@ async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ign
         scene = await _after_start(app, people, store.code if store else None)
         materials = await _materials(app, store.code if store else None)
         write_env(var, _connection_facts(settings))
-        _banner(base, people, scene, store, materials)
+        print_banner(base, people, scene, store, materials)
         await stop.wait()
     finally:
         print("\n[demo] stopping ...", file=sys.stderr)
@@ -362,58 +362,6 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     except Exception as exc:  # the demo still runs; binding needs `jiubot store qr`
         print(f"[demo] could not make the store binding QR: {exc}", file=sys.stderr)
         return None
-
-
-def _banner(base: str, people: list[DemoPerson], scene: str | None, store, materials) -> None:  # type: ignore[no-untyped-def]
-    console = f"{base}{SIM_PREFIX}/_sim/console"
-    bind = (
-        [
-            f"  bind the demo store:       as {people[0].name} [{people[0].person_id}], "
-            f"scan the QR scene {scene}",
-            f"                             ({store.name}; the SMS code shows on the simulated phone "
-            "and here)",
-        ]
-        if scene and store
-        else []
-    )
-    codes = [f"  bottle codes to scan:      {url}" for url in materials.code_urls[:1]] + [
-        f"                             {url}" for url in materials.code_urls[1:]
-    ]
-    if materials.code_urls:
-        codes.append(f"                             ({materials.product}; listed under 扫一扫 in the console)")
-    coupon = [f"  store coupon QR:           {materials.store_coupon_url}"] if materials.store_coupon_url else []
-    distributor = (
-        [f"  distributor:               {people[2].name} works for {materials.distributor}; he asks 我的门店"]
-        if materials.distributor
-        else []
-    )
-    jiubot = sys.argv[0] if Path(sys.argv[0]).name == "jiubot" else "jiubot"
-    cli = (
-        [
-            f"  in a second terminal, in {Path.cwd()} (var/demo.env has this demo's settings):",
-            f"    {jiubot} store qr --store {store.code}",
-            f"    {jiubot} codes batch list",
-        ]
-        if store
-        else []
-    )
-    lines = [
-        "",
-        "jiubot demo is running.",
-        f"  chat console (open this):  {console}",
-        f"  jiubot callback:           {base}/wechat/{DEMO_OA}",
-        f"  reference core API:        {base}{CORE_PREFIX}/openapi.json",
-        f"  health:                    {base}/readyz",
-        "  simulated people:          " + ", ".join(f"{p.name} [{p.person_id}]" for p in people),
-        *bind,
-        *codes,
-        *coupon,
-        *distributor,
-        *cli,
-        "Follow the account in the console, tap the menu, or type 帮助. Ctrl-C stops.",
-        "",
-    ]
-    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

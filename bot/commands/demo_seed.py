@@ -66,9 +66,7 @@ async def seed_materials(
     except Exception as exc:  # the demo still runs; the banner says what is missing
         print(f"[demo] could not prepare the demo materials: {type(exc).__name__}: {exc}", file=sys.stderr)
         return Materials()
-    return Materials(
-        f"{product_name}（{product_sku}）", batch_id, urls, coupon_url, coupon_name, distributor
-    )
+    return Materials(f"{product_name}（{product_sku}）", batch_id, urls, coupon_url, coupon_name, distributor)
 
 
 async def _core_store(core: Any, code: str) -> Any | None:

@@ -59,9 +59,9 @@ def _scanned(ctx: EventContext) -> dict[str, Any] | bool:
     result = info.get("ScanResult") if isinstance(info, dict) else None
     if not isinstance(result, str):
         return False
-    if (msg.event_key or "") not in SCAN_MENU_KEYS and not extract(result):
-        if coupons.read_store_claim(_runtime(ctx.services).referral_secret, result) is None:
-            return False  # some other scan button, not ours
+    ours = (msg.event_key or "") in SCAN_MENU_KEYS or extract(result)
+    if not ours and coupons.read_store_claim(_runtime(ctx.services).referral_secret, result) is None:
+        return False  # some other scan button, not ours
     return {"scanned": result}
 
 
@@ -74,7 +74,13 @@ async def _claim_at_store(
         return TextReply(services.text("coupon_claimed", ok=False, reason="busy"))
     try:
         coupon = await coupons.claim(
-            services.sessions, gateway, app.tenant_id, member_id, campaign, source="store_qr", store_code=store
+            services.sessions,
+            gateway,
+            app.tenant_id,
+            member_id,
+            campaign,
+            source="store_qr",
+            store_code=store,
         )
     except CouponFailed as exc:
         return TextReply(services.text("coupon_claimed", ok=False, reason=exc.reason))

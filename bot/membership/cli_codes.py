@@ -75,7 +75,9 @@ async def _check_sku(settings: Settings, args: argparse.Namespace) -> str:
             "(list them with `jiubot order-parse` or the core's /v1/products)"
         )
     except CoreError as exc:
-        return f"cannot check SKU {args.sku!r} against the core's catalog ({exc.code}: {exc}); nothing created"
+        return (
+            f"cannot check SKU {args.sku!r} against the core's catalog ({exc.code}: {exc}); nothing created"
+        )
     return ""
 
 

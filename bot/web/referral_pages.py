@@ -38,7 +38,9 @@ async def referral_landing(request: web.Request) -> web.StreamResponse:
     except ReferralRefused as exc:
         reason = exc.reason
     text = services.text("referral_bound", ok=not reason, reason=reason)
-    return render("member_message", heading="欢迎加入会员", text=text, brand=await brand_of(request, tenant_id))
+    return render(
+        "member_message", heading="欢迎加入会员", text=text, brand=await brand_of(request, tenant_id)
+    )
 
 
 @routes.get("/k/{tenant}/{campaign}/{store}/{sig}")

@@ -17,6 +17,7 @@ A screenshot per step goes to tests/e2e/artifacts/demo/.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 from pathlib import Path
@@ -62,7 +63,7 @@ class Walk:
         # the conversation is reloaded: wait for its first answer (the account's menu comes with it)
         await expect(self.page.locator("#menubar")).to_be_visible(timeout=10_000)
 
-    async def say(self, text: str, expect_text: str, timeout: float = 20_000) -> None:
+    async def say(self, text: str, expect_text: str, wait_ms: float = 20_000) -> None:
         for _ in range(50):  # the menu bar may come up with a poll: switch to the keyboard
             if await self.page.get_by_test_id("text-input").is_visible():
                 break
@@ -74,20 +75,31 @@ class Walk:
         await self.page.get_by_test_id("text-input").fill(text)
         await self.page.get_by_test_id("send-btn").click()
         await self.page.wait_for_function(
-            "n => document.querySelectorAll('#chat .msg.out').length > n", arg=before, timeout=timeout
+            "n => document.querySelectorAll('#chat .msg.out').length > n", arg=before, timeout=wait_ms
         )
-        await expect(replies.last).to_contain_text(expect_text, timeout=timeout)
+        await expect(replies.last).to_contain_text(expect_text, timeout=wait_ms)
 
     async def scan_printed(self, url: str) -> None:
         await self.page.locator(f'#printed-list .printed-item[data-url="{url}"] button').click()
         await expect(self.page.get_by_test_id("webview")).to_be_visible()
 
 
-def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A second terminal in the demo's folder: a newcomer's shell, no JIUBOT_ variables."""
-    return subprocess.run(
-        [JIUBOT, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=60
+async def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``jiubot ARGS`` in a newcomer's shell (no JIUBOT_ variables but ``env``) in ``cwd``."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [JIUBOT, *args],
+        cwd=cwd,
+        env=clean_env(JIUBOT_REDIS_URL=REDIS_URL, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+
+
+async def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A second terminal in the demo's folder: the demo's var/demo.env supplies the settings."""
+    return await run(cwd, *args)
 
 
 async def test_every_persona_walks_the_demo_and_a_second_run_keeps_it(tmp_path, redis_prefix):
@@ -99,26 +111,32 @@ async def test_every_persona_walks_the_demo_and_a_second_run_keeps_it(tmp_path, 
         assert demo.coupon_url.startswith(demo.base + "/k/")
 
         # a second terminal next to the demo: the README's command works as written
-        qr = cli(tmp_path, "store", "qr", "--store", "S0001")
+        qr = await cli(tmp_path, "store", "qr", "--store", "S0001")
         assert qr.returncode == 0, qr.stderr
         assert re.search(r"scene\s+bind:", qr.stdout)
-        bad_sku = cli(tmp_path, "codes", "batch", "create", "--brand", "x", "--sku", "NO-SUCH", "--name", "y",
-                      "--size", "5")  # fmt: skip
+        bad_sku = await cli(
+            tmp_path,
+            "codes",
+            "batch",
+            "create",
+            "--brand",
+            "x",
+            "--sku",
+            "NO-SUCH",
+            "--name",
+            "y",
+            "--size",
+            "5",
+        )
         assert bad_sku.returncode == 2 and "unknown SKU 'NO-SUCH'" in bad_sku.stderr
-        listed = cli(tmp_path, "codes", "batch", "list")
+        listed = await cli(tmp_path, "codes", "batch", "list")
         assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 1  # nothing created
 
         # one demo per folder; a busy port is refused before anything is seeded
-        again = subprocess.run(
-            [JIUBOT, "demo", "--port", str(demo.port + 1)],
-            cwd=tmp_path, env=clean_env(JIUBOT_REDIS_URL=REDIS_URL), capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        again = await run(tmp_path, "demo", "--port", str(demo.port + 1))
         assert again.returncode == 2 and f"进程 {demo.proc.pid}" in again.stderr, again.stderr
         other = tmp_path / "other"
-        busy = subprocess.run(
-            [JIUBOT, "demo", "--port", str(demo.port), "--var", str(other)],
-            cwd=tmp_path, env=clean_env(JIUBOT_REDIS_URL=REDIS_URL), capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        busy = await run(tmp_path, "demo", "--port", str(demo.port), "--var", str(other))
         assert busy.returncode == 2 and f"端口 {demo.port} 已被占用" in busy.stderr, busy.stderr
         assert "Traceback" not in busy.stderr and not (other / "core.sqlite3").exists()
 
@@ -184,9 +202,9 @@ async def test_every_persona_walks_the_demo_and_a_second_run_keeps_it(tmp_path, 
                 assert code, await toast.inner_text()
                 await walk.say(code.group(0), "绑定成功")
                 await walk.shot("owner_bound")
-                await walk.say("飞天 2箱 普五3件", "订单报价", timeout=30_000)
+                await walk.say("飞天 2箱 普五3件", "订单报价", wait_ms=30_000)
                 await walk.shot("owner_quote")
-                await walk.say("确认", "下单成功", timeout=30_000)
+                await walk.say("确认", "下单成功", wait_ms=30_000)
                 placed = await walk.chat.locator(".msg.out").last.inner_text()
                 number = re.search(r"订单号：(\S+)", placed)
                 assert number, placed
@@ -194,7 +212,7 @@ async def test_every_persona_walks_the_demo_and_a_second_run_keeps_it(tmp_path, 
                 await walk.say("物流", number.group(1))
                 await walk.shot("owner_tracking")
                 await walk.say("取消", "")
-                await walk.say("再来一单", "再来一单", timeout=30_000)
+                await walk.say("再来一单", "再来一单", wait_ms=30_000)
                 await walk.shot("owner_reorder")
                 await walk.say("取消", "")
 
@@ -226,7 +244,7 @@ async def test_every_persona_walks_the_demo_and_a_second_run_keeps_it(tmp_path, 
                 entries = (await resp.json())["entries"]
         assert "消费积分：20 分" in str(entries[-1]["payload"])
         assert entries[0]["kind"] == "event"  # the follow from the first run is still there
-        listed = cli(tmp_path, "codes", "batch", "list")
+        listed = await cli(tmp_path, "codes", "batch", "list")
         assert len(listed.stdout.strip().splitlines()) == 1, listed.stdout  # the batch was not made twice
     finally:
         assert second.stop() == 0
