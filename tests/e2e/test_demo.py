@@ -165,6 +165,8 @@ async def test_every_persona_walks_the_demo_and_a_second_run_keeps_it(tmp_path, 
                 await walk.shot("consumer_scan_credited")
                 await walk.be("consumer-li")
                 await walk.say("积分", "消费积分：20 分")
+                await walk.say("我的门店", "供经销商使用")  # not a distributor: told how to become one
+                await walk.say("我的订单", "仅对已绑定的门店开放")  # chat ordering still answers her
                 await walk.scan_printed(demo.coupon_url)
                 await expect(body).to_contain_text("已领取", timeout=15_000)
                 await expect(body).not_to_contain_text("瓶盖防伪码")
