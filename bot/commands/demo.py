@@ -1,12 +1,17 @@
 """``jiubot demo``: jiubot, the WeChat simulator and the reference core in one process.
 
-Embedded defaults: SQLite under ``./var/`` (jiubot and the core, each its own file), the
-simulator's state in ``var/wechat_sim.json``, Redis when one answers (else the in-process
-stand-in, with a loud log line). The simulator is mounted at ``/wxsim`` (jiubot's WeChat API base
-points there and the simulator's callbacks come back to ``/wechat/<appid>``), the reference core
-at ``/refcore`` (its webhooks come back to ``/core/webhook``). A demo tenant, an Official Account
-(safe mode), a mini-program, the menu and three simulated people are seeded; a second run keeps
-everything. Ctrl-C stops cleanly.
+Embedded defaults: SQLite under ``./var/`` (``--var``; jiubot and the core, each its own file),
+the simulator's state in ``var/wechat_sim.json``, Redis when one answers (else the in-process
+stand-in, with a loud log line). The simulator is mounted at ``/wxsim`` and plays WeChat for
+everything: jiubot's WeChat API base points there (tokens, menus, pushes, QR codes, the JS-SDK
+ticket), the simulator's callbacks come back to ``/wechat/<appid>``, web authorization of the H5
+pages goes to its authorize page, its in-phone browser counts as WeChat's (a cookie only the demo
+trusts), SMS reach its simulated phones. The reference core is at ``/refcore`` (its webhooks come
+back to ``/core/webhook``). A demo tenant, an Official Account (safe mode), a mini-program, the
+menu, three simulated people and the demo materials (``demo_seed``: bottle codes, a store coupon
+QR, the distributor) are seeded; a second run keeps everything. One demo per data folder
+(``demo_guard``); while it runs, ``var/demo.env`` lets operator commands in another terminal use
+it. Ctrl-C stops cleanly.
 """
 
 from __future__ import annotations
@@ -55,10 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.cli import _loop_factory, _settings
     from bot.commands.demo_guard import DemoLock, DemoRefused, check_port
-    from bot.migrate import upgrade
-    from bot.observability import configure_logging
 
     var = Path(args.var)
     var.mkdir(parents=True, exist_ok=True)
@@ -71,12 +73,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        return _demo(args, var, _settings, _loop_factory, upgrade, configure_logging)
+        return _demo(args, var)
     finally:
         lock.release()
 
 
-def _demo(args, var: Path, _settings, _loop_factory, upgrade, configure_logging) -> int:  # type: ignore[no-untyped-def]
+def _demo(args: argparse.Namespace, var: Path) -> int:
+    """The demo itself, once it owns ``var`` and its port is free."""
+    from bot.cli import _loop_factory, _settings
+    from bot.migrate import upgrade
+    from bot.observability import configure_logging
+
     base = f"http://{args.host}:{args.port}"
     # WeChat, as the demo's H5 pages see it, is the simulator: OAuth authorizes there, the
     # simulator's in-phone browser counts as WeChat's, printed codes carry the demo's address.
