@@ -238,6 +238,7 @@ async def _register_mini_program(settings) -> None:  # type: ignore[no-untyped-d
             tenant = await repository.get_or_create_tenant(
                 session, settings.tenant_slug, settings.tenant_name
             )
+            tenant.name = settings.tenant_name  # a folder from an older demo still said 默认品牌
             await repository.upsert_app(
                 session,
                 tenant.id,
