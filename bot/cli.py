@@ -333,6 +333,9 @@ def command_modules() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from bot.commands.demo_guard import use_running_demo  # a demo running in ./var: its settings
+
+    use_running_demo(args.command)
     return int(args.func(args) or 0)
 
 

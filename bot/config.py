@@ -152,6 +152,10 @@ class Settings(BaseSettings):
     code_base_url: str = ""
     # snsapi_base authorize page; point it at wechat_sim in tests and the demo.
     oauth_authorize_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
+    # Demo only: a request carrying this cookie counts as WeChat's in-app browser. ``jiubot demo``
+    # sets it to the simulator's web-view cookie (wxsim_person) so the console's phone can open
+    # the H5 pages; empty (production) trusts only WeChat's User-Agent.
+    wechat_browser_cookie: str = ""
     # CSV of "cidr,province,city" used to place scans with no GPS; empty = the demo table.
     ip_city_table: str = ""
     # Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry (the one

@@ -58,6 +58,30 @@ def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ig
         )
 
 
+async def _check_sku(settings: Settings, args: argparse.Namespace) -> str:
+    """Why the batch's SKU is refused ("" when it is fine): with a core configured, the SKU must
+    be in its catalog (printed codes live for years; a typo would credit nothing)."""
+    from backend_client import CoreError, NotFound
+    from bot.wiring.core import make_client
+    from bot.wiring.runtime import http_session
+
+    if not settings.core_url:
+        return ""
+    try:
+        async with http_session(total=10.0, connect=3.0) as http:
+            await make_client(http, settings).catalog.product(args.sku)
+    except NotFound:
+        return (
+            f"unknown SKU {args.sku!r}: the core's catalog has no such product "
+            "(list them with `jiubot order-parse` or the core's /v1/products)"
+        )
+    except CoreError as exc:
+        return (
+            f"cannot check SKU {args.sku!r} against the core's catalog ({exc.code}: {exc}); nothing created"
+        )
+    return ""
+
+
 def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -> argparse._SubParsersAction:
     async def region_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
         from bot.db import session_scope
@@ -83,6 +107,10 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         from bot.membership.errors import MembershipError
 
         tenant = await tenant_of(sessions, args.tenant)
+        problem = await _check_sku(settings, args)
+        if problem:
+            print(f"jiubot: {problem}", file=sys.stderr)
+            return 2
         try:
             async with session_scope(sessions) as session:
                 batch = await batches.create_batch(

@@ -61,13 +61,39 @@ def _scanned(ctx: EventContext) -> dict[str, Any] | bool:
     result = info.get("ScanResult") if isinstance(info, dict) else None
     if not isinstance(result, str):
         return False
-    if (msg.event_key or "") not in SCAN_MENU_KEYS and not extract(result):
+    ours = (msg.event_key or "") in SCAN_MENU_KEYS or extract(result)
+    if not ours and coupons.read_store_claim(_runtime(ctx.services).referral_secret, result) is None:
         return False  # some other scan button, not ours
     return {"scanned": result}
 
 
+async def _claim_at_store(
+    services: Services, app: AppConfig, member_id: int, campaign: str, store: str
+) -> Reply:
+    """A store's coupon QR read with the menu's scanner: claim it here, as its page would."""
+    gateway = _runtime(services).coupons
+    if gateway is None:
+        return TextReply(services.text("coupon_claimed", ok=False, reason="busy"))
+    try:
+        coupon = await coupons.claim(
+            services.sessions,
+            gateway,
+            app.tenant_id,
+            member_id,
+            campaign,
+            source="store_qr",
+            store_code=store,
+        )
+    except CouponFailed as exc:
+        return TextReply(services.text("coupon_claimed", ok=False, reason=exc.reason))
+    return TextReply(services.text("coupon_claimed", ok=True, coupon_name=coupon.name))
+
+
 async def _scan(services: Services, app: AppConfig, message: Inbound, member_id: int, text: str) -> Reply:
     runtime = _runtime(services)
+    store_claim = coupons.read_store_claim(runtime.referral_secret, text)
+    if store_claim is not None and store_claim[0] == app.tenant_id:
+        return await _claim_at_store(services, app, member_id, store_claim[1], store_claim[2])
     result = await runtime.scanner.scan(ScanRequest(app.tenant_id, member_id, text, "oa"))
     coupon = await runtime.after_scan(app.tenant_id, member_id, result)
     if result.outcome == AGE_REQUIRED:

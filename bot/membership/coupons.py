@@ -115,3 +115,19 @@ def store_claim_signature(secret: bytes, tenant_id: int, campaign: str, store_co
 def store_claim_path(secret: bytes, tenant_id: int, campaign: str, store_code: str) -> str:
     sig = store_claim_signature(secret, tenant_id, campaign, store_code)
     return f"/k/{tenant_id}/{campaign}/{store_code}/{sig}"
+
+
+def read_store_claim(secret: bytes, scanned: str) -> tuple[int, str, str] | None:
+    """(tenant, campaign, store) of a store coupon QR's URL or path with a valid signature, else
+    None: what the chat's scanner does with a store's counter card."""
+    import hmac
+    from urllib.parse import urlsplit
+
+    text = (scanned or "").strip()[:2048]
+    path = urlsplit(text).path if "://" in text else text
+    parts = path.strip("/").split("/")
+    if len(parts) != 5 or parts[0] != "k" or not parts[1].isdigit():
+        return None
+    tenant_id, campaign, store = int(parts[1]), parts[2][:64], parts[3][:64]
+    expected = store_claim_signature(secret, tenant_id, campaign, store)
+    return (tenant_id, campaign, store) if hmac.compare_digest(expected, parts[4]) else None

@@ -51,7 +51,25 @@ def runtime_of(request: web.Request) -> MembershipRuntime:
 
 
 def in_wechat(request: web.Request) -> bool:
-    return "micromessenger" in request.headers.get("User-Agent", "").lower()
+    """WeChat's in-app browser (its User-Agent), or the demo's simulated one (a cookie that only
+    ``jiubot demo`` configures; see ``Settings.wechat_browser_cookie``)."""
+    if "micromessenger" in request.headers.get("User-Agent", "").lower():
+        return True
+    marker = runtime_of(request).settings.wechat_browser_cookie
+    return bool(marker and request.cookies.get(marker))
+
+
+async def brand_of(request: web.Request, tenant_id: int | None) -> str:
+    """The brand (tenant) name a page shows: the tenant's own name, else the configured default."""
+    services = services_of(request)
+    if tenant_id:
+        from bot.tenancy.models import Tenant
+
+        async with session_scope(services.sessions) as session:
+            tenant = await session.get(Tenant, tenant_id)
+        if tenant is not None and tenant.name:
+            return tenant.name
+    return services.settings.tenant_name
 
 
 def client_ip(request: web.Request) -> str | None:

@@ -30,6 +30,12 @@ def _membership_routers() -> Sequence[Router]:
     return (router,)
 
 
+def _distributor_routers() -> Sequence[Router]:
+    from bot.handlers.distributor import router
+
+    return (router,)
+
+
 def _ordering_routers() -> Sequence[Router]:
     from bot.handlers.ordering import router  # also registers the bind: scene
 
@@ -48,7 +54,9 @@ MEMBERSHIP = Feature(
     jobs=membership.jobs,
     cli="bot.commands.membership",
 )
+# a distributor's 我的门店 / 我的订单, before chat ordering reads them as a store owner's
+DISTRIBUTOR = Feature("distributor", routers=_distributor_routers)
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli="bot.ordering.cli")
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, ORDERING)
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING)

@@ -92,3 +92,16 @@ async def test_store_qr_and_first_scan_reward(member_app, core_sqlite_url, start
         await m.client.post("/mp/api/scan", json={"q": m.code(batch.id, 2)}, headers=m.bearer(scanner))
     ).json()
     assert first["coupon"]["name"] == "开瓶有礼50元券" and second["coupon"] is None
+
+
+def test_the_chat_scanner_reads_a_store_coupon_qr_only_with_its_signature():
+    secret = b"s" * 32
+    path = member_coupons.store_claim_path(secret, 3, "12", "S0007")
+    assert member_coupons.read_store_claim(secret, f"https://brand.example.com{path}") == (3, "12", "S0007")
+    assert member_coupons.read_store_claim(secret, path) == (3, "12", "S0007")
+    # another store on the same signature, another key, a bottle code, junk: not a store QR
+    assert member_coupons.read_store_claim(secret, path.replace("S0007", "S0008")) is None
+    assert member_coupons.read_store_claim(b"t" * 32, path) is None
+    assert member_coupons.read_store_claim(secret, "https://brand.example.com/c/04002000040000") is None
+    assert member_coupons.read_store_claim(secret, "/k/x/12/S0007/abc") is None
+    assert member_coupons.read_store_claim(secret, "") is None
