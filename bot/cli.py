@@ -12,18 +12,12 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from bot.config import ConfigError, Settings, check_aes_key, check_token, load_settings
+from bot.config import ConfigError, Settings, check_aes_key, check_token, load_settings, settings_or_exit
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        for line in exc.lines:
-            print(f"jiubot: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
+_settings = settings_or_exit  # the demo command and older callers use this name
 
 
 def _loop_factory():

@@ -286,3 +286,16 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError([_describe(err) for err in exc.errors()]) from None
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """For command-line entry points: the settings, or one line per bad setting on stderr and
+    exit status 2."""
+    import sys
+
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"jiubot: {line}", file=sys.stderr)
+        raise SystemExit(2) from None

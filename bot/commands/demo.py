@@ -83,7 +83,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace, var: Path) -> int:
     """The demo itself, once it owns ``var`` and its port is free."""
-    from bot.cli import _loop_factory, _settings
+    from bot.cli import _loop_factory
+    from bot.config import settings_or_exit as _settings
     from bot.migrate import upgrade
     from bot.observability import configure_logging
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, settings_or_exit
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,18 +23,9 @@ if TYPE_CHECKING:
     Runner = Callable[[Settings, async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[int]]
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        for line in exc.lines:
-            print(f"jiubot: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 def run(runner: Runner) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
-        settings = _settings()
+        settings = settings_or_exit()
 
         async def main() -> int:
             from bot.wiring.runtime import open_runtime
@@ -51,7 +42,7 @@ async def tenant_of(sessions: async_sessionmaker[AsyncSession], slug: str | None
     from bot.db import session_scope
     from bot.tenancy.repository import tenant_by_slug
 
-    slug = slug or _settings().tenant_slug
+    slug = slug or settings_or_exit().tenant_slug
 
     async with session_scope(sessions) as session:
         tenant = await tenant_by_slug(session, slug)
