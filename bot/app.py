@@ -242,6 +242,8 @@ def create_app(
         )
         for register in feature_jobs:
             register(scheduler, svc)
+        if settings.scheduler_heartbeat_seconds:
+            scheduler.heartbeat(settings.scheduler_heartbeat_seconds)
         scheduler.start()
         yield
         stop.set()

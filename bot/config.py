@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     # Background work in `jiubot serve` (inbound log writer, scheduled jobs). Turn it off on web
     # workers when a `jiubot worker` process runs it instead.
     serve_background: bool = True
+    # A guarded scheduled job every N seconds that only records its fires (Redis hash
+    # ``sched-heartbeat``: runs per slot, last fire and process); 0 = off. For monitoring that the
+    # scheduler runs somewhere, and for tests/production (each slot runs once across processes).
+    scheduler_heartbeat_seconds: int = Field(default=0, ge=0, le=3600)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
