@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     # Inbound message log rows older than this are deleted by the retention job.
     message_log_retention_days: int = Field(default=30, ge=1, le=3650)
     dedupe_done_ttl_seconds: int = Field(default=300, ge=30)
-    dedupe_inflight_ttl_seconds: int = Field(default=30, ge=5)
+    # A claimed message whose handler neither answered nor deferred within this is presumed dead
+    # (its process killed): a retry takes it over. Keep it above the budget plus a margin.
+    dedupe_inflight_ttl_seconds: int = Field(default=7, ge=5)
     member_lock_ttl_seconds: int = Field(default=60, ge=5)
 
     # WeChat outbound API (bot/wechat/outbound.py, token.py, ratelimit.py)

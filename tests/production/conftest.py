@@ -131,7 +131,7 @@ async def prod() -> AsyncIterator[Prod]:
         JIUBOT_WECHAT_API_BASE=f"http://127.0.0.1:{sim_port}",
         JIUBOT_WECHAT_RETRY_BACKOFF_SECONDS="0.05",
         JIUBOT_SCHEDULER_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
-        JIUBOT_LOG_LEVEL="WARNING",
+        JIUBOT_LOG_LEVEL="INFO",  # start-up (gc_heap_frozen) and token fetches are INFO
         JIUBOT_LOG_FORMAT="console",
     )
     recipe = Recipe(folder, env)

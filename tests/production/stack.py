@@ -180,15 +180,16 @@ class Recipe:
         self.gunicorn_url = f"http://127.0.0.1:{gunicorn_port}"
         await self.wait_workers_ready()
 
-    async def wait_workers_ready(self, seconds: float = 60) -> None:
-        """gunicorn has booted every web worker and the background workers are running."""
+    async def wait_workers_ready(self, seconds: float = 120) -> None:
+        """Every web worker has finished its start-up and the background workers are running."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for p in self.processes:
                 if p.proc.poll() is not None:
                     raise RuntimeError(f"{p.name} exited ({p.proc.returncode}):\n{p.tail()}")
             ready = all("jiubot worker running" in p.tail(100_000) for p in self.background_workers())
-            booted = self.gunicorn.tail(100_000).count("Booting worker")
+            # bot.app logs gc_heap_frozen (INFO) at the end of each worker's start-up
+            booted = self.gunicorn.tail(1_000_000).count("gc_heap_frozen")
             if ready and booted >= WEB_WORKERS and len(self.web_worker_pids()) == WEB_WORKERS:
                 return
             await asyncio.sleep(0.2)

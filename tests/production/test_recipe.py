@@ -8,15 +8,23 @@ check what must hold over the whole run (the access token, the scheduler's slots
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 from collections import Counter
+from urllib.parse import quote
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
 from bot.db import create_engine, session_factory, session_scope
+from bot.membership import ledger
+from bot.membership.code_models import CodeRedemption
+from bot.membership.codes import CodeKeys, make
+from bot.membership.ledger_models import PointsLedger
 from bot.wechat.models import InboundMessage
-from tests.production.conftest import OA_APPID, Prod
+from tests.production.conftest import CODE_HOST, CODE_KEY, CODES, OA_APPID, Prod
 from tests.production.helpers import (
     callback_counts,
     deliver_copies,
@@ -26,6 +34,7 @@ from tests.production.helpers import (
     next_msg_id,
 )
 from tests.production.stack import WEB_WORKERS
+from wechat_sim.driver import DeliveryResult
 
 pytestmark = [pytest.mark.production, pytest.mark.asyncio(loop_scope="module")]
 
@@ -44,6 +53,21 @@ async def inbound_rows(prod: Prod, keys: list[str]) -> Counter[str]:
             return Counter({k: n for k, n in rows.all()})
     finally:
         await engine.dispose()
+
+
+async def ledger_state(prod: Prod) -> tuple[int, int, int]:
+    """(bottle-code credits in the ledger, code redemptions, accounts failing the audit)."""
+    engine = create_engine(prod.db_url)
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            credits = (
+                await session.execute(select(func.count()).where(PointsLedger.source_kind == "bottle_code"))
+            ).scalar_one()
+            redeemed = (await session.execute(select(func.count()).select_from(CodeRedemption))).scalar_one()
+            _, bad = await ledger.audit(session, prod.tenant_id)
+    finally:
+        await engine.dispose()
+    return credits, redeemed, len(bad)
 
 
 async def test_nginx_proxies_the_public_paths_only(prod: Prod) -> None:
@@ -112,3 +136,96 @@ async def test_triple_deliveries_land_on_different_workers_and_act_once(prod: Pr
 
     await eventually(logged, 20, "every message in the inbound log")
     assert set((await inbound_rows(prod, keys)).values()) == {1}
+
+
+TALKERS = 12
+LOAD_SECONDS = 8.0
+
+
+async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Prod) -> None:
+    sim, recipe = prod.sim, prod.recipe
+    talkers = [sim.add_person(f"常客{i}").id for i in range(TALKERS)]
+    for person in talkers:
+        assert (await sim.follow(person, OA_APPID)).ok
+    sent: list[tuple[str, int, DeliveryResult]] = []  # (person, MsgId, what WeChat got)
+    scans: dict[int, list[str]] = {}  # serial -> outcomes of each attempt (HTTP status if none)
+    serials = iter(range(1, CODES + 1))
+    stop = asyncio.Event()
+
+    async def talk(person: str) -> None:
+        while not stop.is_set():
+            fields = fields_for(sim, person, OA_APPID, "text", {"Content": "帮助", "MsgId": next_msg_id()})
+            sent.append((person, fields["MsgId"], await sim.deliver(OA_APPID, fields)))
+
+    async def scan(http: aiohttp.ClientSession, token: str) -> None:
+        """A mini-program scanning codes; like wx.request it retries a code on a 5xx or a
+        broken connection (the same code: a retry must not credit twice)."""
+        for serial in serials:
+            if stop.is_set():
+                return
+            url = f"{CODE_HOST}/c/{make(CodeKeys(CODE_KEY.encode()), prod.tenant_id, prod.batch_id, serial)}"
+            outcomes = scans.setdefault(serial, [])
+            for _ in range(10):
+                try:
+                    async with http.post(
+                        f"{prod.url}/mp/api/scan",
+                        json={"q": quote(url, safe=""), "scancode_time": int(time.time())},
+                        headers={"Authorization": f"Bearer {token}"},
+                    ) as resp:
+                        if resp.status >= 500:
+                            outcomes.append(str(resp.status))
+                            continue
+                        outcomes.append((await resp.json()).get("outcome", str(resp.status)))
+                        break
+                except aiohttp.ClientError as exc:
+                    outcomes.append(type(exc).__name__)
+                await asyncio.sleep(0.2)
+
+    web_victim = recipe.web_worker_pids()[0]
+    background_victim = recipe.background_workers()[0]
+    async with aiohttp.ClientSession() as http:
+        load = [asyncio.create_task(talk(p)) for p in talkers]
+        load += [asyncio.create_task(scan(http, t)) for t in prod.tokens]
+        await asyncio.sleep(LOAD_SECONDS / 3)
+        os.kill(web_victim, signal.SIGKILL)  # mid-load: requests in flight on it die with it
+        os.kill(background_victim.proc.pid, signal.SIGKILL)
+        await asyncio.sleep(LOAD_SECONDS * 2 / 3)
+        stop.set()
+        await asyncio.gather(*load)
+
+    # gunicorn replaced the web worker; the other `jiubot worker` carries on alone
+    assert web_victim not in recipe.web_worker_pids()
+    assert background_victim.proc.wait(5) == -signal.SIGKILL
+    assert len(sent) > 5 * TALKERS and len(scans) > 2 * len(prod.tokens), (len(sent), len(scans))
+
+    broken = Counter(a.outcome for *_, r in sent for a in r.attempts if a.outcome not in ("reply", "ack"))
+    broken_scans = Counter(o for outcomes in scans.values() for o in outcomes[:-1])
+    print(f"load: {len(sent)} messages, {len(scans)} codes; failed attempts {broken}, scans {broken_scans}")
+
+    # every message was answered: passively, or acked and its reply sent through customer service
+    failed = [(p, m, [(a.outcome, round(a.elapsed, 2)) for a in r.attempts]) for p, m, r in sent if not r.ok]
+    assert not failed, failed
+    acked = Counter(person for person, _, r in sent if r.reply is None)
+
+    async def late_replies_delivered() -> bool:
+        return all(
+            len(sim.outbound(OA_APPID, sim.openid(p, OA_APPID), channel="kf")) >= n for p, n in acked.items()
+        )
+
+    await eventually(late_replies_delivered, 20, f"a late reply for each acked message {acked}")
+
+    # every scan got an answer, and every code was credited exactly once (the ledger audits clean)
+    finals = Counter(outcomes[-1] for outcomes in scans.values())
+    assert set(finals) <= {"credited", "mine"}, finals  # "mine": a retry after the credit
+    credits, redeemed, mismatched = await ledger_state(prod)
+    assert credits == redeemed == len(scans), (credits, redeemed, len(scans), finals)
+    assert mismatched == 0
+
+    # the inbound log lost nothing: entries the killed `jiubot worker` had read but not stored are
+    # taken over by the other one once idle for a minute (XAUTOCLAIM)
+    keys = [f"m:{msg_id}" for _, msg_id, _ in sent]
+
+    async def logged() -> bool:
+        return sum((await inbound_rows(prod, keys)).values()) == len(keys)
+
+    await eventually(logged, 90, "every message of the load in the inbound log")
