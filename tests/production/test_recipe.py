@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
 from bot.db import create_engine, session_factory, session_scope
@@ -24,6 +25,7 @@ from bot.membership.code_models import CodeRedemption
 from bot.membership.codes import CodeKeys, make
 from bot.membership.ledger_models import PointsLedger
 from bot.wechat.models import InboundMessage
+from tests.conftest import REDIS_URL
 from tests.production.conftest import CODE_HOST, CODE_KEY, CODES, OA_APPID, Prod
 from tests.production.helpers import (
     callback_counts,
@@ -229,3 +231,39 @@ async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Pro
         return sum((await inbound_rows(prod, keys)).values()) == len(keys)
 
     await eventually(logged, 90, "every message of the load in the inbound log")
+
+
+async def test_the_access_token_was_fetched_once(prod: Prod) -> None:
+    """Every process that called WeChat (user/info in the follows, customer-service messages for
+    the late replies) used the one token cached in Redis."""
+    sim = prod.sim
+    assert sim.api_calls(OA_APPID, "cgi-bin/user/info") >= PERSONS + TALKERS
+    assert sim.token_fetches(OA_APPID) == 1
+    logs = "".join(p.tail(10_000_000) for p in prod.recipe.processes)
+    assert logs.count("wechat_credential_fetched") == 1
+
+
+async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> None:
+    """The heartbeat job (JIUBOT_SCHEDULER_HEARTBEAT_SECONDS) fired in both `jiubot worker`
+    processes on every slot; the Redis guard let exactly one run it, the survivor alone after the
+    other was killed, and never a web worker (JIUBOT_SERVE_BACKGROUND=false)."""
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        runs = await client.hgetall(f"{prod.redis_prefix}sched-heartbeat")
+        winners = {
+            int(key.rsplit(b":", 1)[1]): await client.get(key)
+            async for key in client.scan_iter(match=f"{prod.redis_prefix}sched:heartbeat:*")
+        }
+    finally:
+        await client.aclose()
+    per_slot = {int(k): int(v) for k, v in runs.items() if k != b"last"}
+    slots = sorted(per_slot)
+    assert len(slots) >= 10, slots  # the module ran long enough to see many slots
+    assert slots == list(range(slots[0], slots[-1] + 1)), "a slot was skipped"
+    assert set(per_slot.values()) == {1}, {s: n for s, n in per_slot.items() if n != 1}
+    background = {p.proc.pid for p in prod.recipe.background_workers()}
+    pids = {int(value.rsplit(b":", 1)[1]) for value in winners.values()}
+    assert pids <= background, (pids, background)
+    survivor = next(p.proc.pid for p in prod.recipe.background_workers() if p.proc.poll() is None)
+    assert survivor in pids  # it carried on alone after the other was killed
+    assert set(winners) <= set(per_slot)  # every slot someone won was run
