@@ -84,6 +84,10 @@ async def test_nginx_proxies_the_public_paths_only(prod: Prod) -> None:
         async with http.post(f"{prod.url}/mp/api/scan", json={}) as resp:
             assert resp.status == 401  # jiubot's answer (JSON with a reason), through nginx
             assert "error" in await resp.json()
+        async with http.get(f"{prod.url}/c/ABCDEFGH") as resp:  # a bottle cap opened outside WeChat
+            assert resp.status == 200 and "微信" in await resp.text()
+        async with http.post(f"{prod.url}/core/webhook", data=b"{}") as resp:
+            assert resp.status < 500 and "nginx" not in await resp.text()  # reached jiubot
 
 
 async def test_triple_deliveries_land_on_different_workers_and_act_once(prod: Prod) -> None:
