@@ -251,7 +251,8 @@ async def test_the_access_token_was_fetched_once(prod: Prod) -> None:
 async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> None:
     """The heartbeat job (JIUBOT_SCHEDULER_HEARTBEAT_SECONDS) fired in both `jiubot worker`
     processes on every slot; the Redis guard let exactly one run it, the survivor alone after the
-    other was killed, and never a web worker (JIUBOT_SERVE_BACKGROUND=false)."""
+    other was killed, and never a web worker (JIUBOT_SERVE_BACKGROUND=false): neither the
+    scheduler nor the inbound log writer runs there."""
     client = aioredis.from_url(REDIS_URL)
     try:
         runs = await client.hgetall(f"{prod.redis_prefix}sched-heartbeat")
@@ -259,6 +260,7 @@ async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> 
             int(key.rsplit(b":", 1)[1]): await client.get(key)
             async for key in client.scan_iter(match=f"{prod.redis_prefix}sched:heartbeat:*")
         }
+        readers = await client.xinfo_consumers(f"{prod.redis_prefix}inbound-log", "log-writer")
     finally:
         await client.aclose()
     per_slot = {int(k): int(v) for k, v in runs.items() if k != b"last"}
@@ -269,6 +271,8 @@ async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> 
     background = {p.proc.pid for p in prod.recipe.background_workers()}
     pids = {int(value.rsplit(b":", 1)[1]) for value in winners.values()}
     assert pids <= background, (pids, background)
+    # the inbound log writer, too, ran in the `jiubot worker` processes only
+    assert {int(c["name"].rsplit(b"-", 1)[1]) for c in readers} <= background, readers
     survivor = next(p.proc.pid for p in prod.recipe.background_workers() if p.proc.poll() is None)
     assert survivor in pids  # it carried on alone after the other was killed
     assert set(winners) <= set(per_slot)  # every slot someone won was run
