@@ -208,6 +208,7 @@ async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Pro
     broken = Counter(a.outcome for *_, r in sent for a in r.attempts if a.outcome not in ("reply", "ack"))
     broken_scans = Counter(o for outcomes in scans.values() for o in outcomes[:-1])
     print(f"load: {len(sent)} messages, {len(scans)} codes; failed attempts {broken}, scans {broken_scans}")
+    assert broken or broken_scans  # the kills hit requests in flight (nginx answered 502 for them)
 
     # every message was answered: passively, or acked and its reply sent through customer service
     failed = [(p, m, [(a.outcome, round(a.elapsed, 2)) for a in r.attempts]) for p, m, r in sent if not r.ok]
