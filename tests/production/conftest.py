@@ -19,7 +19,7 @@ import pytest_asyncio
 import redis as sync_redis
 from aiohttp import web
 
-from tests.conftest import OA_AES_KEY, OA_TOKEN, PG_DSN, REDIS_URL, _admin, _pg_url
+from tests.conftest import OA_AES_KEY, OA_TOKEN, REDIS_URL, _admin, _pg_url
 from tests.production.stack import ROOT, Recipe
 from wechat_sim.app import SIM_STATE, create_sim_app
 from wechat_sim.config import Limits, SimConfig
@@ -160,6 +160,3 @@ async def prod() -> AsyncIterator[Prod]:
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)
-
-
-__all__ = ["PG_DSN", "Prod"]
