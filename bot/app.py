@@ -151,6 +151,8 @@ def create_app(
         for feature in features:
             if feature.jobs is not None:
                 feature.jobs(scheduler, services)
+        if settings.scheduler_heartbeat_seconds:
+            scheduler.heartbeat(settings.scheduler_heartbeat_seconds)
         scheduler.start()
         yield
         stop.set()

@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     # Inbound message log rows older than this are deleted by the retention job.
     message_log_retention_days: int = Field(default=30, ge=1, le=3650)
     dedupe_done_ttl_seconds: int = Field(default=300, ge=30)
-    dedupe_inflight_ttl_seconds: int = Field(default=30, ge=5)
+    # A claimed message whose handler neither answered nor deferred within this is presumed dead
+    # (its process killed): a retry takes it over. Keep it above the budget plus a margin.
+    dedupe_inflight_ttl_seconds: int = Field(default=7, ge=5)
     member_lock_ttl_seconds: int = Field(default=60, ge=5)
 
     # WeChat outbound API (bot/wechat/outbound.py, token.py, ratelimit.py)
@@ -177,6 +179,10 @@ class Settings(BaseSettings):
     # Background work in `jiubot serve` (inbound log writer, scheduled jobs). Turn it off on web
     # workers when a `jiubot worker` process runs it instead.
     serve_background: bool = True
+    # A guarded scheduled job every N seconds that only records its fires (Redis hash
+    # ``sched-heartbeat``: runs per slot, last fire and process); 0 = off. For monitoring that the
+    # scheduler runs somewhere, and for tests/production (each slot runs once across processes).
+    scheduler_heartbeat_seconds: int = Field(default=0, ge=0, le=3600)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -269,9 +269,11 @@ class Pipeline:
         fingerprint: str,
     ) -> Outcome:
         value = claim.lease
+        owner = ""  # the token of the last in-flight lease seen (also its owner's lock token)
         while True:
             if value is None:
-                # The first delivery failed and released the lease: this retry runs it again.
+                # The first delivery failed and released the lease, or its owner died and the
+                # in-flight lease expired: this retry runs it again (taking a dead owner's lock).
                 fresh = await self.dedupe.begin(
                     app.appid,
                     message.openid,
@@ -279,6 +281,7 @@ class Pipeline:
                     timestamp=timestamp,
                     nonce=nonce,
                     fingerprint=fingerprint,
+                    take_lock_from=owner,
                 )
                 if fresh.status == "new":
                     return await self._run(app, message, fresh, started)
@@ -292,7 +295,12 @@ class Pipeline:
                 metrics.dedupe_hits.labels(state="deferred").inc()
                 return Outcome(None, "duplicate")
             assert value.startswith(INFLIGHT)
-            if time.monotonic() - started >= self.budget:
+            owner = value[1:].decode()
+            # A live owner settles or defers within its budget, which began before ours: past
+            # ours, keep waiting for the lease to expire (a dead owner) rather than ack a message
+            # nobody will answer. WeChat may have given up on this attempt by then; its next
+            # attempt finds the message taken over.
+            if time.monotonic() - started >= self.budget + self.dedupe.inflight_ms / 1000:
                 metrics.dedupe_hits.labels(state="inflight_timeout").inc()
                 return Outcome(None, "duplicate")
             await asyncio.sleep(0.02)
