@@ -194,8 +194,9 @@ async def claim_coupon(request: web.Request) -> web.Response | dict[str, Any]:
         )
     except CouponFailed as exc:
         text = services_of(request).text("coupon_claimed", ok=False, reason=exc.reason)
+        status = 400 if isinstance(exc, coupons.BadCampaign) else 409
         return web.json_response(
-            {"error": "coupon_failed", "reason": exc.reason, "message": text}, status=409
+            {"error": "coupon_failed", "reason": exc.reason, "message": text}, status=status
         )
     return {"coupon": _coupon(coupon)}
 
