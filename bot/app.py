@@ -30,6 +30,7 @@ from bot.tenancy import repository as tenancy_repo
 from bot.tenancy.actions import ensure_default_tenant
 from bot.tenancy.registry import AppRegistry
 from bot.web import health
+from bot.web.unavailable import dependency_unavailable
 from bot.wechat.dedupe import Dedupe
 from bot.wechat.inbound_log import InboundLog, prune
 from bot.wechat.pipeline import Pipeline
@@ -147,7 +148,10 @@ def create_app(
         chat_routers.extend(feature.routers)
     all_extensions = [f.extension for f in features if f.extension is not None] + list(extensions)
     feature_jobs = [f.jobs for f in features if f.jobs is not None]
-    app = web.Application(middlewares=[request_id], client_max_size=max(settings.max_body_bytes * 2, 1 << 20))
+    app = web.Application(
+        middlewares=[request_id, dependency_unavailable],
+        client_max_size=max(settings.max_body_bytes * 2, 1 << 20),
+    )
     app[keys.SETTINGS] = settings
     app[keys.READINESS_PROBES] = {}
     view = CallbackView(
@@ -170,9 +174,13 @@ def create_app(
         await engine.dispose()
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
-        client, stand_in = await connect(settings.redis_url, mode=settings.redis_mode)
+        deadlines = {
+            "timeout": settings.redis_timeout_seconds,
+            "connect_timeout": settings.redis_connect_timeout_seconds,
+        }
+        client, stand_in = await connect(settings.redis_url, mode=settings.redis_mode, **deadlines)
         app[keys.REDIS] = client
-        app[keys.REDIS_MUX] = mux = multiplexer(settings.redis_url, client, stand_in)
+        app[keys.REDIS_MUX] = mux = multiplexer(settings.redis_url, client, stand_in, **deadlines)
         app[keys.REDIS_KEYS] = Keys(settings.redis_prefix)
         yield
         await mux.aclose()

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     # "require": a Redis must answer; "fallback": use the in-process stand-in when none answers
     # (only `jiubot demo` sets this).
     redis_mode: Literal["require", "fallback"] = "require"
+    # Deadlines of every Redis call (redis-py's socket_timeout / socket_connect_timeout and the
+    # multiplexed connection's reply deadline): a silent Redis fails a call after this long
+    # instead of hanging it (the inbound log writer's XREADGROUP BLOCK stays below half of it).
+    redis_timeout_seconds: float = Field(default=2.0, ge=0.05, le=30)
+    redis_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # `jiubot serve` / `jiubot worker` when the database or Redis cannot be reached at start-up:
+    # 0 = print one line and exit (status 3); N > 0 = print one line per attempt and keep
+    # retrying for up to N seconds before giving up.
+    startup_retry_seconds: float = Field(default=0, ge=0, le=3600)
 
     # WeChat
     wechat_api_base: str = "https://api.weixin.qq.com"
