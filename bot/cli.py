@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from bot.config import ConfigError, Settings, check_aes_key, check_token, load_settings
+from bot.startup import wait_for_dependencies
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -65,6 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(host=args.host, port=args.port)
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    if (code := wait_for_dependencies(settings)) is not None:
+        return code
     if settings.is_sqlite:
         upgrade(settings.database_url)
     else:
@@ -92,6 +95,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    if (code := wait_for_dependencies(settings)) is not None:
+        return code
     current, heads = _schema_state(settings.database_url)
     if current != heads:
         print("jiubot: the database schema is not up to date; run `jiubot db upgrade`", file=sys.stderr)
