@@ -175,8 +175,8 @@ def create_app(
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
         deadlines = {
-            "timeout": settings.redis_timeout_seconds,
-            "connect_timeout": settings.redis_connect_timeout_seconds,
+            "socket_timeout": settings.redis_timeout_seconds,
+            "socket_connect_timeout": settings.redis_connect_timeout_seconds,
         }
         client, stand_in = await connect(settings.redis_url, mode=settings.redis_mode, **deadlines)
         app[keys.REDIS] = client

@@ -28,14 +28,14 @@ async def connect(
     *,
     mode: str = "require",
     max_connections: int = 64,
-    timeout: float = 2.0,
-    connect_timeout: float = 2.0,
+    socket_timeout: float = 2.0,
+    socket_connect_timeout: float = 2.0,
 ) -> tuple[aioredis.Redis, bool]:
     """Return ``(client, is_stand_in)``.
 
-    Every command has a deadline: ``timeout`` for a reply (``socket_timeout``; keep it above the
-    longest ``BLOCK`` a caller asks for: the inbound log writer blocks 1 s) and
-    ``connect_timeout`` to connect; a silent server raises ``redis.exceptions.TimeoutError``.
+    Every command has a deadline: ``socket_timeout`` for a reply (keep it above the longest
+    ``BLOCK`` a caller asks for) and ``socket_connect_timeout`` to connect; a silent server
+    raises ``redis.exceptions.TimeoutError``.
 
     In ``require`` mode an unreachable server raises; in ``fallback`` mode it is replaced by
     fakeredis with a loud log line, because losing leases and locks on restart is acceptable only
@@ -48,9 +48,9 @@ async def connect(
         decode_responses=False,
         health_check_interval=30,
         max_connections=max_connections,
-        timeout=max(timeout, 1.0),  # waiting for a free connection of the pool
-        socket_timeout=timeout,
-        socket_connect_timeout=connect_timeout,
+        timeout=max(socket_timeout, 1.0),  # waiting for a free connection of the pool
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_connect_timeout,
     )
     client = aioredis.Redis.from_pool(pool)  # closing the client closes its pool
     try:
@@ -72,10 +72,15 @@ async def connect(
 
 
 def multiplexer(
-    url: str, client: aioredis.Redis, stand_in: bool, *, timeout: float = 2.0, connect_timeout: float = 2.0
+    url: str,
+    client: aioredis.Redis,
+    stand_in: bool,
+    *,
+    socket_timeout: float = 2.0,
+    socket_connect_timeout: float = 2.0,
 ) -> Mux:
     """The hot path's connection: one multiplexed socket to a real redis:// server, else the
     same interface over ``client`` (the stand-in, TLS, unix sockets). Same deadlines as ``connect``."""
     if not stand_in and url.startswith("redis://"):
-        return MuxRedis(url, connect_timeout=connect_timeout, command_timeout=timeout)
+        return MuxRedis(url, connect_timeout=socket_connect_timeout, command_timeout=socket_timeout)
     return ClientMux(client)

@@ -56,8 +56,8 @@ async def unreachable(settings: Settings) -> str | None:
     try:
         client, _ = await connect(
             settings.redis_url,
-            timeout=settings.redis_timeout_seconds,
-            connect_timeout=settings.redis_connect_timeout_seconds,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_connect_timeout_seconds,
         )
         await client.aclose()
     except Exception as exc:

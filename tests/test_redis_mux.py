@@ -137,7 +137,7 @@ async def test_redis_py_clients_get_the_deadlines_from_settings(relay, redis_pre
 
     from bot.redis import connect
 
-    client, stand_in = await connect(relay.url, timeout=0.3, connect_timeout=0.3)
+    client, stand_in = await connect(relay.url, socket_timeout=0.3, socket_connect_timeout=0.3)
     try:
         assert not stand_in
         kwargs = client.connection_pool.connection_kwargs

@@ -4,6 +4,7 @@ intent of the same tenant is a 404, exactly like a key that does not exist."""
 from __future__ import annotations
 
 import aiohttp
+
 from bot.db import session_scope
 from bot.ordering.models import OrderIntent
 from tests.e2e.conftest import STORE

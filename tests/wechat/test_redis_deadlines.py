@@ -91,7 +91,7 @@ async def test_redis_going_silent_after_the_claim_still_answers_in_time(bot_clie
     assert probe.count("slow") == 1
 
 
-async def test_mini_program_requests_get_503_with_retry_after_not_a_500_after_5s(member_app, relay):
+async def test_mini_program_requests_get_503_with_retry_after_not_a_500_after_5s(member_app, relay):  # noqa: F811
     m = await member_app(redis_url=relay.url, redis_timeout_seconds=0.5)
     batch = await m.batch()
     member = await m.member("mp-silent")
