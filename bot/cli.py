@@ -153,6 +153,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 async def _check_services(settings: Settings) -> int:
     from sqlalchemy import text
 
+    from bot.clientip import proxy_warning
     from bot.db import create_engine
     from bot.redis import connect
 
@@ -185,6 +186,8 @@ async def _check_services(settings: Settings) -> int:
     except Exception as exc:
         failures += 1
         print(f"FAIL redis {settings.redis_url}: {_first_line(exc)}")
+    if (warning := proxy_warning(settings)) is not None:
+        print(f"warn proxy: {warning}")
     if settings.oa_appid:
         print(f"ok   official account {settings.oa_appid} ({settings.oa_mode} mode)")
     else:

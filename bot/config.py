@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8080"
+    # Reverse proxies whose X-Forwarded-For is believed (CIDRs, comma or space separated), e.g.
+    # "127.0.0.1/32" for nginx on the same host. Empty: the header is ignored (bot/clientip.py).
+    trusted_proxies: str = ""
     # Signs mini-program session tokens and keys the log hash of openids. Empty on the embedded
     # default: a random key is created once beside the SQLite file. Required with PostgreSQL.
     secret_key: str = ""
@@ -187,6 +190,19 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        items = value.replace(",", " ").split()
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return " ".join(items)
 
     @field_validator("wechat_rate_limits")
     @classmethod

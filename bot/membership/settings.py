@@ -25,9 +25,8 @@ class MembershipSettings(BaseSettings):
     oauth_authorize_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
     # CSV of "cidr,province,city" used to place scans with no GPS; empty = the demo table.
     ip_city_table: str = ""
-    # Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry (the one
-    # our proxy appended). Off by default: a client could otherwise claim any IP.
-    trust_forwarded_for: bool = False
+    # (The client IP behind a reverse proxy: JIUBOT_TRUSTED_PROXIES, bot/clientip.py; the old
+    # JIUBOT_TRUST_FORWARDED_FOR believed any X-Forwarded-For and is gone.)
     # How long the H5 member cookie lasts.
     h5_session_days: int = Field(default=30, ge=1, le=365)
     # Seconds a cached tenant loyalty config is trusted before re-reading it.

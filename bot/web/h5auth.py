@@ -48,16 +48,11 @@ def runtime_of(request: web.Request) -> MembershipRuntime:
 
 
 def in_wechat(request: web.Request) -> bool:
+    """Whether the page was opened in WeChat's browser, by its user agent (which anyone can
+    send): it only chooses a page ("scan this with WeChat" vs. the real one). Nothing that
+    matters for security depends on it: identity comes from WeChat's OAuth (the signed member
+    cookie), limits from the member or the client address (bot/clientip.py)."""
     return "micromessenger" in request.headers.get("User-Agent", "").lower()
-
-
-def client_ip(request: web.Request) -> str | None:
-    """The scanner's IP for velocity windows and the IP -> city fallback."""
-    if runtime_of(request).settings.trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.rsplit(",", 1)[-1].strip()[:45] or request.remote
-    return request.remote
 
 
 def _mac(secret: str, body: str) -> str:

@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.clientip import client_ip
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership import coupons, points, redemption, referral
@@ -29,7 +30,7 @@ from bot.membership.reward_models import GIFT, MARKETING
 from bot.miniapp.errors import ErrorCode, MpError
 from bot.miniapp.routes import api, require_session
 from bot.miniapp.session import MpSession
-from bot.web.h5auth import client_ip, runtime_of, services_of
+from bot.web.h5auth import runtime_of, services_of
 from bot.web.member_pages import when
 
 routes = web.RouteTableDef()

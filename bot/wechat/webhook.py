@@ -15,6 +15,7 @@ import time
 import structlog
 from aiohttp import web
 
+from bot.clientip import client_ip
 from bot.observability import child, hash_openid, metrics
 from bot.tenancy.registry import AppConfig, AppRegistry
 from bot.wechat.crypto import CryptoError, MessageCrypto, signature_ok
@@ -188,6 +189,6 @@ class CallbackView:
             status=exc.status,
             appid=request.match_info.get("appid", "")[:40],
             user=hash_openid(request.query.get("openid")),
-            remote=request.remote,
+            client=client_ip(request),
         )
         return web.json_response({"error": exc.reason}, status=exc.status)
