@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import REDIS_URL
 from tests.redis_relay import RedisRelay
-from tests.web.member_app import member_app  # noqa: F401 - fixture
+from tests.web.member_app import WECHAT_UA, member_app  # noqa: F401 - fixture
 from tests.wechat_client import event_xml, text_xml
 
 BUSY = "服务繁忙"
@@ -103,6 +103,9 @@ async def test_mini_program_requests_get_503_with_retry_after_not_a_500_after_5s
     body = await resp.json()
     assert body["error"] == "service_busy" and body["reason"].startswith("redis")
     assert "请稍后再试" in body["message"]
+    page, elapsed = await _timed(m.client.get("/c/garbage-code", headers={"User-Agent": WECHAT_UA}))
+    assert page.status == 503 and elapsed < 1.5 and page.headers["Retry-After"] == "2"
+    assert "请稍后再试" in await page.text()  # a page gets the sentence, not JSON
     await asyncio.sleep(0.6)
     relay.silent = False
     ok = await m.client.post("/mp/api/scan", json={"q": q}, headers=m.bearer(member))
