@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from bot.config import ConfigError, Settings, check_aes_key, check_token, load_settings, settings_or_exit
+from bot.startup import wait_for_dependencies
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -59,6 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(host=args.host, port=args.port)
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    if (code := wait_for_dependencies(settings)) is not None:
+        return code
     if settings.is_sqlite:
         upgrade(settings.database_url)
     else:
@@ -86,6 +89,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    if (code := wait_for_dependencies(settings)) is not None:
+        return code
     current, heads = _schema_state(settings.database_url)
     if current != heads:
         print("jiubot: the database schema is not up to date; run `jiubot db upgrade`", file=sys.stderr)
@@ -142,6 +147,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 async def _check_services(settings: Settings) -> int:
     from sqlalchemy import text
 
+    from bot.clientip import proxy_warning
     from bot.db import create_engine
     from bot.redis import connect
 
@@ -174,6 +180,8 @@ async def _check_services(settings: Settings) -> int:
     except Exception as exc:
         failures += 1
         print(f"FAIL redis {settings.redis_url}: {_first_line(exc)}")
+    if (warning := proxy_warning(settings)) is not None:
+        print(f"warn proxy: {warning}")
     if settings.oa_appid:
         print(f"ok   official account {settings.oa_appid} ({settings.oa_mode} mode)")
     else:

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     # "require": a Redis must answer; "fallback": use the in-process stand-in when none answers
     # (only `jiubot demo` sets this).
     redis_mode: Literal["require", "fallback"] = "require"
+    # Deadlines of every Redis call (redis-py's socket_timeout / socket_connect_timeout and the
+    # multiplexed connection's reply deadline): a silent Redis fails a call after this long
+    # instead of hanging it (the inbound log writer's XREADGROUP BLOCK stays below half of it).
+    redis_timeout_seconds: float = Field(default=2.0, ge=0.05, le=30)
+    redis_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # `jiubot serve` / `jiubot worker` when the database or Redis cannot be reached at start-up:
+    # 0 = print one line and exit (status 3); N > 0 = print one line per attempt and keep
+    # retrying for up to N seconds before giving up.
+    startup_retry_seconds: float = Field(default=0, ge=0, le=3600)
 
     # WeChat
     wechat_api_base: str = "https://api.weixin.qq.com"
@@ -160,9 +169,8 @@ class Settings(BaseSettings):
     wechat_browser_cookie: str = ""
     # CSV of "cidr,province,city" used to place scans with no GPS; empty = the demo table.
     ip_city_table: str = ""
-    # Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry (the one
-    # our proxy appended). Off by default: a client could otherwise claim any IP.
-    trust_forwarded_for: bool = False
+    # (The client IP behind a reverse proxy: JIUBOT_TRUSTED_PROXIES, bot/clientip.py; the old
+    # JIUBOT_TRUST_FORWARDED_FOR believed any X-Forwarded-For and is gone.)
     # How long the H5 member cookie lasts.
     h5_session_days: int = Field(default=30, ge=1, le=365)
     # Seconds a cached tenant loyalty config is trusted before re-reading it.
@@ -172,6 +180,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8080"
+    # Reverse proxies whose X-Forwarded-For is believed (CIDRs, comma or space separated), e.g.
+    # "127.0.0.1/32" for nginx on the same host. Empty: the header is ignored (bot/clientip.py).
+    trusted_proxies: str = ""
     # Signs mini-program session tokens and keys the log hash of openids. Empty on the embedded
     # default: a random key is created once beside the SQLite file. Required with PostgreSQL.
     secret_key: str = ""
@@ -215,6 +226,19 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        items = value.replace(",", " ").split()
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return " ".join(items)
 
     @field_validator("wechat_rate_limits")
     @classmethod

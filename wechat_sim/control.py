@@ -80,6 +80,9 @@ def app_view(sim: Simulator, app: App) -> dict[str, Any]:
     rt = sim.runtime(app.appid)
     view = dump(app)
     view.pop("secret")
+    if not sim.config.show_secrets:
+        for hidden in ("token", "aes_key"):
+            view[hidden] = "***" if view.get(hidden) else ""
     view["menu"] = rt.menu
     view["conditional_menus"] = rt.conditional_menus
     view["templates"] = list(rt.templates.values())

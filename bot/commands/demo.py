@@ -37,6 +37,9 @@ from bot.commands.demo_guard import remove_env, write_env
 DEMO_MP = "wxdemomp00000001"
 DEMO_TOKEN = "jiubotDemoToken1"
 DEMO_AES_KEY = "jiubotDemoAesKey0123456789abcdefghijklmnopq"
+# The OA's original id (ToUserName of its pushes; what the simulator derives for DEMO_OA): set so
+# that callbacks addressed to another account are refused (400 wrong_account).
+DEMO_ORIGINAL_ID = "gh_80a3d95a2690"
 DEMO_GROUP = "jiubot-demo"
 CORE_TENANT = "demo"
 CORE_KEY = "demo-core-api-key-2026"
@@ -115,6 +118,7 @@ def _demo(args: argparse.Namespace, var: Path) -> int:
         oa_token=DEMO_TOKEN,
         oa_aes_key=DEMO_AES_KEY,
         oa_mode="safe",
+        oa_original_id=DEMO_ORIGINAL_ID,
         public_base_url=base,
         host=args.host,
         port=args.port,
@@ -199,6 +203,7 @@ def build(settings, var: Path, core_db: str) -> web.Application:  # type: ignore
                     token=DEMO_TOKEN,
                     aes_key=DEMO_AES_KEY,
                     mode="safe",
+                    original_id=DEMO_ORIGINAL_ID,
                     callback_url=f"{base}/wechat/{DEMO_OA}",
                     name="示例酒业服务号",
                     group=DEMO_GROUP,

@@ -188,7 +188,7 @@ async def _pending_elsewhere(kit: Kit, turn: Turn) -> Reply | None:
     key = await kit.redis.get(kit.keys("ordering", "recent", turn.appid, turn.openid))
     if not key:
         return None
-    result = await kit.runtime.placer.status(turn.tenant_id, key.decode())
+    result = await kit.runtime.placer.status(turn.tenant_id, key.decode(), core_store_id=None)
     if result is not None and result.status == PENDING:
         return kit.say("order_pending", again=True)
     return None
@@ -197,7 +197,7 @@ async def _pending_elsewhere(kit: Kit, turn: Turn) -> Reply | None:
 async def recent(kit: Kit, turn: Turn) -> PlaceResult | None:
     """The member's last confirmed order, for a "确认" that arrives after the flow ended."""
     key = await kit.redis.get(kit.keys("ordering", "recent", turn.appid, turn.openid))
-    return await kit.runtime.placer.status(turn.tenant_id, key.decode()) if key else None
+    return await kit.runtime.placer.status(turn.tenant_id, key.decode(), core_store_id=None) if key else None
 
 
 async def price_answer(kit: Kit, turn: Turn, skus: list[str]) -> Reply:

@@ -1,9 +1,9 @@
 """Scanning a bottle code, exactly once.
 
 Order of work, cheapest refusal first:
-1. Redis: a locked-out member/IP/device is refused; the code's MAC is checked (pure CPU) and a
-   forgery is counted towards a lockout and kept in the review stream - no SQL at all.
-2. Redis: velocity windows per member, IP and device (one Lua call).
+1. Redis: a locked-out member (anonymous: address) is refused; the code's MAC is checked (pure
+   CPU) and a forgery is counted towards a lockout and kept in the review stream - no SQL at all.
+2. Redis: velocity windows per member and device, never per IP (one Lua call; fraud.py).
 3. One database transaction: lock the member row (merges and his other scans wait), then
    ``INSERT code_redemptions ... ON CONFLICT (batch, serial) DO NOTHING``. Exactly one scanner
    ever inserts; everyone else reads the first scan and is told when and roughly where it

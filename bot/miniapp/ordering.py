@@ -485,7 +485,9 @@ async def _bump(runtime: OrderingRuntime, session: MpSession, cart: Any) -> None
 async def intent(
     request: web.Request, services: Services, runtime: OrderingRuntime, session: MpSession
 ) -> Any:
-    result = await runtime.placer.status(session.tenant_id, request.match_info["key"][:80])
+    _, store = await _store(services, session)
+    key = request.match_info["key"][:80]
+    result = await runtime.placer.status(session.tenant_id, key, core_store_id=store.core_store_id)
     if result is None:
         raise ApiError("not_found")
     return {"result": result}

@@ -18,19 +18,37 @@ import orjson
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.clientip import client_ip
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership import coupons, points, redemption, referral
 from bot.membership.errors import CouponFailed, MembershipError
 from bot.membership.interface import ScanRequest, ScanResult
 from bot.membership.ledger_models import CONSUMPTION, PointsAccount
+from bot.membership.models import Member
 from bot.membership.reward_models import GIFT, MARKETING
 from bot.miniapp.errors import ErrorCode, MpError
 from bot.miniapp.routes import api, require_session
-from bot.web.h5auth import client_ip, runtime_of, services_of
+from bot.miniapp.session import MpSession
+from bot.web.h5auth import runtime_of, services_of
 from bot.web.member_pages import when
 
 routes = web.RouteTableDef()
+
+
+async def _member_session(request: web.Request) -> MpSession:
+    """The caller's session, refused (401, log in again) when its member no longer exists in its
+    tenant: a validly signed token outlives a deleted member, and every handler below assumes one."""
+    current = require_session(request)
+    async with session_scope(services_of(request).sessions) as session:
+        found = (
+            await session.execute(
+                select(Member.id).where(Member.id == current.member_id, Member.tenant_id == current.tenant_id)
+            )
+        ).scalar_one_or_none()
+    if found is None:
+        raise MpError(ErrorCode.SESSION_INVALID, "member not found")
+    return current
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -76,7 +94,7 @@ def scan_json(request: web.Request, result: ScanResult) -> dict[str, Any]:
 @routes.post("/mp/api/scan")
 @api
 async def scan(request: web.Request) -> dict[str, Any]:
-    session = require_session(request)
+    session = await _member_session(request)
     body = await _body(request)
     q = body.get("q")
     if not isinstance(q, str) or not q or len(q) > 2048:
@@ -102,7 +120,7 @@ async def scan(request: web.Request) -> dict[str, Any]:
 @routes.get("/mp/api/points")
 @api
 async def my_points(request: web.Request) -> dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     services, runtime = services_of(request), runtime_of(request)
     config = await runtime.configs.get(current.tenant_id)
     async with session_scope(services.sessions) as session:
@@ -130,7 +148,7 @@ async def my_points(request: web.Request) -> dict[str, Any]:
 @routes.post("/mp/api/member/age")
 @api
 async def age(request: web.Request) -> dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     if (await _body(request)).get("confirm") is not True:
         raise MpError(ErrorCode.BAD_REQUEST, "confirm must be true")
     async with session_scope(services_of(request).sessions) as session:
@@ -141,7 +159,7 @@ async def age(request: web.Request) -> dict[str, Any]:
 @routes.post("/mp/api/member/push")
 @api
 async def push(request: web.Request) -> dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     opt_out = (await _body(request)).get("opt_out")
     if not isinstance(opt_out, bool):
         raise MpError(ErrorCode.BAD_REQUEST, "opt_out must be true or false")
@@ -164,7 +182,7 @@ def _coupon(c: coupons.Coupon) -> dict[str, Any]:
 @routes.get("/mp/api/coupons")
 @api
 async def my_coupons(request: web.Request) -> dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     gateway = runtime_of(request).coupons
     if gateway is None:
         raise MpError(ErrorCode.NOT_CONFIGURED, "the core system is not configured")
@@ -176,7 +194,7 @@ async def my_coupons(request: web.Request) -> dict[str, Any]:
 @routes.post("/mp/api/coupons/claim")
 @api
 async def claim_coupon(request: web.Request) -> web.Response | dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     runtime = runtime_of(request)
     campaign = (await _body(request)).get("campaign")
     if not isinstance(campaign, str | int) or not str(campaign):
@@ -194,8 +212,9 @@ async def claim_coupon(request: web.Request) -> web.Response | dict[str, Any]:
         )
     except CouponFailed as exc:
         text = services_of(request).text("coupon_claimed", ok=False, reason=exc.reason)
+        status = 400 if isinstance(exc, coupons.BadCampaign) else 409
         return web.json_response(
-            {"error": "coupon_failed", "reason": exc.reason, "message": text}, status=409
+            {"error": "coupon_failed", "reason": exc.reason, "message": text}, status=status
         )
     return {"coupon": _coupon(coupon)}
 
@@ -203,7 +222,7 @@ async def claim_coupon(request: web.Request) -> web.Response | dict[str, Any]:
 @routes.get("/mp/api/rewards")
 @api
 async def rewards(request: web.Request) -> dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     catalog = request.query.get("catalog", GIFT)
     if catalog not in (GIFT, MARKETING):
         raise MpError(ErrorCode.BAD_REQUEST, "catalog is gift or marketing")
@@ -232,7 +251,7 @@ async def rewards(request: web.Request) -> dict[str, Any]:
 @routes.post("/mp/api/rewards/redeem")
 @api
 async def redeem(request: web.Request) -> web.Response | dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     body = await _body(request)
     item_id, quantity, request_id = body.get("item_id"), body.get("quantity", 1), body.get("request_id")
     if not isinstance(item_id, int) or not isinstance(quantity, int) or not 1 <= quantity <= 10:
@@ -259,7 +278,7 @@ async def redeem(request: web.Request) -> web.Response | dict[str, Any]:
 @routes.get("/mp/api/referral")
 @api
 async def my_referral(request: web.Request) -> dict[str, Any]:
-    current = require_session(request)
+    current = await _member_session(request)
     runtime = runtime_of(request)
     async with session_scope(services_of(request).sessions) as session:
         member_id = await members.live_member_id(session, current.member_id)

@@ -147,10 +147,14 @@ class InboundLog:
 
     async def run_writer(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
         consumer = f"{socket.gethostname()}-{os.getpid()}"
+        # XREADGROUP BLOCK must end before the client's reply deadline (socket_timeout).
+        pool = getattr(self.redis, "connection_pool", None)
+        deadline = (getattr(pool, "connection_kwargs", None) or {}).get("socket_timeout")
+        block_ms = min(1000, int(deadline * 500)) if deadline else 1000
         await self.ensure_group()
         while not stop.is_set():
             try:
-                await self.write_batch(sessions, consumer)
+                await self.write_batch(sessions, consumer, block_ms=max(block_ms, 10))
                 info = await self.redis.xlen(self.stream)
                 metrics.log_backlog.set(info)
             except (RedisError, SQLAlchemyError, OSError):

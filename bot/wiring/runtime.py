@@ -64,9 +64,16 @@ async def open_runtime(
         engine = create_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
-        redis, stand_in = await connect(settings.redis_url, mode=redis_mode or settings.redis_mode)
+        # every Redis call has a deadline (a silent Redis must not hang a request)
+        deadlines = {
+            "socket_timeout": settings.redis_timeout_seconds,
+            "socket_connect_timeout": settings.redis_connect_timeout_seconds,
+        }
+        redis, stand_in = await connect(
+            settings.redis_url, mode=redis_mode or settings.redis_mode, **deadlines
+        )
         stack.push_async_callback(redis.aclose)
-        mux = multiplexer(settings.redis_url, redis, stand_in)
+        mux = multiplexer(settings.redis_url, redis, stand_in, **deadlines)
         stack.push_async_callback(mux.aclose)
         keys = Keys(settings.redis_prefix)
         # WeChat answers within seconds or not at all; the client sets per-call timeouts too.
