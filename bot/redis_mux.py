@@ -23,20 +23,21 @@ import hiredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
-_Arg = bytes | str | int | float
+CommandArg = bytes | str | int | float
+Command = tuple[CommandArg, ...]
 
 
 class Mux(Protocol):
     """What the hot path needs from Redis: one command, or several sent together."""
 
-    async def execute(self, *args: _Arg) -> object: ...
+    async def execute(self, *args: CommandArg) -> object: ...
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]: ...
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]: ...
 
     async def aclose(self) -> None: ...
 
 
-def _encode_py(args: tuple[_Arg, ...]) -> bytes:
+def _encode_py(args: tuple[CommandArg, ...]) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
         if isinstance(arg, bytes):
@@ -108,7 +109,7 @@ class MuxRedis:
             loop.create_connection(lambda: _Protocol(self), self.host, self.port), self.connect_timeout
         )
         self._protocol = protocol
-        setup: list[tuple[_Arg, ...]] = []
+        setup: list[tuple[CommandArg, ...]] = []
         if self.password:
             setup.append(("AUTH", self.username, self.password) if self.username else ("AUTH", self.password))
         if self.db:
@@ -128,7 +129,7 @@ class MuxRedis:
             if self._connecting is connecting and connecting.done():
                 self._connecting = None
 
-    def _send(self, args: tuple[_Arg, ...]) -> asyncio.Future[object]:
+    def _send(self, args: tuple[CommandArg, ...]) -> asyncio.Future[object]:
         assert self._protocol is not None
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._waiting.append(future)
@@ -153,11 +154,11 @@ class MuxRedis:
             if not future.done():
                 future.set_exception(error)
 
-    async def execute(self, *args: _Arg) -> object:
+    async def execute(self, *args: CommandArg) -> object:
         await self._ensure()
         return await self._send(args)
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]:
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]:
         """Several commands in order, sent together; errors are returned in place, not raised."""
         await self._ensure()
         futures = [self._send(args) for args in commands]
@@ -172,7 +173,7 @@ class MuxRedis:
 
     async def aclose(self) -> None:
         if self._protocol is not None:
-            self._protocol.transport.close()  # type: ignore[attr-defined]
+            self._protocol.transport.close()
             self._protocol = None
 
 
@@ -183,10 +184,10 @@ class ClientMux:
     def __init__(self, client: object) -> None:
         self.client = client
 
-    async def execute(self, *args: _Arg) -> object:
+    async def execute(self, *args: CommandArg) -> object:
         return await self.client.execute_command(*args)  # type: ignore[attr-defined]
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]:
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]:
         pipe = self.client.pipeline(transaction=False)  # type: ignore[attr-defined]
         for args in commands:
             pipe.execute_command(*args)
@@ -206,10 +207,10 @@ class Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
-    def command(self, keys: list[_Arg], args: list[_Arg]) -> tuple[_Arg, ...]:
+    def command(self, keys: list[CommandArg], args: list[CommandArg]) -> tuple[CommandArg, ...]:
         return ("EVALSHA", self.sha, len(keys), *keys, *args)
 
-    async def __call__(self, keys: list[_Arg], args: list[_Arg]) -> object:
+    async def __call__(self, keys: list[CommandArg], args: list[CommandArg]) -> object:
         try:
             return await self.mux.execute(*self.command(keys, args))
         except NoScriptError:

@@ -32,7 +32,7 @@ CONFIG = web.AppKey("reference_core_config", CoreConfig)
 DISPATCHER = web.AppKey("reference_core_dispatcher", Dispatcher)
 
 
-async def create_tables(engine) -> None:  # type: ignore[no-untyped-def]
+async def create_tables(engine) -> None:
     """``metadata.create_all`` (only missing core_* tables); on PostgreSQL under an advisory lock so
     several processes starting together do not race on CREATE TABLE."""
     async with engine.begin() as conn:
@@ -53,7 +53,7 @@ def create_core_app(config: CoreConfig, *, clock: Clock | None = None) -> web.Ap
     return app
 
 
-def _database(config: CoreConfig, clock: Clock):  # type: ignore[no-untyped-def]
+def _database(config: CoreConfig, clock: Clock):
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine, reader = create_engines(config.database_url, pool_size=config.pool_size)
         if config.create_tables:

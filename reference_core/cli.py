@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spec.set_defaults(func=cmd_openapi)
 
 
-def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def build_config(args: argparse.Namespace):
     from reference_core.config import CoreConfig, LogisticsConfig, TenantConfig
 
     keys = args.api_key if args.api_key is not None else [k for k in [_env("JIUBOT_CORE_API_KEY")] if k]

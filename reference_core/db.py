@@ -98,7 +98,7 @@ def create_engine(
 
 def _install_sqlite_recipe(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -108,7 +108,7 @@ def _install_sqlite_recipe(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn) -> None:
         # Readers take a deferred BEGIN (a consistent WAL snapshot that does not block writers);
         # anything that may write takes the write lock up front.
         if conn.get_execution_options().get(READONLY):
@@ -205,7 +205,7 @@ Take = tuple[Update, dict[str, int]]
 _compiled_takes: dict[tuple[int, str], tuple[str, dict]] = {}
 
 
-def _take_sql(stmt: Update, dialect, params: dict[str, int]) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+def _take_sql(stmt: Update, dialect, params: dict[str, int]) -> tuple[str, dict]:
     """The statement wrapped to fail when it changes no row, compiled once (the statements are
     module constants), with its literal values (``remaining > 0``) merged into this call's values."""
     key = (id(stmt), dialect.name)

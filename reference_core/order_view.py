@@ -110,7 +110,7 @@ def order_out(order: Order, lines, allocations, shipments, events) -> s.Order:
         ],
         timeline=[
             s.TimelineEvent(
-                status=e.status,  # type: ignore[arg-type]
+                status=e.status,
                 at=e.at,
                 location=e.location,
                 carrier=e.carrier,

@@ -126,7 +126,7 @@ async def seed_core(
         await engine.dispose()
 
 
-async def _keys(session, tenant: Tenant, api_key: str | None) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+async def _keys(session, tenant: Tenant, api_key: str | None) -> tuple[str, ...]:
     if api_key:
         await add_key(session, tenant, api_key, label="seed")
         return (api_key,)
@@ -143,12 +143,12 @@ async def _keys(session, tenant: Tenant, api_key: str | None) -> tuple[str, ...]
     return (generated,)
 
 
-async def _ids(session, model, tenant_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def _ids(session, model, tenant_id: int) -> dict[str, int]:
     rows = await session.execute(select(model.code, model.id).where(model.tenant_id == tenant_id))
     return {code: id_ for code, id_ in rows}
 
 
-async def _regions(session, tenant_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def _regions(session, tenant_id: int) -> dict[str, int]:
     rows = [{"tenant_id": tenant_id, "code": code, "name": name} for code, name in d.REGIONS]
     await session.execute(
         insert_ignore(session, Region.__table__, rows, index_elements=["tenant_id", "code"])
@@ -156,7 +156,7 @@ async def _regions(session, tenant_id: int) -> dict[str, int]:  # type: ignore[n
     return await _ids(session, Region, tenant_id)
 
 
-async def _distributors(session, tenant_id: int, regions: dict[str, int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def _distributors(session, tenant_id: int, regions: dict[str, int]) -> dict[str, int]:
     rng = random.Random(7)
     rows = [
         {
@@ -175,7 +175,7 @@ async def _distributors(session, tenant_id: int, regions: dict[str, int]) -> dic
     return await _ids(session, Distributor, tenant_id)
 
 
-async def _warehouses(session, tenant_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def _warehouses(session, tenant_id: int) -> dict[str, int]:
     rows = [
         {"tenant_id": tenant_id, "code": code, "name": name, "city": city, "lat": lat, "lng": lng}
         for code, name, city, lat, lng in d.WAREHOUSES
@@ -186,7 +186,7 @@ async def _warehouses(session, tenant_id: int) -> dict[str, int]:  # type: ignor
     return await _ids(session, Warehouse, tenant_id)
 
 
-async def _products(session, tenant_id: int, catalog: list[dict]) -> dict[str, Product]:  # type: ignore[no-untyped-def]
+async def _products(session, tenant_id: int, catalog: list[dict]) -> dict[str, Product]:
     rows = [
         {
             "tenant_id": tenant_id,
@@ -219,7 +219,7 @@ async def _products(session, tenant_id: int, catalog: list[dict]) -> dict[str, P
 
 async def _price_lists(
     session, tenant_id: int, regions: dict[str, int], products: dict[str, Product]
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # (code, name, region, tier, bottle factor, categories it covers or None for all)
     lists = [
         ("STD", "标准门店价", None, None, 1.0, None),
@@ -272,7 +272,7 @@ async def _price_lists(
 
 async def _stock(
     session, tenant_id: int, warehouses: dict[str, int], products: dict[str, Product], rng
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     rows = []
     for wcode in sorted(warehouses):
         for sku in sorted(products):
@@ -303,7 +303,7 @@ async def _stock(
         )
 
 
-async def _stores(session, tenant_id, regions, distributors, count: int, rng) -> list[Store]:  # type: ignore[no-untyped-def]
+async def _stores(session, tenant_id, regions, distributors, count: int, rng) -> list[Store]:
     by_city = {code: city for code, _, _, city in d.DISTRIBUTORS}
     rows = []
     for n in range(1, count + 1):

@@ -28,7 +28,7 @@ from reference_core.sourcing import distance_km
 
 async def add_history(
     session, tenant_id: int, stores: list[Store], per_store: int, rng: random.Random, now: datetime
-) -> int:  # type: ignore[no-untyped-def]
+) -> int:
     if per_store <= 0:
         return 0
     have = set(await session.scalars(select(Order.store_id).where(Order.tenant_id == tenant_id).distinct()))

@@ -135,7 +135,7 @@ class Dispatcher:
             )
             return result.rowcount == 1
 
-    async def _deliver(self, row) -> None:  # type: ignore[no-untyped-def]
+    async def _deliver(self, row) -> None:
         body = row.payload.encode()
         timestamp = int(self.core.clock.now().timestamp())
         headers = {

@@ -227,7 +227,7 @@ async def link_phone(
     return survivor
 
 
-async def _claim_key(session, tenant_id, member_id, column, value, *, reason, now) -> int:  # type: ignore[no-untyped-def]
+async def _claim_key(session, tenant_id, member_id, column, value, *, reason, now) -> int:
     from bot.membership.merge import merge_members  # merge imports this module's neighbours
 
     for _ in range(3):

@@ -11,13 +11,17 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings, load_settings
 
 Runner = Callable[[Settings, async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[int]]
+RunCommand = Callable[[Runner], Callable[[argparse.Namespace], int]]
+TenantOf = Callable[[async_sessionmaker[AsyncSession], str | None], Awaitable[int]]
+if TYPE_CHECKING:  # not subscriptable at run time
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _settings() -> Settings:
@@ -148,7 +152,7 @@ async def _config(
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     from bot.membership import cli_admin, cli_codes
 
     def tenant_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:

@@ -6,27 +6,32 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 
+if TYPE_CHECKING:
+    from bot.membership.cli import RunCommand, Runner, Subparsers, TenantOf
+
 
 def register(
-    subparsers: argparse._SubParsersAction,
-    codes: argparse._SubParsersAction,
-    membership: argparse._SubParsersAction,
-    run: Any,
-    tenant_of: Any,
+    subparsers: Subparsers,
+    codes: Subparsers,
+    membership: Subparsers,
+    run: RunCommand,
+    tenant_of: TenantOf,
 ) -> None:
     from bot.db import session_scope
     from bot.membership import actions, redemption, rules
     from bot.membership.code_models import DiversionAlert, FraudFlag, ScanRejection
     from bot.membership.errors import MembershipError
 
-    async def item_add(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def item_add(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             item = await redemption.add_item(
@@ -42,7 +47,9 @@ def register(
         print(f"item {item}: {args.name} ({args.catalog}) {args.points} points, stock {args.stock}")
         return 0
 
-    async def items(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def items(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             for kind in ("gift", "marketing"):
@@ -52,8 +59,10 @@ def register(
                     )
         return 0
 
-    def order_action(action: str):  # type: ignore[no-untyped-def]
-        async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    def order_action(action: str) -> Runner:
+        async def runner(
+            settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+        ) -> int:
             tenant = await tenant_of(sessions, args.tenant)
             try:
                 async with session_scope(sessions) as session:
@@ -67,7 +76,9 @@ def register(
 
         return runner
 
-    async def campaign(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def campaign(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             cid = await rules.add_campaign(
@@ -83,7 +94,9 @@ def register(
         print(f"campaign {cid}: {args.name} x{args.percent}% {args.start} .. {args.end}")
         return 0
 
-    async def review(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def review(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             alerts = select(DiversionAlert).where(DiversionAlert.tenant_id == tenant)
@@ -130,7 +143,9 @@ def register(
             await client.aclose()
         return 0
 
-    async def status(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def status(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         async with session_scope(sessions) as session:
             await actions.set_status(session, args.member, args.status)
         print(f"member {args.member}: {args.status}")
@@ -141,7 +156,7 @@ def register(
     )
     sub = rewards.add_subparsers(dest="rewards_command", required=True)
 
-    def add(where, name: str, help_text: str, runner) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def add(where: Subparsers, name: str, help_text: str, runner: Runner) -> argparse.ArgumentParser:
         parser = where.add_parser(name, help=help_text)
         parser.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
         parser.set_defaults(func=run(runner))
@@ -166,7 +181,7 @@ def register(
 
     p = add(
         codes,
-        "campaign",  # type: ignore[attr-defined]
+        "campaign",
         "a points multiplier for a period (and SKU / region)",
         campaign,
     )
@@ -178,7 +193,7 @@ def register(
     p.add_argument("--region", default=None)
     p = add(
         codes,
-        "review",  # type: ignore[attr-defined]
+        "review",
         "diversion alerts, refused scans and fraud flags for review",
         review,
     )
@@ -191,10 +206,12 @@ def register(
     p.add_argument("--status", choices=["active", "suspended"], required=True)
 
 
-def register_store_qr(codes: argparse._SubParsersAction, run: Any, tenant_of: Any) -> None:
+def register_store_qr(codes: Subparsers, run: RunCommand, tenant_of: TenantOf) -> None:
     """``jiubot codes store-qr``: the URL (and optionally an SVG) of a store's coupon QR."""
 
-    async def store_qr(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def store_qr(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         from bot.membership.coupons import store_claim_path
         from bot.membership.settings import load_membership_settings, referral_secret
 

@@ -6,14 +6,19 @@ import argparse
 import asyncio
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 
+if TYPE_CHECKING:
+    from bot.membership.cli import RunCommand, Runner, Subparsers, TenantOf
+    from bot.membership.codegen import Job
+    from bot.membership.codes import CodeKeys
 
-def _keys(settings: Settings):  # type: ignore[no-untyped-def]
+
+def _keys(settings: Settings) -> CodeKeys:
     from bot.membership.codes import CodeKeys
     from bot.membership.settings import code_master_key, load_membership_settings
 
@@ -32,7 +37,7 @@ def _base_url(settings: Settings) -> str:
     return load_membership_settings().code_base_url or settings.public_base_url
 
 
-def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ignore[no-untyped-def]
+def _write_files(job: Job, args: argparse.Namespace, count: int) -> None:
     """Blocking file and process-pool work, off the event loop."""
     from bot.membership import codegen
 
@@ -57,12 +62,14 @@ def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ig
         )
 
 
-def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -> argparse._SubParsersAction:
+def register(subparsers: Subparsers, run: RunCommand, tenant_of: TenantOf) -> Subparsers:
     from bot.db import session_scope
     from bot.membership import batches, regions, rules
     from bot.membership.errors import MembershipError
 
-    async def region_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def region_set(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         split = lambda s: [p for p in (s or "").replace("，", ",").split(",") if p]  # noqa: E731
         async with session_scope(sessions) as session:
@@ -77,7 +84,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         print(f"region {view.code} {view.name}: {view.describe()}")
         return 0
 
-    async def batch_create(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def batch_create(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         try:
             async with session_scope(sessions) as session:
@@ -108,7 +117,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         print(f"batch {batch.id}: {batch.product_name} ({batch.sku}) x {batch.size}")
         return 0
 
-    async def batch_list(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def batch_list(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             for b in await batches.list_batches(session, tenant):
@@ -116,8 +127,10 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
                 print(f"{b.id}\t{b.brand}\t{b.sku}\t{b.product_name}\t{b.size}\t{where}")
         return 0
 
-    def mark(action: str):  # type: ignore[no-untyped-def]
-        async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    def mark(action: str) -> Runner:
+        async def runner(
+            settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+        ) -> int:
             tenant = await tenant_of(sessions, args.tenant)
             try:
                 async with session_scope(sessions) as session:
@@ -142,7 +155,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
 
         return runner
 
-    async def generate(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def generate(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         from bot.membership import codegen
 
         tenant = await tenant_of(sessions, args.tenant)
@@ -160,7 +175,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         await asyncio.to_thread(_write_files, job, args, count)
         return 0
 
-    async def verify(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def verify(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         from bot.membership.codes import InvalidCode, extract, parse
 
         try:
@@ -175,7 +192,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         print(f"genuine: {where} {batch.product_name} [{state.state}]")
         return 0
 
-    async def rule_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def rule_set(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> int:
         tenant = await tenant_of(sessions, args.tenant)
         async with session_scope(sessions) as session:
             await rules.set_rule(
@@ -187,7 +206,9 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
     codes = subparsers.add_parser("codes", help="bottle codes (一物一码): batches, printing, activation")
     sub = codes.add_subparsers(dest="codes_command", required=True)
 
-    def add(name: str, help_text: str, runner, where=None) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def add(
+        name: str, help_text: str, runner: Runner, where: Subparsers | None = None
+    ) -> argparse.ArgumentParser:
         parser = (where or sub).add_parser(name, help=help_text)
         parser.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
         parser.set_defaults(func=run(runner))

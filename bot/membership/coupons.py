@@ -86,7 +86,7 @@ async def claim(
     return coupon
 
 
-async def _settle(sessions, tenant_id: int, key: str, **values: object) -> None:  # type: ignore[no-untyped-def]
+async def _settle(sessions, tenant_id: int, key: str, **values: object) -> None:
     async with session_scope(sessions) as session:
         await session.execute(
             update(CouponClaim)

@@ -78,7 +78,7 @@ class _Context:
     account_id: int | None = None  # the consumption account, if the member has one yet
 
 
-def _recent_location(member_id, since):  # type: ignore[no-untyped-def]
+def _recent_location(member_id, since):
     latest = (
         select(MemberIdentity.latitude, MemberIdentity.longitude)
         .where(
@@ -427,7 +427,7 @@ class Scanner:
 
     async def _insert(
         self, session, req, ref, member_id, place, state, reward, now, region_code
-    ) -> int | None:  # type: ignore[no-untyped-def]
+    ) -> int | None:
         table = CodeRedemption.__table__
         stmt = insert_ignore(
             session,
@@ -460,7 +460,7 @@ class Scanner:
 
     async def _diversion(
         self, session, batch: BatchView, ref, redemption_id, place, state, config, now
-    ) -> bool:  # type: ignore[no-untyped-def]
+    ) -> bool:
         if not config.diversion_enabled or not batch.region_code or place is None:
             return False
         region = await get_region(session, batch.tenant_id, batch.region_code)

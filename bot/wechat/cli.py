@@ -17,7 +17,7 @@ import time
 from bot.config import ConfigError, Settings, load_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     wechat = subparsers.add_parser("wechat", help="WeChat API client: access tokens")
     sub = wechat.add_subparsers(dest="wechat_command", required=True)
     token = sub.add_parser("token", help="show (and fetch if needed) an app's shared access token")

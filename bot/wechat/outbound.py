@@ -121,7 +121,7 @@ class WeChatClient:
         token: bool = True,
         idempotent: bool = False,
         binary: bool = False,
-    ) -> Any:
+    ) -> Any:  # the JSON document (its shape is the API's) or, for ``binary``, the bytes
         """Call ``path``; returns the JSON document (or bytes for a binary answer when ``binary``)."""
         api = api_name(path)
         attempt = 0

@@ -20,6 +20,7 @@ from bot.dispatch import Dispatcher, EventContext, MemberLock
 from bot.messages import Inbound, NoReply, Replies, Reply, TextReply
 from bot.observability import hash_openid, metrics
 from bot.ports import Recipient
+from bot.redis_mux import Command, CommandArg
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
 from bot.wechat.dedupe import DEFERRED, DONE, INFLIGHT, Claim, Dedupe
@@ -39,12 +40,12 @@ class CommandBatch:
     __slots__ = ("commands",)
 
     def __init__(self) -> None:
-        self.commands: list[tuple] = []
+        self.commands: list[Command] = []
 
-    def eval(self, script: str, numkeys: int, *args: object) -> None:
+    def eval(self, script: str, numkeys: int, *args: CommandArg) -> None:
         self.commands.append(("EVAL", script, numkeys, *args))
 
-    def execute_command(self, *args: object) -> None:
+    def execute_command(self, *args: CommandArg) -> None:
         self.commands.append(args)
 
 
@@ -268,7 +269,7 @@ class Pipeline:
         nonce: str,
         fingerprint: str,
     ) -> Outcome:
-        value = claim.lease
+        value: bytes | None = claim.lease
         while True:
             if value is None:
                 # The first delivery failed and released the lease: this retry runs it again.
@@ -319,7 +320,7 @@ class Pipeline:
         )
 
 
-async def _finished_within(task: asyncio.Task, seconds: float) -> bool:
+async def _finished_within(task: asyncio.Task[object], seconds: float) -> bool:
     """Wait for ``task`` at most ``seconds`` without cancelling it (a leaner asyncio.wait)."""
     if task.done():
         return True

@@ -111,7 +111,7 @@ class _CreateBase(Model):
     stackable: bool = Field(default=True, description="may combine with other order-level promotions")
 
     @model_validator(mode="after")
-    def _window(self):  # type: ignore[no-untyped-def]
+    def _window(self):
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
