@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import orjson
@@ -53,14 +54,14 @@ def create_core_app(config: CoreConfig, *, clock: Clock | None = None) -> web.Ap
     return app
 
 
-def _database(config: CoreConfig, clock: Clock):
+def _database(config: CoreConfig, clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine, reader = create_engines(config.database_url, pool_size=config.pool_size)
         if config.create_tables:
             await create_tables(engine)
         sessions = session_factory(engine)
         for tenant in config.tenants:
-            await run_transaction(sessions, lambda session, tenant=tenant: apply_config(session, tenant))
+            await run_transaction(sessions, functools.partial(apply_config, tenant_config=tenant))
         readers = reader_factory(reader)
         app[CORE] = Core(config, engine, sessions, readers, clock, TenantKeys(readers))
         yield

@@ -13,13 +13,13 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import psycopg
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Update, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, Update, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -38,6 +38,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a plain Table (none to a join or a select), which the
+        # statements built from ``Model.__table__`` rely on; DeclarativeBase types it as FromClause.
+        __table__: ClassVar[Table]
 
 
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -144,7 +149,17 @@ def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def is_postgres(session: AsyncSession) -> bool:
+    if session.bind is None:
+        raise RuntimeError("the session is not bound to an engine")
     return session.bind.dialect.name == "postgresql"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``session.execute`` types its result as ``Result``;
+    a DML statement's is a ``CursorResult``, the one that has ``rowcount``."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rowcount of a {type(result).__name__}, not of a DML statement's result")
+    return result.rowcount
 
 
 def insert_ignore(session: AsyncSession, table, values: dict | list[dict], *, index_elements: list[str]):
@@ -231,12 +246,14 @@ async def take_and_commit(session: AsyncSession, takes: Sequence[Take]) -> None:
         return
     if not is_postgres(session):
         for stmt, params in takes:
-            if (await session.execute(stmt, params)).rowcount != 1:
+            if rowcount(await session.execute(stmt, params)) != 1:
                 raise RetryTransaction
         return
     await session.flush()
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
+    if not isinstance(raw, psycopg.AsyncConnection):
+        raise TypeError(f"expected a psycopg connection, got {type(raw).__name__}")
     try:
         async with raw.pipeline():
             for stmt, params in takes:

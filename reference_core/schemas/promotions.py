@@ -102,8 +102,8 @@ class AuctionRules(Model):
 
 
 class _CreateBase(Model):
-    name: text(200, 1)
-    description: text(500) = ""
+    name: Annotated[str, text(200, 1)]
+    description: Annotated[str, text(500)] = ""
     starts_at: Timestamp
     ends_at: Timestamp
     scope: Scope = Field(default_factory=Scope)
