@@ -253,7 +253,7 @@ async def list_claims(
         stmt = stmt.where(CouponClaim.status == "available", CouponClaim.expires_at <= now)
     elif query.status == "redeemed":
         stmt = stmt.where(CouponClaim.status == "redeemed")
-    rows = list((await session.execute(stmt)).tuples())
+    rows = list(await session.execute(stmt))
     page, more = rows[: query.limit], len(rows) > query.limit
     return s.ClaimPage(
         items=[claim_out(c, k, now) for c, k in page],
