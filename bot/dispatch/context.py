@@ -50,7 +50,7 @@ class EventContext:
     lock: MemberLock
     member_id: int | None = None
     # Raw flow record prefetched together with the lock, or _UNSET to load lazily.
-    _flow: FlowRecord | None | _Unset = _UNSET
+    _flow: FlowRecord | _Unset | None = _UNSET
     # Any: whatever filters and middlewares hand on to handlers by parameter name.
     data: dict[str, Any] = field(default_factory=dict)
 
