@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot.db import is_postgres, rowcount, utcnow
 from bot.membership import ledger
@@ -129,7 +129,9 @@ async def merge_members(
 async def _move_history(session: AsyncSession, tenant_id: int, survivor: int, merged: int) -> dict[str, int]:
     counts: dict[str, int] = {}
 
-    async def repoint(name: str, column, *extra) -> None:
+    async def repoint(
+        name: str, column: InstrumentedAttribute[int | None], *extra: ColumnElement[bool]
+    ) -> None:
         table = column.class_
         result = await session.execute(
             update(table).where(column == merged, *extra).values({column.key: survivor})
