@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference_core import groups, logistics, models  # noqa: F401  (models registers the tables)
 from reference_core.api.http import build_handler, errors, json_response
@@ -33,7 +34,7 @@ CONFIG = web.AppKey("reference_core_config", CoreConfig)
 DISPATCHER = web.AppKey("reference_core_dispatcher", Dispatcher)
 
 
-async def create_tables(engine) -> None:
+async def create_tables(engine: AsyncEngine) -> None:
     """``metadata.create_all`` (only missing core_* tables); on PostgreSQL under an advisory lock so
     several processes starting together do not race on CREATE TABLE."""
     async with engine.begin() as conn:

@@ -19,7 +19,7 @@ import psycopg
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, Update, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult, Result, make_url
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Result, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -103,7 +103,7 @@ def create_engine(
 
 def _install_sqlite_recipe(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:  # Any: the DBAPI connection
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -113,7 +113,7 @@ def _install_sqlite_recipe(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         # Readers take a deferred BEGIN (a consistent WAL snapshot that does not block writers);
         # anything that may write takes the write lock up front.
         if conn.get_execution_options().get(READONLY):
@@ -217,10 +217,10 @@ async def run_transaction(
 Take = tuple[Update, dict[str, int]]
 """A conditional UPDATE built once with ``bindparam``s, and this request's values for them."""
 
-_compiled_takes: dict[tuple[int, str], tuple[str, dict]] = {}
+_compiled_takes: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
 
 
-def _take_sql(stmt: Update, dialect, params: dict[str, int]) -> tuple[str, dict]:
+def _take_sql(stmt: Update, dialect: Dialect, params: dict[str, int]) -> tuple[str, dict[str, Any]]:
     """The statement wrapped to fail when it changes no row, compiled once (the statements are
     module constants), with its literal values (``remaining > 0``) merged into this call's values."""
     key = (id(stmt), dialect.name)

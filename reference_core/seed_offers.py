@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from reference_core.models import CouponCampaign, Product, Promotion
 
 
@@ -19,7 +21,13 @@ def _pick(
     return options[0]
 
 
-async def add_promotions(session, tenant_id: int, products, warehouses, now: datetime) -> None:
+async def add_promotions(
+    session: AsyncSession,
+    tenant_id: int,
+    products: dict[str, Product],
+    warehouses: dict[str, int],
+    now: datetime,
+) -> None:
     day = timedelta(days=1)
     feitian = products.get("MT-FT-53-500") or _pick(products, "白酒", aroma="酱香")
     wine = _pick(products, "红酒", cheap=True)
@@ -123,7 +131,7 @@ async def add_promotions(session, tenant_id: int, products, warehouses, now: dat
     )
 
 
-def add_campaigns(session, tenant_id: int, now: datetime) -> None:
+def add_campaigns(session: AsyncSession, tenant_id: int, now: datetime) -> None:
     day = timedelta(days=1)
     session.add_all(
         [

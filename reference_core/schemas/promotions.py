@@ -9,7 +9,7 @@ participant when the group closes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -111,7 +111,7 @@ class _CreateBase(Model):
     stackable: bool = Field(default=True, description="may combine with other order-level promotions")
 
     @model_validator(mode="after")
-    def _window(self):
+    def _window(self) -> Self:
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
