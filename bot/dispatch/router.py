@@ -17,6 +17,8 @@ from typing import Any
 from bot.dispatch.context import EventContext
 from bot.messages import Reply
 
+# A filter passes (True), fails (False) or passes handing values on to the handler by parameter name
+# (Any: each value's type is the one the handler declares; handlers take any such parameters).
 Filter = Callable[[EventContext], "bool | dict[str, Any] | Awaitable[bool | dict[str, Any]]"]
 Handler = Callable[..., Awaitable[Reply | None]]
 
