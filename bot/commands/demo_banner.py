@@ -11,7 +11,7 @@ CORE_PREFIX = "/refcore"  # and the reference core
 DEMO_OA = "wxdemooa00000001"
 
 
-def print_banner(base: str, people: list[Any], scene: str | None, store, materials) -> None:  # type: ignore[no-untyped-def]
+def print_banner(base: str, people: list[Any], scene: str | None, store, materials) -> None:
     console = f"{base}{SIM_PREFIX}/_sim/console"
     bind = (
         [
