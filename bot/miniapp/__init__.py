@@ -17,6 +17,6 @@ Adding an endpoint: a model in ``schemas.py``, a handler in the module of its gr
 ``openapi.yaml`` (with the bounds of the model and its error statuses)::
 
     @routes.post("/mp/api/rewards/redeem")
-    @api(body=RedeemBody)
+    @api(member=True, body=RedeemBody)
     async def redeem(request, services, *, session: MpSession, body: RedeemBody) -> dict: ...
 """

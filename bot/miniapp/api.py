@@ -2,11 +2,12 @@
 failure mapped to ``{"error": code, "message": 中文}`` with its status (see ``errors.py``).
 
     @routes.post("/mp/api/rewards/redeem")
-    @api(body=RedeemBody)
+    @api(member=True, body=RedeemBody)
     async def redeem(request, services, *, session: MpSession, body: RedeemBody) -> dict: ...
 
 The handler gets ``request`` and ``services``, then by keyword what the decorator was asked for:
-``session`` (unless ``auth=False``), ``body`` and ``query`` (pydantic models from
+``session`` (unless ``auth=False``; ``member=True`` also checks that its member still exists),
+``body`` and ``query`` (pydantic models from
 ``schemas.py``). It returns a dict (200) or a response, or raises ``MpError``. Core errors that
 reach here become 4xx (the core found the request bad or refused it) or 503 (unavailable).
 """
@@ -24,6 +25,8 @@ from aiohttp import web
 
 from backend_client import errors as core_errors
 from bot import keys
+from bot.db import session_scope
+from bot.membership import repository as member_repo
 from bot.miniapp.errors import ErrorCode, MpError
 from bot.miniapp.session import MpSession, SessionSigner
 from bot.miniapp.texts import message
@@ -68,6 +71,16 @@ def require_session(request: web.Request) -> MpSession:
     if not token:
         raise MpError(ErrorCode.SESSION_REQUIRED)
     return signer_of(services_of(request)).verify(token)
+
+
+async def require_member(services: Services, session: MpSession) -> None:
+    """Refuse (401, log in again) a validly signed session whose member no longer exists in its
+    tenant: a token outlives a deleted member, and membership handlers assume one (moved here
+    from the hardening branch's ``_member_session``, commit 9066ee5)."""
+    async with session_scope(services.sessions) as db:
+        found = await member_repo.member_ref(db, session.member_id)
+    if found is None or found.tenant_id != session.tenant_id:
+        raise MpError(ErrorCode.SESSION_INVALID, "member not found")
 
 
 # validation -----------------------------------------------------------------------------------------
@@ -119,11 +132,13 @@ def _from_core(exc: core_errors.CoreError) -> MpError:
 def api(
     *,
     auth: bool = True,
+    member: bool = False,
     body: type[pydantic.BaseModel] | None = None,
     query: type[pydantic.BaseModel] | None = None,
 ) -> Callable[[Callable[..., Awaitable[Any]]], View]:
-    """A JSON endpoint: session (401 first), then query and body validated (400 with ``field``),
-    then the handler; every refusal logged once with its code."""
+    """A JSON endpoint: session (401 first; with ``member``, also 401 when the session's member no
+    longer exists), then query and body validated (400 with ``field``), then the handler; every
+    refusal logged once with its code."""
 
     def wrap(handler: Callable[..., Awaitable[Any]]) -> View:
         @functools.wraps(handler)
@@ -131,8 +146,10 @@ def api(
             services = services_of(request)
             try:
                 kwargs: dict[str, Any] = {}
-                if auth:
+                if auth or member:
                     kwargs["session"] = require_session(request)
+                if member:
+                    await require_member(services, kwargs["session"])
                 if query is not None:
                     kwargs["query"] = read_query(request, query)
                 if body is not None:

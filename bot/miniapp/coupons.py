@@ -43,7 +43,7 @@ def _gateway(services: Services) -> CouponGateway:
 
 
 @routes.get("/mp/api/coupons")
-@api()
+@api(member=True)
 async def my_coupons(request: web.Request, services: Services, *, session: MpSession) -> dict[str, Any]:
     gateway = _gateway(services)
     async with session_scope(services.sessions) as db:
@@ -52,7 +52,7 @@ async def my_coupons(request: web.Request, services: Services, *, session: MpSes
 
 
 @routes.post("/mp/api/coupons/claim")
-@api(body=ClaimBody)
+@api(member=True, body=ClaimBody)
 async def claim_coupon(
     request: web.Request, services: Services, *, session: MpSession, body: ClaimBody
 ) -> dict[str, Any]:

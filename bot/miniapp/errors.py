@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     WECHAT_CONFIG = "wechat_config"
     CORE_UNAVAILABLE = "core_unavailable"
     NOT_CONFIGURED = "not_configured"
+    SERVICE_BUSY = "service_busy"  # Redis or the database silent or busy: with ``reason``, Retry-After
 
 
 STATUS: dict[ErrorCode, int] = {
@@ -76,6 +77,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.WECHAT_CONFIG: 503,
     ErrorCode.CORE_UNAVAILABLE: 503,
     ErrorCode.NOT_CONFIGURED: 503,
+    ErrorCode.SERVICE_BUSY: 503,
 }
 
 

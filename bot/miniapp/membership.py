@@ -66,7 +66,7 @@ def scan_json(services: Services, result: ScanResult) -> dict[str, Any]:
 
 
 @routes.post("/mp/api/scan")
-@api(body=ScanBody)
+@api(member=True, body=ScanBody)
 async def scan(
     request: web.Request, services: Services, *, session: MpSession, body: ScanBody
 ) -> dict[str, Any]:
@@ -90,7 +90,7 @@ async def scan(
 
 
 @routes.get("/mp/api/points")
-@api()
+@api(member=True)
 async def my_points(request: web.Request, services: Services, *, session: MpSession) -> dict[str, Any]:
     current = session
     config = await membership_of(services).configs.get(current.tenant_id)
@@ -117,7 +117,7 @@ async def my_points(request: web.Request, services: Services, *, session: MpSess
 
 
 @routes.post("/mp/api/member/age")
-@api(body=AgeBody)
+@api(member=True, body=AgeBody)
 async def age(
     request: web.Request, services: Services, *, session: MpSession, body: AgeBody
 ) -> dict[str, Any]:
@@ -127,7 +127,7 @@ async def age(
 
 
 @routes.post("/mp/api/member/push")
-@api(body=PushBody)
+@api(member=True, body=PushBody)
 async def push(
     request: web.Request, services: Services, *, session: MpSession, body: PushBody
 ) -> dict[str, Any]:
@@ -137,7 +137,7 @@ async def push(
 
 
 @routes.get("/mp/api/referral")
-@api()
+@api(member=True)
 async def my_referral(request: web.Request, services: Services, *, session: MpSession) -> dict[str, Any]:
     runtime = membership_of(services)
     async with session_scope(services.sessions) as db:

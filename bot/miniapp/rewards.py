@@ -34,7 +34,7 @@ REFUSALS: dict[MembershipCode, ErrorCode] = {
 
 
 @routes.get("/mp/api/rewards")
-@api(query=RewardsQuery)
+@api(member=True, query=RewardsQuery)
 async def rewards(
     request: web.Request, services: Services, *, session: MpSession, query: RewardsQuery
 ) -> dict[str, Any]:
@@ -61,7 +61,7 @@ async def rewards(
 
 
 @routes.post("/mp/api/rewards/redeem")
-@api(body=RedeemBody)
+@api(member=True, body=RedeemBody)
 async def redeem(
     request: web.Request, services: Services, *, session: MpSession, body: RedeemBody
 ) -> dict[str, Any]:

@@ -33,6 +33,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WECHAT_CONFIG: "小程序配置有误，请联系客服",
     ErrorCode.CORE_UNAVAILABLE: "系统繁忙，请稍后再试。",
     ErrorCode.NOT_CONFIGURED: "服务暂未开通，请联系客服",
+    ErrorCode.SERVICE_BUSY: "服务繁忙，请稍后再试。",
 }
 
 

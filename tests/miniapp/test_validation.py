@@ -164,6 +164,28 @@ async def test_membership_bodies_booleans_are_not_integers_and_ids_are_bounded(m
     await _refused(await m.client.post(redeem, json={"item_id": True}), 401, "session_required")
 
 
+async def test_a_gone_member_is_401_before_its_body_is_read(member_app):  # noqa: F811
+    from sqlalchemy import delete
+
+    from bot.membership.models import Member
+
+    m = await member_app()
+    ghost = await m.member("mp-gone")
+    async with session_scope(m.services.sessions) as session:
+        await session.execute(delete(Member).where(Member.id == ghost))
+    bad = {"item_id": True, "request_id": "r-1"}
+    resp = await m.client.post("/mp/api/rewards/redeem", json=bad, headers=m.bearer(ghost))
+    await _refused(resp, 401, "session_invalid")
+    await _refused(await m.client.get("/mp/api/points", headers=m.bearer(ghost)), 401, "session_invalid")
+    here = await m.member("mp-here")
+    assert (await m.client.get("/mp/api/points", headers=m.bearer(here))).status == 200
+    elsewhere = (
+        signer_of(m.services).issue(MpSession(here, m.tenant_id + 1, "wx", "o")).token
+    )  # another tenant
+    resp = await m.client.get("/mp/api/points", headers={"Authorization": f"Bearer {elsewhere}"})
+    await _refused(resp, 401, "session_invalid")
+
+
 async def test_campaign_ids_are_read_as_their_canonical_number():
     from bot.miniapp.schemas import ClaimBody
 
