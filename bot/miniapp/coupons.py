@@ -63,6 +63,8 @@ async def claim_coupon(
             services.sessions, gateway, session.tenant_id, session.member_id, campaign, source="mp"
         )
     except CouponFailed as exc:
+        if exc.reason == "bad_campaign":  # not a campaign id (ClaimBody lets none through)
+            raise MpError(ErrorCode.BAD_REQUEST, exc.reason, field="campaign") from None
         text = services.text("coupon_claimed", ok=False, reason=exc.reason)
         raise MpError(ErrorCode.COUPON_FAILED, exc.reason, message=text, reason=exc.reason) from None
     return {"coupon": coupon_json(coupon)}
