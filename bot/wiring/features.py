@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 
 def _miniapp_routes(app: web.Application) -> None:
-    from bot.miniapp.routes import add_routes
+    from bot.miniapp.routes import add_auth_routes  # the rest: with membership and core
 
-    add_routes(app)
+    add_auth_routes(app)
 
 
 def _membership_routers() -> Sequence[Router]:
