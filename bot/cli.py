@@ -329,6 +329,7 @@ COMMAND_MODULES = (
     "bot.membership.cli",
     "bot.content.cli",
     "bot.commands.menu",
+    "bot.console.cli",
 )
 
 
