@@ -75,6 +75,7 @@ class Feature:
 
 def default_features() -> list[Feature]:
     """Everything jiubot does, in dispatch order after the foundation's handlers."""
+    from bot.console.feature import console_feature
     from bot.handlers.membership import router as membership_router
     from bot.handlers.ordering import router as ordering_router  # also registers the bind: scene
     from bot.miniapp.ordering import add_routes as mp_ordering_routes
@@ -114,6 +115,7 @@ def default_features() -> list[Feature]:
         Feature("membership", (membership_router,), membership_extension, membership_routes, membership_jobs),
         # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
         Feature("ordering", (ordering_router,)),
+        Feature("console", **console_feature()),
     ]
 
 

@@ -12,5 +12,10 @@ class FakeClock:
     def __call__(self) -> datetime:
         return self.now
 
+    @classmethod
+    def real_now(cls) -> FakeClock:
+        """Starting at the wall clock (for rows other code stamps with the real time)."""
+        return cls(datetime.now(UTC))
+
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
