@@ -5,7 +5,6 @@ including the escalation attempts behind RuoYi's and CRMEB's CVEs."""
 from __future__ import annotations
 
 import itertools
-import re
 
 import pytest
 
