@@ -120,10 +120,10 @@ async def test_operator_day_in_chromium(console_app):
             await page.fill("[data-testid=adjust-reason]", "门店开业活动赠送")
             # keep the exact form as sent, to replay it afterwards (a double submit)
             form_action = await page.get_attribute("form[data-once]", "action")
-            await page.evaluate(
-                "() => { window.__sent = new URLSearchParams(new FormData(document.querySelector('form[data-once]'))).toString(); }"
+            sent = await page.evaluate(
+                "() => new URLSearchParams(new FormData(document.querySelector('form[data-once]')))"
+                ".toString()"
             )
-            sent = await page.evaluate("() => window.__sent")
             await page.click("[data-testid=adjust-submit]")
             await page.wait_for_url("**done=adjusted")
             assert "积分已调整" in await page.inner_text("[data-testid=flash]")
