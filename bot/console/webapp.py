@@ -54,6 +54,8 @@ def _headers(response: web.StreamResponse, path: str) -> None:
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
+    except web.HTTPNotFound:
+        response = _bare(request, "error.html", 404, error="not_found")
     except web.HTTPException as exc:
         _headers(exc, request.path)
         raise
