@@ -249,6 +249,7 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     for person in people:
         sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
     services = app[keys.SERVICES]
+    await _demo_operator(services)
     ordering = services.extras.get("ordering")
     if ordering is not None:
         ordering.sms = TerminalSms(ordering.sms)
@@ -285,6 +286,25 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
         return None
 
 
+DEMO_OPERATOR = ("admin", "demo-admin-2026")  # the console's HQ admin of the demo tenant
+
+
+async def _demo_operator(services) -> None:  # type: ignore[no-untyped-def]
+    from bot.console import accounts
+    from bot.db import session_scope
+
+    oa = await services.registry.get(DEMO_OA)
+    async with session_scope(services.sessions) as session:
+        await accounts.ensure(
+            session,
+            oa.tenant_id,
+            username=DEMO_OPERATOR[0],
+            password=DEMO_OPERATOR[1],
+            role="hq_admin",
+            display_name="演示管理员",
+        )
+
+
 def _banner(base: str, people: list[DemoPerson], scene: str | None, store) -> None:  # type: ignore[no-untyped-def]
     console = f"{base}{SIM_PREFIX}/_sim/console"
     bind = (
@@ -300,6 +320,7 @@ def _banner(base: str, people: list[DemoPerson], scene: str | None, store) -> No
         "",
         "jiubot demo is running.",
         f"  chat console (open this):  {console}",
+        f"  operator console:          {base}/console/  (sign in as {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]})",
         f"  jiubot callback:           {base}/wechat/{DEMO_OA}",
         f"  reference core API:        {base}{CORE_PREFIX}/openapi.json",
         f"  health:                    {base}/readyz",

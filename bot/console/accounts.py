@@ -188,3 +188,21 @@ async def rehash(session: AsyncSession, operator_id: int, password: str) -> None
         .values(password_hash=hash_password(password))
         .execution_options(synchronize_session=False)
     )
+
+
+async def ensure(
+    session: AsyncSession, tenant_id: int, *, username: str, password: str, role: str, display_name: str = ""
+) -> OperatorView:
+    """The operator ``username`` of the tenant, created with these values if missing (the demo's
+    HQ admin; an existing account keeps its password)."""
+    found = await by_username(session, tenant_id, clean_username(username))
+    if found is not None:
+        return OperatorView.of(found)
+    try:
+        return await create(
+            session, tenant_id, username=username, password=password, role=role, display_name=display_name
+        )
+    except AccountError as exc:
+        if exc.code != "username_taken":
+            raise
+        return OperatorView.of(await by_username(session, tenant_id, clean_username(username)))  # type: ignore[arg-type]
