@@ -208,3 +208,37 @@ async def test_jiubot_org_sync_command(world, db_url, monkeypatch, capsys):
     monkeypatch.setenv("JIUBOT_CORE_API_KEY", "wrong-key-0123456789")
     assert await asyncio.to_thread(main, ["org", "sync"]) == 1
     assert "Unauthorized" in capsys.readouterr().err
+
+
+class RecordingScheduler:
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[object, dict]] = {}
+
+    def cron(self, name, job, **fields):  # type: ignore[no-untyped-def]
+        self.jobs[name] = (job, fields)
+
+
+async def test_the_hourly_job_syncs_the_configured_tenant(world, make_settings):
+    from types import SimpleNamespace
+
+    from bot.console import org_jobs
+
+    tenant, sessions, client, _core, _cs = world
+    scheduler = RecordingScheduler()
+    # Services stand-in: the job reads only these (the lead's typed Services keeps the names)
+    services = SimpleNamespace(
+        settings=make_settings(tenant_slug="default"), sessions=sessions, extras={"core.client": client}
+    )
+    org_jobs.register_jobs(scheduler, services)  # type: ignore[arg-type]
+    job, fields = scheduler.jobs["console-org-sync"]
+    assert fields == {"minute": 7}
+    result = await job()  # type: ignore[operator]
+    assert result is not None and result.created == 16
+    assert len(await _nodes(sessions, tenant)) == 16
+
+    no_core = SimpleNamespace(settings=services.settings, sessions=sessions, extras={})
+    assert await org_jobs.sync_configured_tenant(no_core) is None  # type: ignore[arg-type]
+    other = SimpleNamespace(
+        settings=make_settings(tenant_slug="nobody"), sessions=sessions, extras=services.extras
+    )
+    assert await org_jobs.sync_configured_tenant(other) is None  # type: ignore[arg-type]
