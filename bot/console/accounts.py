@@ -115,6 +115,11 @@ async def by_username(session: AsyncSession, tenant_id: int, username: str) -> O
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def bound_openid(session: AsyncSession, tenant_id: int, operator_id: int) -> str | None:
+    stmt = select(Operator.wechat_openid).where(Operator.tenant_id == tenant_id, Operator.id == operator_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def get(session: AsyncSession, tenant_id: int, operator_id: int) -> OperatorView | None:
     stmt = select(Operator).where(Operator.tenant_id == tenant_id, Operator.id == operator_id)
     row = (await session.execute(stmt)).scalar_one_or_none()
@@ -143,7 +148,15 @@ async def change(
     **values: object,
 ) -> OperatorView:
     """Update the given columns if the row is still at ``version`` (else ``stale``)."""
-    allowed = {"role", "scope_kind", "scope_core_id", "display_name", "disabled", "password_hash"}
+    allowed = {
+        "role",
+        "scope_kind",
+        "scope_core_id",
+        "display_name",
+        "disabled",
+        "password_hash",
+        "wechat_openid",
+    }
     if not set(values) <= allowed:
         raise ValueError(f"not changeable: {set(values) - allowed}")
     if "password_hash" in values:

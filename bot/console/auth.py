@@ -19,8 +19,12 @@ from bot.db import session_scope
 
 @dataclass(frozen=True)
 class SignInResult:
+    """The password was right (``operator``), or the refusal (``error``). The caller records the
+    "login" audit entry once the session exists (after the second factor, if any)."""
+
     operator: OperatorView | None
     error: str | None  # message code: bad_credentials | locked | disabled
+    wechat_openid: str | None = None  # bound: the second factor is required
 
 
 async def sign_in(
@@ -41,6 +45,7 @@ async def sign_in(
         row = await accounts.by_username(session, tenant_id, username) if username.strip() else None
         found = None if row is None else OperatorView.of(row)
         stored_hash = "" if row is None else row.password_hash
+        openid = None if row is None else row.wechat_openid
     if found is not None and lockout.account_locked(found.locked_until, now):
         return SignInResult(None, "locked")
     if found is None:
@@ -68,7 +73,4 @@ async def sign_in(
         await lockout.account_success(session, found.id, now)
         if passwords.needs_rehash(stored_hash):
             await accounts.rehash(session, found.id, password)
-        await audit.record(
-            session, who, "login", target_kind="operator", target_id=found.id, origin=origin, now=now
-        )
-    return SignInResult(found, None)
+    return SignInResult(found, None, openid)

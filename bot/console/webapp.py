@@ -13,7 +13,7 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import web
 
-from bot.console import accounts, auth, org
+from bot.console import accounts, auth, org, twofactor
 from bot.console.audit import Origin, Who, record
 from bot.console.context import PageContext
 from bot.console.policy import Reach, reach
@@ -172,12 +172,121 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             error=result.error,
             tenant=slug,
         )
-    signed = await rt.sessions.rotate(
-        session, operator_id=result.operator.id, tenant_id=result.operator.tenant_id
-    )
+    if result.wechat_openid:
+        return await _second_factor(request, rt, session, result.operator, result.wechat_openid, next_path)
+    return await _signed_in(request, rt, session, result.operator, next_path, second_factor=None)
+
+
+async def _signed_in(
+    request: web.Request,
+    rt: ConsoleRuntime,
+    session: ConsoleSession,
+    operator: accounts.OperatorView,
+    next_path: str,
+    *,
+    second_factor: str | None,
+) -> web.StreamResponse:
+    """Rotate to a signed-in session, record the sign-in, go to ``next_path``."""
+    signed = await rt.sessions.rotate(session, operator_id=operator.id, tenant_id=operator.tenant_id)
+    async with session_scope(rt.services.sessions) as db:
+        await record(
+            db,
+            Who(
+                operator.tenant_id,
+                operator.id,
+                operator.username,
+                operator.scope_kind,
+                operator.scope_core_id,
+            ),
+            "login",
+            target_kind="operator",
+            target_id=operator.id,
+            after={"second_factor": second_factor} if second_factor else None,
+            origin=origin_of(request),
+            now=rt.clock(),
+        )
     redirect = web.HTTPSeeOther(next_path)
     _set_cookie(request, redirect, signed)
     raise redirect
+
+
+async def _second_factor(
+    request: web.Request,
+    rt: ConsoleRuntime,
+    session: ConsoleSession,
+    operator: accounts.OperatorView,
+    openid: str,
+    next_path: str,
+) -> web.StreamResponse:
+    """The password was right and a WeChat is bound: show the QR to scan with it."""
+    appid = twofactor.oa_appid(rt.services, operator.tenant_id)
+    qr = None
+    nonce = ""
+    if appid is not None:
+        nonce = await twofactor.start(
+            rt.services.redis,
+            rt.services.keys,
+            purpose=twofactor.LOGIN,
+            operator_id=operator.id,
+            tenant_id=operator.tenant_id,
+            appid=appid,
+            session_sid=session.sid,
+            expected=openid,
+        )
+        try:
+            qr = await twofactor.make_qr(rt.services, appid, nonce)
+        except Exception as exc:  # WeChat unreachable: fail closed, and say so
+            log.warning("console_2fa_qr_failed", error=type(exc).__name__)
+    if qr is None:
+        return _bare(
+            request,
+            "login.html",
+            503,
+            csrf=session.csrf,
+            next=next_path,
+            username=operator.username,
+            error="twofactor_unavailable",
+            tenant=rt.services.settings.tenant_slug,
+        )
+    return _bare(request, "login_wechat.html", 200, csrf=session.csrf, next=next_path, nonce=nonce, qr=qr)
+
+
+async def login_wechat_status(request: web.Request) -> web.StreamResponse:
+    rt = request.config_dict[CONSOLE]
+    session = await rt.sessions.load(request.cookies.get(COOKIE))
+    found = await twofactor.load(rt.services.redis, rt.services.keys, request.query.get("n", ""))
+    if session is None or found is None or found.session != twofactor.sid_hash(session.sid):
+        return web.json_response({"state": "expired"})
+    return web.json_response({"state": "scanned" if found.openid else "pending"})
+
+
+async def login_wechat_finish(request: web.Request) -> web.StreamResponse:
+    rt = request.config_dict[CONSOLE]
+    session = await rt.sessions.load(request.cookies.get(COOKIE))
+    form = await request.post()
+    next_path = _safe_next(str(form.get("next", "")))
+    if session is None or not await _csrf_ok(request, session):
+        return _bare(request, "error.html", 403, error="csrf")
+    taken = await twofactor.take(rt.services.redis, rt.services.keys, str(form.get("nonce", "")), session.sid)
+    operator = None
+    if taken is not None and taken.purpose == twofactor.LOGIN:
+        async with session_scope(rt.services.sessions) as db:
+            operator = await accounts.get(db, taken.tenant_id, taken.operator_id)
+            bound = await accounts.bound_openid(db, taken.tenant_id, taken.operator_id)
+        if operator is None or operator.disabled or bound != taken.openid:
+            operator = None
+    if operator is None:
+        return _bare(
+            request,
+            "login.html",
+            401,
+            csrf=session.csrf,
+            next=next_path,
+            username="",
+            error="twofactor_failed",
+            tenant=rt.services.settings.tenant_slug,
+        )
+    return await _signed_in(request, rt, session, operator, next_path, second_factor="wechat")
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -247,6 +356,8 @@ def build_console_app(registry: ConsoleRegistry) -> web.Application:
     setup_templates(app, TEMPLATES)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
+    app.router.add_get("/login/wechat/status", login_wechat_status)
+    app.router.add_post("/login/wechat", login_wechat_finish)
     app.router.add_post("/logout", logout)
     app.router.add_static("/static/", STATIC, append_version=False)
     for page in registry.pages:

@@ -25,4 +25,22 @@
       form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = true; });
     }
   });
+  // QR pages: poll until the scan arrives, then submit the finishing form
+  document.querySelectorAll("[data-poll]").forEach(function (el) {
+    var timer = window.setInterval(function () {
+      fetch(el.getAttribute("data-poll"), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (doc) {
+          if (doc.state === "scanned") {
+            window.clearInterval(timer);
+            el.textContent = "已扫码，正在确认…";
+            document.getElementById(el.getAttribute("data-poll-form")).submit();
+          } else if (doc.state === "expired") {
+            window.clearInterval(timer);
+            document.getElementById(el.getAttribute("data-poll-expired")).hidden = false;
+          }
+        })
+        .catch(function () { /* keep polling */ });
+    }, 1500);
+  });
 })();
