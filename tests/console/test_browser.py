@@ -10,10 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.membership import batches
-from bot.membership.code_models import CodeRedemption
+from bot.membership.code_models import CodeRedemption, DiversionAlert
 from bot.membership.models import Member
 from tests.console.console_app import PASSWORD
 
@@ -61,6 +62,22 @@ async def _seed(c) -> dict[str, int]:  # type: ignore[no-untyped-def]
                     )
                 )
                 serial += 1
+        await session.flush()
+        first = await session.scalar(select(CodeRedemption).order_by(CodeRedemption.id).limit(1))
+        for n, (province, city) in enumerate((("广东", "深圳"), ("广东", "广州"), ("浙江", "杭州"))):
+            session.add(
+                DiversionAlert(
+                    tenant_id=c.tenant_id,
+                    redemption_id=first.id + n,
+                    batch_id=batch.id,
+                    serial=n + 1,
+                    region_code="SW",
+                    distributor_code="D-CD-01",
+                    found_province=province,
+                    found_city=city,
+                    place_source="gps",
+                )
+            )
     return ids
 
 
@@ -155,6 +172,15 @@ async def test_operator_day_in_chromium(console_app):
             await page.click("text=操作员")
             assert "总部运营" in await page.inner_text("[data-testid=operators-table]")
             await _shot(page, "operators")
+            for name, path, heading in (
+                ("alerts", "/console/alerts", "预警处理"),  # three open diversion alerts
+                ("batches", "/console/codes", "瓶码批次"),
+                ("stores", "/console/stores", "门店列表"),
+                ("account", "/console/account", "账号安全"),
+            ):
+                await page.goto(base + path)
+                assert heading in await page.inner_text("h1")
+                await _shot(page, name)
 
             # a forged form: the page's token replaced -> refused, nothing written
             await page.goto(f"{base}/console/members/{ids['m0']}")
