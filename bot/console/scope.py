@@ -11,9 +11,10 @@ nodes included: a closed store's history stays with its region):
   (distributor staff) -> that distributor is; else ``region_code`` (regional staff) -> that region
   is. **Members with no org link** (consumers) belong to the regions where they scan: such a member
   is in the subtree when at least one of their redeemed codes came from a batch shipped to a region
-  of the subtree (``code_redemptions.region_code``) or was activated to a store of the subtree
-  (``code_redemptions.store_code``). A consumer who never scanned, or scanned only codes with no
-  region or store, is visible to HQ only. Linked members are never visible through their scans.
+  of the subtree (``code_redemptions.region_code``, the batch's) or was activated to a store of
+  the subtree (``code_redemptions.store_code``, within a range of ``code_ranges`` activated to that
+  store). A consumer who never scanned, or scanned only codes with no region or store, is visible
+  to HQ only. Linked members are never visible through their scans.
 * code batches: ``region_code`` is a region of the subtree or ``distributor_code`` a distributor of
   it (a batch with neither is HQ's); sales regions: ``code`` is a region of the subtree;
 * diversion alerts: the batch's region, distributor or store is in the subtree;
@@ -26,12 +27,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.console.org_models import OrgNode
 from bot.console.policy import Actor
-from bot.membership.models import CodeBatch, CodeRedemption, DiversionAlert, Member, SalesRegion, Store
+from bot.membership.models import (
+    CodeBatch,
+    CodeRange,
+    CodeRedemption,
+    DiversionAlert,
+    Member,
+    SalesRegion,
+    Store,
+)
 
 
 def node_in_subtree(actor: Actor) -> ColumnElement[bool]:
@@ -54,14 +63,40 @@ def members_clause(actor: Actor) -> ColumnElement[bool]:
     clause = Member.tenant_id == actor.tenant_id
     if actor.is_hq:
         return clause
-    store_ids = select(Store.id).where(stores_clause(actor))
-    scanned_here = exists().where(
-        CodeRedemption.member_id == Member.id,
-        or_(
-            CodeRedemption.region_code.in_(codes(actor, "region")),
-            CodeRedemption.store_code.in_(codes(actor, "store")),
-        ),
+    store_ids = (
+        select(Store.id)
+        .join(OrgNode, and_(OrgNode.tenant_id == Store.tenant_id, OrgNode.code == Store.code))
+        .where(node_in_subtree(actor), OrgNode.kind == "store", Store.tenant_id == actor.tenant_id)
     )
+    # The consumers who scanned here: one set per query (a hashed semi-join), built by joins the
+    # indexes carry -- the subtree's regions -> their batches -> those batches' redemptions by
+    # (batch_id, serial); the subtree's stores -> the ranges activated to them -> the redemptions of
+    # exactly those serials. (There is no index on a redemption's region or store code.)
+    by_region = (
+        select(CodeRedemption.member_id)
+        .join(CodeBatch, CodeBatch.id == CodeRedemption.batch_id)
+        .join(OrgNode, and_(OrgNode.tenant_id == CodeBatch.tenant_id, OrgNode.code == CodeBatch.region_code))
+        .where(
+            node_in_subtree(actor),
+            OrgNode.kind == "region",
+            CodeBatch.tenant_id == actor.tenant_id,
+            CodeRedemption.region_code == CodeBatch.region_code,
+        )
+    )
+    by_store = (
+        select(CodeRedemption.member_id)
+        .join(
+            CodeRange,
+            and_(
+                CodeRange.batch_id == CodeRedemption.batch_id,
+                CodeRedemption.serial.between(CodeRange.first_serial, CodeRange.last_serial),
+                CodeRange.store_code == CodeRedemption.store_code,
+            ),
+        )
+        .join(OrgNode, and_(OrgNode.tenant_id == CodeRange.tenant_id, OrgNode.code == CodeRange.store_code))
+        .where(node_in_subtree(actor), OrgNode.kind == "store", CodeRange.tenant_id == actor.tenant_id)
+    )
+    scanners = union_all(by_region, by_store)
     return and_(
         clause,
         or_(
@@ -76,7 +111,7 @@ def members_clause(actor: Actor) -> ColumnElement[bool]:
                 Member.store_id.is_(None),
                 Member.distributor_code.is_(None),
                 Member.region_code.is_(None),
-                scanned_here,
+                Member.id.in_(scanners),
             ),
         ),
     )

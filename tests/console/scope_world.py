@@ -13,6 +13,7 @@ from bot.console.org import NodeSpec, apply_tree
 from bot.console.policy import Actor, Scope
 from bot.membership.models import (
     CodeBatch,
+    CodeRange,
     CodeRedemption,
     DiversionAlert,
     FraudFlag,
@@ -103,6 +104,18 @@ async def seed(session) -> World:  # type: ignore[no-untyped-def]
             await session.flush()
             w.sales_regions[f"{code}_{t}"] = row.id
 
+        # scans credited to a store come from ranges activated to it (append-only range events)
+        for batch_name in ("hq", "east"):
+            session.add(
+                CodeRange(
+                    tenant_id=tenant,
+                    batch_id=batch[batch_name],
+                    first_serial=1,
+                    last_serial=9999,
+                    action="activate",
+                    store_code="S-E1a",
+                )
+            )
         serial = iter(range(1, 10_000))
         people = {
             # name: (role, store code, distributor code, region code, scans [(batch, store code)])
