@@ -14,19 +14,29 @@ log = structlog.get_logger(__name__)
 EVERYONE = ("read", "reports")  # every role reads reports: the page is about oneself
 
 
-async def account(request: web.Request, ctx: PageContext, **values: object) -> web.StreamResponse:
-    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+def _page(
+    request: web.Request,
+    ctx: PageContext,
+    *,
+    status: int = 200,
+    error: str = "",
+    qr: str | None = None,
+    nonce: str = "",
+) -> web.StreamResponse:
     return ctx.render(
         request,
         "account.html",
         status=status,
         title="账号安全",
-        done=request.query.get("done", ""),
-        qr=None,
-        nonce="",
-        error="",
-        **values,
+        done="" if qr else request.query.get("done", ""),
+        qr=qr,
+        nonce=nonce,
+        error=error,
     )
+
+
+async def account(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    return _page(request, ctx)
 
 
 async def bind_start(request: web.Request, ctx: PageContext) -> web.StreamResponse:
@@ -48,8 +58,8 @@ async def bind_start(request: web.Request, ctx: PageContext) -> web.StreamRespon
         except Exception as exc:  # WeChat unreachable
             log.warning("console_2fa_qr_failed", error=type(exc).__name__)
     if qr is None:
-        return await account(request, ctx, error="twofactor_unavailable", status=503)
-    return ctx.render(request, "account.html", title="账号安全", done="", qr=qr, nonce=nonce, error="")
+        return _page(request, ctx, error="twofactor_unavailable", status=503)
+    return _page(request, ctx, qr=qr, nonce=nonce)
 
 
 async def bind_status(request: web.Request, ctx: PageContext) -> web.StreamResponse:
@@ -65,7 +75,7 @@ async def bind_finish(request: web.Request, ctx: PageContext) -> web.StreamRespo
         ctx.services.redis, ctx.services.keys, str(form.get("nonce", "")), ctx.session.sid
     )
     if taken is None or taken.purpose != twofactor.BIND or taken.operator_id != ctx.operator.id:
-        return await account(request, ctx, error="twofactor_failed", status=400)
+        return _page(request, ctx, error="twofactor_failed", status=400)
     try:
         async with session_scope(ctx.db) as session:
             await accounts.change(
@@ -87,7 +97,7 @@ async def bind_finish(request: web.Request, ctx: PageContext) -> web.StreamRespo
                 now=ctx.runtime.clock(),
             )
     except accounts.AccountError as exc:
-        return await account(request, ctx, error=exc.code, status=409)
+        return _page(request, ctx, error=exc.code, status=409)
     raise web.HTTPSeeOther(f"{request.app.router['account'].url_for()}?done=wechat_bound")
 
 
@@ -109,7 +119,7 @@ async def unbind(request: web.Request, ctx: PageContext) -> web.StreamResponse:
                 now=ctx.runtime.clock(),
             )
     except accounts.AccountError as exc:
-        return await account(request, ctx, error=exc.code, status=409)
+        return _page(request, ctx, error=exc.code, status=409)
     raise web.HTTPSeeOther(f"{request.app.router['account'].url_for()}?done=wechat_unbound")
 
 

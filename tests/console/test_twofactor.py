@@ -178,3 +178,19 @@ async def test_bind_then_sign_in_with_a_wechat_scan(make_settings):
         await http.close()
         await bot_runner.cleanup()
         await sim_runner.cleanup()
+
+
+async def test_without_wechat_a_bound_operator_is_refused_not_let_in(console_app):
+    c = await console_app()  # no outbound WeChat client in this app
+    boss = await c.operator("boss")
+    async with session_scope(c.services.sessions) as session:
+        await accounts.change(session, c.tenant_id, boss.id, boss.version, wechat_openid="bound-openid-000000001")
+    resp = await c.login("boss")
+    assert resp.status == 503 and "暂不可用" in await resp.text()
+    assert (await c.client.get("/console/", allow_redirects=False)).status == 303
+    await c.operator("other")
+    c.client.session.cookie_jar.clear()
+    assert (await c.login("other")).status == 303
+    page = await (await c.client.get("/console/account")).text()
+    bind = await c.client.post("/console/account/wechat", data={"_csrf": CSRF.search(page).group(1)})
+    assert bind.status == 503 and "暂不可用" in await bind.text()
