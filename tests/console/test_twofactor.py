@@ -184,7 +184,7 @@ async def test_without_wechat_a_bound_operator_is_refused_not_let_in(console_app
     c = await console_app()  # no outbound WeChat client in this app
     boss = await c.operator("boss")
     async with session_scope(c.services.sessions) as session:
-        await accounts.change(session, c.tenant_id, boss.id, boss.version, wechat_openid="bound-openid-000000001")
+        await accounts.change(session, c.tenant_id, boss.id, boss.version, wechat_openid="bound-openid-0001")
     resp = await c.login("boss")
     assert resp.status == 503 and "暂不可用" in await resp.text()
     assert (await c.client.get("/console/", allow_redirects=False)).status == 303
