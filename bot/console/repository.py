@@ -76,6 +76,13 @@ class MemberView:
     last_seen_at: datetime
     path: str  # the member's org link; for a consumer seen through scans, the actor's scope
 
+    @property
+    def masked_phone(self) -> str | None:
+        """138****0007: what lists show (the full number is for the profile, by policy)."""
+        if not self.phone:
+            return None
+        return self.phone[:3] + "*" * max(len(self.phone) - 7, 0) + self.phone[-4:]
+
 
 _MEMBER_COLUMNS = (Member, Store.code.label("store_code"))
 

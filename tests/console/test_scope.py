@@ -198,6 +198,9 @@ async def test_searches_are_scoped_and_validated(seeded):
         assert (await repository.list_members(s, r1, MemberQuery.parse(f"oB{'consumer_e':_<30}"))).items == ()
         by_role = await repository.list_members(s, r1, MemberQuery.parse(role="consumer"))
         assert {m.id for m in by_role.items} == {w.members["consumer_e_A"], w.members["consumer_storescan_A"]}
+        assert tail.items[0].masked_phone == "138****0000"
+        # quotes are data, not SQL
+        assert (await repository.list_stores(s, r1, StoreQuery.parse("' OR 1=1 --"))).items == ()
         # LIKE wildcards in a store search match themselves only
         assert (await repository.list_stores(s, r1, StoreQuery.parse("%"))).items == ()
         assert [x.code for x in (await repository.list_stores(s, r1, StoreQuery.parse("西湖"))).items] == [
