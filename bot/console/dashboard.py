@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +40,7 @@ class Dashboard:
     open_fraud_flags: int
     outbound_today: dict[str, int]  # status -> count
     scans_week: tuple[DayCount, ...]
+    as_of: datetime
 
     @property
     def outbound_total(self) -> int:
@@ -84,21 +86,20 @@ async def _count(session: AsyncSession, stmt: Any) -> int:
 async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
     start = day_start(now)
     scans = _scans_clause(actor)
-    scans_today = await _count(
-        session,
-        select(func.count()).select_from(CodeRedemption).where(scans, CodeRedemption.scanned_at >= start),
-    )
-    week = []
-    for back in range(6, -1, -1):
-        lo = start - timedelta(days=back)
-        hi = lo + timedelta(days=1)
-        n = await _count(
-            session,
-            select(func.count())
-            .select_from(CodeRedemption)
-            .where(scans, CodeRedemption.scanned_at >= lo, CodeRedemption.scanned_at < hi),
+    # one pass over the week's scans (the (tenant_id, scanned_at) index), a count per day
+    days = [(start - timedelta(days=back), start - timedelta(days=back - 1)) for back in range(6, -1, -1)]
+    counts = (
+        await session.execute(
+            select(
+                *(
+                    func.count().filter(CodeRedemption.scanned_at >= lo, CodeRedemption.scanned_at < hi)
+                    for lo, hi in days
+                )
+            ).where(scans, CodeRedemption.scanned_at >= days[0][0])
         )
-        week.append(DayCount(f"{lo.month}/{lo.day}", n))
+    ).one()
+    week = [DayCount(f"{lo.month}/{lo.day}", int(n)) for (lo, _hi), n in zip(days, counts, strict=True)]
+    scans_today = week[-1].count
 
     orders = [
         OrderIntent.tenant_id == actor.tenant_id,
@@ -155,4 +156,16 @@ async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
         fraud,
         by_status,
         tuple(week),
+        now,
     )
+
+
+def to_json(board: Dashboard) -> bytes:
+    return orjson.dumps(board)
+
+
+def from_json(raw: bytes) -> Dashboard:
+    doc = orjson.loads(raw)
+    doc["scans_week"] = tuple(DayCount(**d) for d in doc["scans_week"])
+    doc["as_of"] = datetime.fromisoformat(doc["as_of"])
+    return Dashboard(**doc)

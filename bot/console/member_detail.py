@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.membership.ledger_models import PointsAccount, PointsLedger
+from bot.membership.ledger_models import KINDS, PointsAccount, PointsLedger
 from bot.membership.models import MemberIdentity
 from bot.membership.reward_models import CouponClaim, RedemptionOrder, RewardItem
 from bot.ordering.models import OrderIntent
@@ -97,7 +97,12 @@ async def load(session: AsyncSession, tenant_id: int, member_id: int, *, lines: 
     account_rows = (
         await session.scalars(
             select(PointsAccount)
-            .where(PointsAccount.tenant_id == tenant_id, PointsAccount.member_id == member_id)
+            # every kind named: the unique (tenant_id, kind, member_id) index serves the lookup
+            .where(
+                PointsAccount.tenant_id == tenant_id,
+                PointsAccount.kind.in_(KINDS),
+                PointsAccount.member_id == member_id,
+            )
             .order_by(PointsAccount.kind)
         )
     ).all()

@@ -9,9 +9,10 @@ import structlog
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.console import accounts, audit, org, repository, scope
+from bot.console import accounts, audit, org, scope
 from bot.console.context import PageContext
 from bot.console.models import Operator
+from bot.console.org_models import OrgNode
 from bot.console.passwords import password_problem
 from bot.console.policy import GRANTS, ROLE_SCOPES, may_administer, role_within
 from bot.console.registry import ConsolePage, ConsoleRegistry
@@ -34,24 +35,25 @@ def _grantable_roles(ctx: PageContext) -> list[str]:
 
 
 async def _scope_options(session, ctx: PageContext) -> list[ScopeOption]:  # type: ignore[no-untyped-def]
+    """The actor's own node and the active regions and distributors below it, in tree order (one
+    query: a tenant has tens of regions and hundreds of distributors)."""
     actor = ctx.actor
     options: list[ScopeOption] = []
     if actor.is_hq:
         options.append(ScopeOption("tenant", "tenant", ctx.tenant_name or "总部", 0))
-    else:
-        own = await repository.get_node(session, actor, actor.scope.kind, actor.scope.core_id or 0)
-        if own is not None:
-            options.append(ScopeOption(f"{own.kind}:{own.core_id}", own.kind, own.name, 0))
-    for child in await repository.children(session, actor):
-        if child.kind == "store":
-            continue
-        options.append(ScopeOption(f"{child.kind}:{child.core_id}", child.kind, child.name, 1))
-        if child.kind == "region":
-            for grandchild in await repository.children(session, actor, "region", child.core_id):
-                if grandchild.kind == "distributor":
-                    options.append(
-                        ScopeOption(f"distributor:{grandchild.core_id}", "distributor", grandchild.name, 2)
-                    )
+    rows = await session.scalars(
+        select(OrgNode)
+        .where(
+            scope.node_in_subtree(actor),
+            OrgNode.kind.in_(("region", "distributor")),
+            OrgNode.active.is_(True),
+        )
+        .order_by(OrgNode.path)
+    )
+    base = actor.scope.path.count("/") - 1
+    for node in rows.all():
+        depth = node.path.count("/") - 1 - base
+        options.append(ScopeOption(f"{node.kind}:{node.core_id}", node.kind, node.name, depth))
     return options
 
 
