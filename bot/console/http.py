@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.console.audit import Origin
-from bot.console.runtime import PREFIX
+from bot.console.runtime import CONSOLE, PREFIX
 from bot.console.sessions import COOKIE, ConsoleSession
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -57,9 +57,11 @@ def origin_of(request: web.Request) -> Origin:
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, session: ConsoleSession) -> None:
-    response.set_cookie(
-        COOKIE, session.sid, path=PREFIX, httponly=True, samesite="Lax", secure=request.secure
-    )
+    """HttpOnly, SameSite=Lax, and Secure when served over HTTPS (directly, or behind a proxy that
+    terminates TLS for a public https:// base URL)."""
+    public = request.config_dict[CONSOLE].services.settings.public_base_url
+    secure = request.secure or public.startswith("https://")
+    response.set_cookie(COOKIE, session.sid, path=PREFIX, httponly=True, samesite="Lax", secure=secure)
 
 
 def safe_next(value: str | None) -> str:

@@ -272,3 +272,9 @@ async def test_a_disabled_operator_loses_his_session_at_once(console_app):
     c.client.session.cookie_jar.update_cookies({COOKIE: ops_cookie}, c.client.make_url("/console/"))
     gone = await c.client.get("/console/", allow_redirects=False)
     assert gone.status == 303 and "/console/login" in gone.headers["Location"]
+
+
+async def test_the_cookie_is_secure_behind_an_https_base_url(console_app):
+    c = await console_app(public_base_url="https://jb.example.cn")
+    page = await c.client.get("/console/login")
+    assert "Secure" in page.headers["Set-Cookie"] and "HttpOnly" in page.headers["Set-Cookie"]
