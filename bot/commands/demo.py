@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # aiohttp is imported when the demo runs, not when ``jiubot`` builds its parser
     from aiohttp import web
 
-from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, SIM_PREFIX, print_banner
+from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, DEMO_OPERATOR, SIM_PREFIX, print_banner
 from bot.commands.demo_guard import remove_env, write_env
 
 DEMO_MP = "wxdemomp00000001"
@@ -352,6 +352,7 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     for person in people:
         sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
     services = app[keys.SERVICES]
+    await _demo_operator(services)
     ordering = services.ordering
     if ordering is not None:
         ordering.sms = TerminalSms(ordering.sms, sim)
@@ -386,6 +387,24 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     except Exception as exc:  # the demo still runs; binding needs `jiubot store qr`
         print(f"[demo] could not make the store binding QR: {exc}", file=sys.stderr)
         return None
+
+
+
+
+async def _demo_operator(services) -> None:
+    from bot.console import accounts
+    from bot.db import session_scope
+
+    oa = await services.registry.get(DEMO_OA)
+    async with session_scope(services.sessions) as session:
+        await accounts.ensure(
+            session,
+            oa.tenant_id,
+            username=DEMO_OPERATOR[0],
+            password=DEMO_OPERATOR[1],
+            role="hq_admin",
+            display_name="演示管理员",
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover
