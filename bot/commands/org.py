@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING
 
 from bot.commands.runner import run, tenant_of
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +67,8 @@ async def _sync(
 async def _tree(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
 ) -> int:
+    from sqlalchemy import select
+
     from bot.console.org_models import OrgNode
     from bot.db import session_scope
 
