@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 CODE = "Bind:code"
 RESEND = frozenset({"重发", "重新发送", "没收到", "再发一次", "重发验证码"})
 _DIGITS = re.compile(r"^\d{4,8}$")
+STAFF_LIST, STAFF_LIST_TTL = "staff-list", 600  # the list "移除店员 2" numbers refer to
 
 
 def mask_phone(phone: str) -> str:
@@ -158,9 +159,7 @@ async def list_staff(kit: Kit, turn: Turn) -> Reply:
             for m, role in await repo.store_members(session, turn.tenant_id, store.store_id)
             if role == "store_staff"
         ]
-    await kit.redis.set(
-        kit.keys("ordering", "staff-list", turn.appid, turn.openid), ",".join(map(str, staff)), ex=600
-    )
+    await kit.remember(turn, STAFF_LIST, ",".join(map(str, staff)), ttl=STAFF_LIST_TTL)
     return kit.say("bind_staff_list", staff=staff, store=store)
 
 
@@ -168,8 +167,8 @@ async def remove_staff(kit: Kit, turn: Turn, number: int) -> Reply:
     store = turn.binding.store
     if not turn.binding.is_owner or store is None:
         return kit.say("bind_owner_only")
-    raw = await kit.redis.get(kit.keys("ordering", "staff-list", turn.appid, turn.openid))
-    listed = [int(x) for x in raw.decode().split(",") if x] if raw else []
+    raw = await kit.recall(turn, STAFF_LIST)
+    listed = [int(x) for x in raw.split(",") if x] if raw else []
     if not 1 <= number <= len(listed):
         return kit.say("bind_staff_removed", ok=False)
     async with session_scope(kit.sessions) as session:

@@ -16,14 +16,12 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership import coupons, points, redemption, referral
 from bot.membership.errors import CouponFailed, MembershipError
 from bot.membership.interface import ScanRequest, ScanResult
-from bot.membership.ledger_models import CONSUMPTION, PointsAccount
 from bot.membership.reward_models import GIFT, MARKETING
 from bot.miniapp.errors import ErrorCode, MpError
 from bot.miniapp.routes import api, require_session
@@ -107,14 +105,7 @@ async def my_points(request: web.Request) -> dict[str, Any]:
     config = await runtime.configs.get(current.tenant_id)
     async with session_scope(services.sessions) as session:
         summary = await points.summary(session, current.member_id)
-        account = (
-            await session.execute(
-                select(PointsAccount.id).where(
-                    PointsAccount.member_id == summary.member_id, PointsAccount.kind == CONSUMPTION
-                )
-            )
-        ).scalar_one_or_none()
-        lines = await points.history(session, account) if account else []
+        lines = await points.consumption_history(session, summary.member_id)
     return {
         "consumption": summary.consumption,
         "ordering": summary.ordering,

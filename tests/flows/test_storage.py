@@ -64,3 +64,16 @@ async def test_explicit_ttl_overrides_default(storage):
     await storage.set(key, FlowRecord("Cart:browse"), ttl=10)
     await _advance(storage, 2.2)
     assert (await storage.get(key)).state == "Cart:browse"
+
+
+async def test_memos_outlive_the_flow_expire_and_are_per_conversation(storage):
+    key, other = FlowKey("wx1", "o1"), FlowKey("wx1", "o2")
+    assert await storage.recall(key, "recent") is None
+    await storage.set(key, FlowRecord("Checkout:confirm"))
+    await storage.remember(key, "recent", "order-key-1", ttl=1)
+    await storage.clear(key)  # leaving the flow keeps the memo
+    assert await storage.recall(key, "recent") == "order-key-1"
+    assert await storage.recall(key, "staff-list") is None
+    assert await storage.recall(other, "recent") is None
+    await _advance(storage, 1.2)
+    assert await storage.recall(key, "recent") is None
