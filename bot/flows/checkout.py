@@ -28,7 +28,7 @@ log = structlog.get_logger(__name__)
 
 CONFIRM = "Checkout:confirm"
 STOCK = "Checkout:stock"
-RECENT, RECENT_TTL = "recent", 24 * 3600  # the memo "确认" after an order still finds it by
+RECENT, RECENT_TTL = "ordering:recent", 24 * 3600  # the memo "确认" after an order still finds it by
 CUT_TO_STOCK = ("1", "有货", "只订有货的", "先发有货的")
 WAIT = ("2", "等", "等到货", "等货", "等一等")
 EDIT = ("修改", "改", "改一下")

@@ -5,7 +5,8 @@ strings, never numbers, so that an operator reading Redis knows where a member i
 
 Beside the state, a conversation keeps short-lived memos that outlive it: the key of the order
 the member last confirmed ("确认" once more after the flow ended), the staff list last shown
-("移除店员 2"). Flows read and write them here, never Redis directly.
+("移除店员 2"), the scan waiting for an age confirmation. Handlers and flows read and write them
+here, never Redis directly. A memo's name carries its domain ("ordering:recent").
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class FlowStorage(abc.ABC):
     async def recall(self, key: FlowKey, name: str) -> str | None:
         """The memo ``name``, or None when there is none (or it expired)."""
 
+    @abc.abstractmethod
+    async def take(self, key: FlowKey, name: str) -> str | None:
+        """The memo ``name``, removed in the same step (a second take gets None)."""
+
 
 class RedisFlowStorage(FlowStorage):
     def __init__(self, redis: aioredis.Redis, keys: Keys, ttl_seconds: int) -> None:
@@ -93,14 +98,20 @@ class RedisFlowStorage(FlowStorage):
         await self.redis.delete(self._key(key))
 
     def _memo(self, key: FlowKey, name: str) -> str:
-        return self.keys("ordering", name, key.appid, key.openid)
+        return self.keys(name, key.appid, key.openid)
 
     async def remember(self, key: FlowKey, name: str, value: str, *, ttl: int) -> None:
         await self.redis.set(self._memo(key, name), value, ex=ttl)
 
     async def recall(self, key: FlowKey, name: str) -> str | None:
-        raw = await self.redis.get(self._memo(key, name))
-        return raw.decode() if isinstance(raw, bytes) else raw
+        return _text(await self.redis.get(self._memo(key, name)))
+
+    async def take(self, key: FlowKey, name: str) -> str | None:
+        return _text(await self.redis.getdel(self._memo(key, name)))
+
+
+def _text(raw: bytes | str | None) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 class MemoryFlowStorage(FlowStorage):
@@ -135,3 +146,8 @@ class MemoryFlowStorage(FlowStorage):
             self._memos.pop((key, name), None)
             return None
         return item[1]
+
+    async def take(self, key: FlowKey, name: str) -> str | None:
+        value = await self.recall(key, name)
+        self._memos.pop((key, name), None)
+        return value

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.db import session_scope
 from bot.dispatch import EventContext, Router
 from bot.dispatch.router import CallNext
+from bot.flows.storage import FlowKey
 from bot.handlers.scenes import scenes
 from bot.membership import actions as members
 from bot.membership import coupons, points, referral
@@ -27,7 +28,7 @@ from bot.services import Services
 from bot.tenancy.registry import AppConfig
 
 router = Router("membership")
-PENDING_TTL = 600
+PENDING_SCAN, PENDING_TTL = "member:pending-scan", 600  # a conversation memo (FlowStorage)
 SCAN_MENU_KEYS = ("scan_bottle", "scan")
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -37,6 +38,10 @@ async def _membership(call: CallNext, ctx: EventContext, data: dict[str, Any]) -
     if ctx.services.membership is None:  # a composition error, not a member's: fail loudly
         raise RuntimeError("the membership router is composed without the membership feature")
     return await call(data | {"membership": ctx.services.membership})
+
+
+def _conversation(message: Inbound) -> FlowKey:
+    return FlowKey(message.appid, message.openid)
 
 
 def _when(value: Any) -> str:
@@ -78,9 +83,8 @@ async def _scan(
 ) -> Reply:
     result = await membership.scanner.scan(ScanRequest(app.tenant_id, member_id, text, "oa"))
     coupon = await membership.after_scan(app.tenant_id, member_id, result)
-    if result.outcome == AGE_REQUIRED:
-        key = services.keys("member", "pending-scan", message.appid, message.openid)
-        await services.redis.set(key, text[:2048], ex=PENDING_TTL)
+    if result.outcome == AGE_REQUIRED:  # scanned again once the member confirms the age
+        await services.flows.remember(_conversation(message), PENDING_SCAN, text[:2048], ttl=PENDING_TTL)
     text_reply = scan_text(services, result)
     if coupon is not None:
         text_reply += "\n" + services.text("coupon_claimed", ok=True, coupon_name=coupon.name)
@@ -105,13 +109,11 @@ async def on_age(
 ) -> Reply:
     async with session_scope(services.sessions) as session:
         await members.confirm_age(session, member_id)
-    pending = await services.redis.getdel(
-        services.keys("member", "pending-scan", message.appid, message.openid)
-    )
+    pending = await services.flows.take(_conversation(message), PENDING_SCAN)
     confirmed = services.text("member_age_confirmed", pending=pending is not None)
     if pending is None:
         return TextReply(confirmed)
-    scanned = await _scan(membership, services, app, message, member_id, pending.decode())
+    scanned = await _scan(membership, services, app, message, member_id, pending)
     assert isinstance(scanned, TextReply)
     return TextReply(f"{confirmed}\n\n{scanned.content}")
 

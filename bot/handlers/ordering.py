@@ -163,9 +163,19 @@ async def on_remove_staff(kit: Kit, turn: Turn, match: Any) -> Reply:
 
 
 # flow states ----------------------------------------------------------------------------------------
+@bind_flow.text(state_is(bind.CODE), text_word(bind.RESEND))
+async def on_bind_resend(kit: Kit, turn: Turn) -> Reply:
+    return await bind.resend(kit, turn)
+
+
+@bind_flow.text(state_is(bind.CODE), lambda ctx: bind.is_code(ctx.message.content or ""))
+async def on_bind_code(kit: Kit, turn: Turn) -> Reply:
+    return await bind.verify(kit, turn)
+
+
 @bind_flow.text(state_is(bind.CODE))
-async def on_bind_code(kit: Kit, turn: Turn, record: Any) -> Reply:
-    return await bind.on_text(kit, turn, record)
+async def on_bind_other(kit: Kit, turn: Turn, record: Any) -> Reply:
+    return await bind.hint(kit, turn, record)
 
 
 @flows.text(state_is(order.CHOOSE, order.QUANTITY), text_word(order.SKIP))
@@ -209,18 +219,16 @@ async def on_quoted_text(kit: Kit, turn: Turn, record: Any) -> Reply:
     return await order.edit_or_add(kit, turn) or kit.say("order_hint", state=record.state)
 
 
-def _list_pick(ctx: EventContext) -> Any:
-    async def check() -> dict[str, Any] | bool:
-        record = await ctx.flow()
-        if record is None or record.state != track.LIST:
-            return False
-        order_id = track.list_choice(record, ctx.message.content or "")
-        return {"order_id": order_id} if order_id is not None else False
-
-    return check()
+async def list_pick(ctx: EventContext) -> dict[str, Any] | bool:
+    """In Track:list, a reply that picks an order ("2", "第2单", an order number)."""
+    record = await ctx.flow()
+    if record is None or record.state != track.LIST:
+        return False
+    order_id = track.list_choice(record, ctx.message.content or "")
+    return {"order_id": order_id} if order_id is not None else False
 
 
-@flows.text(_list_pick)
+@flows.text(list_pick)
 async def on_list_pick(kit: Kit, turn: Turn, order_id: int) -> Reply:
     return await track.show(kit, turn, order_id)
 
