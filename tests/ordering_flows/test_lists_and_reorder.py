@@ -110,5 +110,7 @@ async def test_a_list_answer_still_shows_that_order(bot_factory):
     bot = await _bound(bot_factory)
     (seeded,) = await bot.core_orders()
     await bot.say(OWNER, "我的订单")
+    helped = await bot.say(OWNER, "帮助")  # the list's own help keeps the list
+    assert "回复订单序号" in helped and await _state(bot) == "Track:list", helped
     reply = await bot.say(OWNER, "第1单")
     assert seeded.number in reply and "下单时间" in reply, reply
