@@ -181,7 +181,7 @@ async def cart_text(
     if _past_ceiling(result, parser, runtime.limits):
         raise MpError(ErrorCode.QUANTITY_TOO_LARGE, "a quantity past the ceiling", field="text")
     ready = [li for li in result.lines if not li.needs_confirmation]
-    from bot.flows.edits import cart_line  # the same line conversion as the chat
+    from bot.ordering.cart_edits import cart_line  # the same line conversion as the chat
 
     cart = await runtime.carts.get(session.tenant_id, session.member_id)
     if ready:

@@ -13,14 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.clientip import client_ip
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership import points, referral
 from bot.membership.interface import ScanRequest, ScanResult
-from bot.membership.ledger_models import CONSUMPTION, PointsAccount
 from bot.membership.runtime import MembershipRuntime
 from bot.miniapp.api import api
 from bot.miniapp.coupons import coupon_json
@@ -96,14 +94,7 @@ async def my_points(request: web.Request, services: Services, *, session: MpSess
     config = await membership_of(services).configs.get(current.tenant_id)
     async with session_scope(services.sessions) as db:
         summary = await points.summary(db, current.member_id)
-        account = (
-            await db.execute(
-                select(PointsAccount.id).where(
-                    PointsAccount.member_id == summary.member_id, PointsAccount.kind == CONSUMPTION
-                )
-            )
-        ).scalar_one_or_none()
-        lines = await points.history(db, account) if account else []
+        lines = await points.consumption_history(db, summary.member_id)
     return {
         "consumption": summary.consumption,
         "ordering": summary.ordering,
