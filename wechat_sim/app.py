@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from wechat_sim import console, control
+from wechat_sim import console, control, phone
 from wechat_sim.api import message, miniapp, oauth, platform, token
 from wechat_sim.config import SimConfig
 from wechat_sim.keys import SIM_JINJA, SIM_STATE
@@ -49,6 +49,7 @@ def create_sim_app(config: SimConfig | None = None, *, sim: Simulator | None = N
     for module in (token, message, platform, miniapp, oauth):
         app.router.add_routes(module.routes)
     app.router.add_routes(control.routes)
+    app.router.add_routes(phone.routes)
     app.router.add_routes(console.routes)
     app.router.add_static("/_sim/static", STATIC, name="sim_static")
     app.cleanup_ctx.append(_lifecycle)

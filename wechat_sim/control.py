@@ -15,6 +15,7 @@ from wechat_sim.api.oauth import PERSON_COOKIE
 from wechat_sim.driver import DeliveryResult
 from wechat_sim.keys import SIM_STATE
 from wechat_sim.model import ROLES, App
+from wechat_sim.phone import sms_view
 from wechat_sim.simulator import SimError, Simulator
 from wechat_sim.store import dump
 from wechat_sim.window import remaining
@@ -79,6 +80,9 @@ def app_view(sim: Simulator, app: App) -> dict[str, Any]:
     rt = sim.runtime(app.appid)
     view = dump(app)
     view.pop("secret")
+    if not sim.config.show_secrets:
+        for hidden in ("token", "aes_key"):
+            view[hidden] = "***" if view.get(hidden) else ""
     view["menu"] = rt.menu
     view["conditional_menus"] = rt.conditional_menus
     view["templates"] = list(rt.templates.values())
@@ -99,6 +103,7 @@ async def state(request: web.Request, sim: Simulator) -> Any:
         "apps": [app_view(sim, a) for a in sim.apps()],
         "persons": sim.persons(),
         "roles": ROLES,
+        "printed": sim.phone.printed,
     }
 
 
@@ -146,6 +151,7 @@ async def add_person(request: web.Request, sim: Simulator) -> Any:
 async def _act(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     pid, appid, action = str(body["person"]), str(body.get("appid", "")), body.get("action")
     extra: dict[str, Any] = {}
+    result: DeliveryResult | None
     if action == "follow":
         result = await sim.follow(pid, appid, scene=body.get("scene"))
     elif action == "unfollow":
@@ -194,11 +200,13 @@ async def conversation(request: web.Request, sim: Simulator) -> Any:
     """Long poll: with ``wait`` (seconds, <= 30) it answers as soon as there is something new."""
     q = request.query
     pid, appid, since = q["person"], q["appid"], int(q.get("since", 0))
-    entries = sim.conversation(pid, appid, since)
+    sms_since = int(q.get("sms_since", 0))
+    phone = sim.person(pid).phone
+    entries, sms = sim.conversation(pid, appid, since), sim.phone.for_phone(phone, sms_since)
     deadline = loop_time() + min(float(q.get("wait", 0)), 30.0)
-    while not entries and not sim.closing and (left := deadline - loop_time()) > 0:
+    while not entries and not sms and not sim.closing and (left := deadline - loop_time()) > 0:
         await sim.wait_change(left)
-        entries = sim.conversation(pid, appid, since)
+        entries, sms = sim.conversation(pid, appid, since), sim.phone.for_phone(phone, sms_since)
     member = sim.member(pid, appid)
     menu = sim.menu_for(member)
     now = sim.now()
@@ -214,6 +222,9 @@ async def conversation(request: web.Request, sim: Simulator) -> Any:
             "credits": member.credits,
         },
         "menu": menu["button"] if menu else [],
+        # text messages to this person's phone number (shown as notifications on the phone)
+        "sms": [sms_view(m) for m in sms],
+        "sms_last": sms[-1].seq if sms else sms_since,
     }
 
 
@@ -304,11 +315,19 @@ async def stats(request: web.Request, sim: Simulator) -> Any:
 @routes.get("/_sim/webview", name="sim_webview")
 @guarded
 async def webview(request: web.Request, sim: Simulator) -> Any:
-    """Open a URL as if inside WeChat's browser: later OAuth authorize calls approve for this person."""
+    """Open a URL as if inside WeChat's browser: later OAuth authorize calls approve for this person.
+
+    Each person has his own phone, so his own browser: when the console switches to another
+    person, the cookies this browser sent us (the site's login cookies among them, when the site
+    shares our host as in ``jiubot demo``) are dropped, and the next page logs the new person in."""
     person = sim.person(request.query["person"])
     url = request.query["url"]
     if not url.startswith(("http://", "https://", "/")):
         raise SimError("bad_url", "only http(s) URLs open in the web view")
     response = web.Response(status=302, headers={"Location": url})
+    if request.cookies.get(PERSON_COOKIE) != person.id:
+        for name in request.cookies:
+            if name != PERSON_COOKIE:
+                response.del_cookie(name, path="/")
     response.set_cookie(PERSON_COOKIE, person.id, path="/", httponly=True, samesite="Lax")
     return response

@@ -30,6 +30,7 @@ from wechat_sim.errors import WxError
 from wechat_sim.faults import Faults
 from wechat_sim.menus import Menus
 from wechat_sim.model import ROLES, App, AppRuntime, Code, Member, Person
+from wechat_sim.phone import Phone
 from wechat_sim.qrcodes import QrCodes
 from wechat_sim.records import ApiCall, Records
 from wechat_sim.sending import Sending
@@ -64,6 +65,7 @@ class Simulator(Records, UserActions, Sending, QrCodes, Menus, Users):
         self.store = store if store is not None else (load_file(Path(path)) if path else Store())
         self.tokens = TokenIssuer(self.store, self.clock, self.limits)
         self.faults = Faults()
+        self.phone = Phone()  # SMS inbox and printed codes (wechat_sim.phone)
         self.driver: CallbackDriver | None = None
         self.deliveries: deque[DeliveryResult] = deque(maxlen=2000)
         self.api_log: deque[ApiCall] = deque(maxlen=20000)

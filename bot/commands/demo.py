@@ -1,12 +1,17 @@
 """``jiubot demo``: jiubot, the WeChat simulator and the reference core in one process.
 
-Embedded defaults: SQLite under ``./var/`` (jiubot and the core, each its own file), the
-simulator's state in ``var/wechat_sim.json``, Redis when one answers (else the in-process
-stand-in, with a loud log line). The simulator is mounted at ``/wxsim`` (jiubot's WeChat API base
-points there and the simulator's callbacks come back to ``/wechat/<appid>``), the reference core
-at ``/refcore`` (its webhooks come back to ``/core/webhook``). A demo tenant, an Official Account
-(safe mode), a mini-program, the menu and three simulated people are seeded; a second run keeps
-everything. Ctrl-C stops cleanly.
+Embedded defaults: SQLite under ``./var/`` (``--var``; jiubot and the core, each its own file),
+the simulator's state in ``var/wechat_sim.json``, Redis when one answers (else the in-process
+stand-in, with a loud log line). The simulator is mounted at ``/wxsim`` and plays WeChat for
+everything: jiubot's WeChat API base points there (tokens, menus, pushes, QR codes, the JS-SDK
+ticket), the simulator's callbacks come back to ``/wechat/<appid>``, web authorization of the H5
+pages goes to its authorize page, its in-phone browser counts as WeChat's (a cookie only the demo
+trusts), SMS reach its simulated phones. The reference core is at ``/refcore`` (its webhooks come
+back to ``/core/webhook``). A demo tenant, an Official Account (safe mode), a mini-program, the
+menu, three simulated people and the demo materials (``demo_seed``: bottle codes, a store coupon
+QR, the distributor) are seeded; a second run keeps everything. One demo per data folder
+(``demo_guard``); while it runs, ``var/demo.env`` lets operator commands in another terminal use
+it. Ctrl-C stops cleanly.
 """
 
 from __future__ import annotations
@@ -26,16 +31,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # aiohttp is imported when the demo runs, not when ``jiubot`` builds its parser
     from aiohttp import web
 
-DEMO_OA = "wxdemooa00000001"
+from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, DEMO_OPERATOR, SIM_PREFIX, print_banner
+from bot.commands.demo_guard import remove_env, write_env
+
 DEMO_MP = "wxdemomp00000001"
 DEMO_TOKEN = "jiubotDemoToken1"
 DEMO_AES_KEY = "jiubotDemoAesKey0123456789abcdefghijklmnopq"
+# The OA's original id (ToUserName of its pushes; what the simulator derives for DEMO_OA): set so
+# that callbacks addressed to another account are refused (400 wrong_account).
+DEMO_ORIGINAL_ID = "gh_80a3d95a2690"
 DEMO_GROUP = "jiubot-demo"
 CORE_TENANT = "demo"
 CORE_KEY = "demo-core-api-key-2026"
 WEBHOOK_SECRET = "demo-core-webhook-secret"
-SIM_PREFIX = "/wxsim"
-CORE_PREFIX = "/refcore"
+DEMO_BRAND = "示例酒业"
+PERSON_COOKIE = "wxsim_person"  # the simulator's in-phone browser (wechat_sim.api.oauth)
 
 
 @dataclass(frozen=True)
@@ -56,14 +66,45 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.cli import _loop_factory, _settings
-    from bot.migrate import upgrade
-    from bot.observability import configure_logging
+    from bot.commands.demo_guard import DemoLock, DemoRefused, check_port
 
     var = Path(args.var)
     var.mkdir(parents=True, exist_ok=True)
+    lock = DemoLock(var)
+    try:
+        lock.acquire()
+        check_port(args.host, args.port)
+    except DemoRefused as exc:
+        lock.release()
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        return _demo(args, var)
+    finally:
+        lock.release()
+
+
+def _demo(args: argparse.Namespace, var: Path) -> int:
+    """The demo itself, once it owns ``var`` and its port is free."""
+    from bot.cli import _loop_factory
+    from bot.config import settings_or_exit as _settings
+    from bot.migrate import upgrade
+    from bot.observability import configure_logging
+
     base = f"http://{args.host}:{args.port}"
+    # WeChat, as the demo's H5 pages see it, is the simulator: OAuth authorizes there, the
+    # simulator's in-phone browser counts as WeChat's, printed codes carry the demo's address.
+    os.environ.update(
+        JIUBOT_OAUTH_AUTHORIZE_URL=f"{base}{SIM_PREFIX}/connect/oauth2/authorize",
+        JIUBOT_WECHAT_BROWSER_COOKIE=PERSON_COOKIE,
+        JIUBOT_CODE_BASE_URL=base,
+    )
+    database_url = (
+        os.environ.get("JIUBOT_DATABASE_URL") or f"sqlite+aiosqlite:///{var.resolve() / 'jiubot.sqlite3'}"
+    )
     settings = _settings(
+        database_url=database_url,
+        tenant_name=DEMO_BRAND,
         # Redis state belongs to this var/ folder: deleting var/ to start over must not leave
         # member caches, leases or carts pointing at rows that no longer exist.
         redis_prefix=os.environ.get("JIUBOT_REDIS_PREFIX", "jiubot:") + f"demo-{_installation(var)}:",
@@ -77,6 +118,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         oa_token=DEMO_TOKEN,
         oa_aes_key=DEMO_AES_KEY,
         oa_mode="safe",
+        oa_original_id=DEMO_ORIGINAL_ID,
         public_base_url=base,
         host=args.host,
         port=args.port,
@@ -89,6 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         return loop.run_until_complete(_run(settings, var, base, args.stores))
     finally:
+        remove_env(var)
         loop.close()
 
 
@@ -99,7 +142,7 @@ def _installation(var: Path) -> str:
     return path.read_text().strip()
 
 
-async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ignore[no-untyped-def]
+async def _run(settings, var: Path, base: str, stores: int) -> int:
     from aiohttp import web
 
     from bot.app import freeze_heap_after_startup
@@ -131,7 +174,9 @@ async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ign
         people = _demo_people(seeded)
         store = seeded.stores[0] if seeded.stores else None
         scene = await _after_start(app, people, store.code if store else None)
-        _banner(base, people, scene, store)
+        materials = await _materials(app, store.code if store else None)
+        write_env(var, _connection_facts(settings))
+        print_banner(base, people, scene, store, materials)
         await stop.wait()
     finally:
         print("\n[demo] stopping ...", file=sys.stderr)
@@ -139,7 +184,7 @@ async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ign
     return 0
 
 
-def build(settings, var: Path, core_db: str) -> web.Application:  # type: ignore[no-untyped-def]
+def build(settings, var: Path, core_db: str) -> web.Application:
     """The one-process application: jiubot with the simulator and the core mounted inside."""
     from bot.app import create_app
     from reference_core.app import create_core_app
@@ -158,6 +203,7 @@ def build(settings, var: Path, core_db: str) -> web.Application:  # type: ignore
                     token=DEMO_TOKEN,
                     aes_key=DEMO_AES_KEY,
                     mode="safe",
+                    original_id=DEMO_ORIGINAL_ID,
                     callback_url=f"{base}/wechat/{DEMO_OA}",
                     name="示例酒业服务号",
                     group=DEMO_GROUP,
@@ -198,7 +244,7 @@ def _sim_app_key() -> web.AppKey[web.Application]:
     return web.AppKey("demo_sim_app", web.Application)
 
 
-async def _register_mini_program(settings) -> None:  # type: ignore[no-untyped-def]
+async def _register_mini_program(settings) -> None:
     from bot.db import create_engine, session_factory, session_scope
     from bot.tenancy import repository
 
@@ -208,6 +254,7 @@ async def _register_mini_program(settings) -> None:  # type: ignore[no-untyped-d
             tenant = await repository.get_or_create_tenant(
                 session, settings.tenant_slug, settings.tenant_name
             )
+            tenant.name = settings.tenant_name  # a folder from an older demo still said 默认品牌
             await repository.upsert_app(
                 session,
                 tenant.id,
@@ -223,7 +270,7 @@ async def _register_mini_program(settings) -> None:  # type: ignore[no-untyped-d
         await engine.dispose()
 
 
-def _demo_people(seeded) -> list[DemoPerson]:  # type: ignore[no-untyped-def]
+def _demo_people(seeded) -> list[DemoPerson]:
     store = seeded.stores[0] if seeded.stores else None
     return [
         DemoPerson(
@@ -237,15 +284,61 @@ def _demo_people(seeded) -> list[DemoPerson]:  # type: ignore[no-untyped-def]
     ]
 
 
-class TerminalSms:
-    """The demo's SMS gateway: the message still goes to the development outbox, and is printed
-    here, because the terminal is the store owner's phone in the demo."""
+def _connection_facts(settings) -> dict[str, str]:
+    """What operator commands in a second terminal need to work on this demo (var/demo.env)."""
+    facts = {
+        "JIUBOT_DATABASE_URL": settings.database_url,
+        "JIUBOT_REDIS_URL": settings.redis_url,
+        "JIUBOT_REDIS_PREFIX": settings.redis_prefix,
+        "JIUBOT_WECHAT_API_BASE": settings.wechat_api_base,
+        "JIUBOT_CORE_URL": settings.core_url,
+        "JIUBOT_CORE_API_KEY": settings.core_api_key,
+        "JIUBOT_CORE_WEBHOOK_SECRET": settings.core_webhook_secret,
+        "JIUBOT_OA_APPID": settings.oa_appid,
+        "JIUBOT_OA_SECRET": settings.oa_secret,
+        "JIUBOT_OA_TOKEN": settings.oa_token,
+        "JIUBOT_OA_AES_KEY": settings.oa_aes_key,
+        "JIUBOT_OA_MODE": settings.oa_mode,
+        "JIUBOT_PUBLIC_BASE_URL": settings.public_base_url,
+        "JIUBOT_TENANT_NAME": settings.tenant_name,
+    }
+    for key in ("JIUBOT_OAUTH_AUTHORIZE_URL", "JIUBOT_CODE_BASE_URL"):
+        facts[key] = os.environ[key]
+    return facts
 
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+
+async def _materials(app: web.Application, store_code: str | None):
+    """Bottle codes, the store's coupon QR and the distributor, also listed in the console."""
+    from bot import keys
+    from bot.commands.demo_seed import seed_materials
+    from wechat_sim.app import SIM_STATE
+
+    sim = app[_sim_app_key()][SIM_STATE]
+    services = app[keys.SERVICES]
+    materials = await seed_materials(services, DEMO_OA, store_code, sim.openid("distributor-wang", DEMO_OA))
+    for serial, url in enumerate(materials.code_urls, start=1):
+        sim.phone.print_code(f"#{serial} {materials.product}", url, "code")
+    if materials.store_coupon_url:
+        sim.phone.print_code(materials.store_coupon_name, materials.store_coupon_url, "store")
+    sim.touch()
+    return materials
+
+
+class TerminalSms:
+    """The demo's SMS gateway: the message still goes to the development outbox, arrives on the
+    simulated phone of whoever has that number (a notification in the console), and is printed
+    here too."""
+
+    def __init__(self, inner, sim=None) -> None:
         self.inner = inner
+        self.sim = sim
 
     async def send(self, phone: str, text: str, *, purpose: str) -> None:
+        from wechat_sim.phone import send_sms
+
         await self.inner.send(phone, text, purpose=purpose)
+        if self.sim is not None:
+            send_sms(self.sim, phone, text, DEMO_BRAND)
         print(f"[demo] 短信 -> {phone}: {text}", flush=True)
 
 
@@ -259,9 +352,10 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     for person in people:
         sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
     services = app[keys.SERVICES]
+    await _demo_operator(services)
     ordering = services.ordering
     if ordering is not None:
-        ordering.sms = TerminalSms(ordering.sms)
+        ordering.sms = TerminalSms(ordering.sms, sim)
     client = services.wechat
     if client is None:
         return None
@@ -295,30 +389,22 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
         return None
 
 
-def _banner(base: str, people: list[DemoPerson], scene: str | None, store) -> None:  # type: ignore[no-untyped-def]
-    console = f"{base}{SIM_PREFIX}/_sim/console"
-    bind = (
-        [
-            f"  bind the demo store:       as {people[0].name} [{people[0].person_id}], "
-            f"scan the QR scene {scene}",
-            f"                             ({store.name}; the SMS code is printed here)",
-        ]
-        if scene and store
-        else []
-    )
-    lines = [
-        "",
-        "jiubot demo is running.",
-        f"  chat console (open this):  {console}",
-        f"  jiubot callback:           {base}/wechat/{DEMO_OA}",
-        f"  reference core API:        {base}{CORE_PREFIX}/openapi.json",
-        f"  health:                    {base}/readyz",
-        "  simulated people:          " + ", ".join(f"{p.name} [{p.person_id}]" for p in people),
-        *bind,
-        "Follow the account in the console, tap the menu, or type 帮助. Ctrl-C stops.",
-        "",
-    ]
-    print("\n".join(lines), flush=True)
+
+
+async def _demo_operator(services) -> None:
+    from bot.console import accounts
+    from bot.db import session_scope
+
+    oa = await services.registry.get(DEMO_OA)
+    async with session_scope(services.sessions) as session:
+        await accounts.ensure(
+            session,
+            oa.tenant_id,
+            username=DEMO_OPERATOR[0],
+            password=DEMO_OPERATOR[1],
+            role="hq_admin",
+            display_name="演示管理员",
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,7 +75,10 @@ async def create_batch(
             select(SalesRegion.id).where(SalesRegion.tenant_id == tenant_id, SalesRegion.code == region_code)
         )
         if found.scalar_one_or_none() is None:
-            raise BadRange(f"unknown region {region_code!r}; define it first")
+            raise BadRange(
+                f"unknown region {region_code!r}; define it first: "
+                f"jiubot codes region --code {region_code} --name NAME --provinces ..."
+            )
     row = CodeBatch(
         tenant_id=tenant_id,
         brand=brand,

@@ -46,3 +46,11 @@ async def identity_view(session: AsyncSession, appid: str, openid: str) -> Ident
         latitude=row.latitude,
         longitude=row.longitude,
     )
+
+
+async def distributor_of(session: AsyncSession, member_id: int) -> str | None:
+    """The distributor code of a distributor's staff member (经销商), else None."""
+    row = await session.get(Member, member_id)
+    if row is None or row.role != "distributor_staff":
+        return None
+    return row.distributor_code

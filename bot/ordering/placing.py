@@ -115,10 +115,15 @@ class OrderPlacer:
             return result_of(await self._load(row.id), replayed=not fresh)
         return result_of(await self._load(row.id))  # settled just now: the turn reports it
 
-    async def status(self, tenant_id: int, key: str) -> PlaceResult | None:
+    async def status(self, tenant_id: int, key: str, *, core_store_id: int | None) -> PlaceResult | None:
+        """The intent ``key`` of the tenant, only if it orders for ``core_store_id`` (the caller's
+        bound store): another store's key is as unknown as a key that does not exist. ``None`` only
+        for a key the server itself kept for the member (the chat's last confirmed order)."""
         async with session_scope(self.sessions) as session:
             row = await _by_key(session, tenant_id, key)
-            return result_of(row, replayed=True) if row else None
+            if row is None or (core_store_id is not None and row.core_store_id != core_store_id):
+                return None
+            return result_of(row, replayed=True)
 
     # the worker ------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, poll: float | None = None) -> None:

@@ -51,16 +51,29 @@ def runtime_of(request: web.Request) -> MembershipRuntime:
 
 
 def in_wechat(request: web.Request) -> bool:
-    return "micromessenger" in request.headers.get("User-Agent", "").lower()
+    """Whether the page was opened in WeChat's browser, by its user agent (which anyone can
+    send), or the demo's simulated one (a cookie that only ``jiubot demo`` configures; see
+    ``Settings.wechat_browser_cookie``). It only chooses a page ("scan this with WeChat" vs. the
+    real one): nothing that matters for security depends on it; identity comes from WeChat's
+    OAuth (the signed member cookie), limits from the member or the client address
+    (bot/clientip.py)."""
+    if "micromessenger" in request.headers.get("User-Agent", "").lower():
+        return True
+    marker = runtime_of(request).settings.wechat_browser_cookie
+    return bool(marker and request.cookies.get(marker))
 
 
-def client_ip(request: web.Request) -> str | None:
-    """The scanner's IP for velocity windows and the IP -> city fallback."""
-    if runtime_of(request).settings.trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.rsplit(",", 1)[-1].strip()[:45] or request.remote
-    return request.remote
+async def brand_of(request: web.Request, tenant_id: int | None) -> str:
+    """The brand (tenant) name a page shows: the tenant's own name, else the configured default."""
+    services = services_of(request)
+    if tenant_id:
+        from bot.tenancy.models import Tenant
+
+        async with session_scope(services.sessions) as session:
+            tenant = await session.get(Tenant, tenant_id)
+        if tenant is not None and tenant.name:
+            return tenant.name
+    return services.settings.tenant_name
 
 
 def _mac(secret: str, body: str) -> str:
@@ -143,7 +156,7 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     raw = await services.redis.getdel(services.keys("h5", "oauth", state))
     if raw is None:
         raise web.HTTPBadRequest(text="this link has expired; scan again")
-    appid, target = raw.decode().split(" ", 1)
+    appid, target = (raw.decode() if isinstance(raw, bytes) else raw).split(" ", 1)
     app = await services.registry.get(appid)
     if app is None:
         raise web.HTTPBadRequest(text="unknown app")

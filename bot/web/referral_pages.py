@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.db import session_scope
 from bot.membership import referral
 from bot.membership.errors import ReferralRefused
-from bot.web.h5auth import current_member, in_wechat, login_redirect, runtime_of, services_of
+from bot.web.h5auth import brand_of, current_member, in_wechat, login_redirect, runtime_of, services_of
 from bot.web.member_pages import render
 
 routes = web.RouteTableDef()
@@ -26,7 +26,7 @@ async def referral_landing(request: web.Request) -> web.StreamResponse:
             "member_message", status=404, heading="链接无效", text="这个邀请链接无效或已过期。", brand=brand
         )
     if not in_wechat(request):
-        return render("scan_open_in_wechat", brand=brand)
+        return render("scan_open_in_wechat", brand=brand, what="referral")
     tenant_id, inviter = found
     member = current_member(request)
     if member is None or member.tenant_id != tenant_id:
@@ -38,7 +38,9 @@ async def referral_landing(request: web.Request) -> web.StreamResponse:
     except ReferralRefused as exc:
         reason = exc.reason
     text = services.text("referral_bound", ok=not reason, reason=reason)
-    return render("member_message", heading="欢迎加入会员", text=text, brand=brand)
+    return render(
+        "member_message", heading="欢迎加入会员", text=text, brand=await brand_of(request, tenant_id)
+    )
 
 
 @routes.get("/k/{tenant}/{campaign}/{store}/{sig}")
@@ -62,10 +64,11 @@ async def store_coupon(request: web.Request) -> web.StreamResponse:
             "member_message", status=404, heading="二维码无效", text="这个领券二维码无效。", brand=brand
         )
     if not in_wechat(request):
-        return render("scan_open_in_wechat", brand=brand)
+        return render("scan_open_in_wechat", brand=brand, what="store_coupon")
     member = current_member(request)
     if member is None or member.tenant_id != tenant_id:
         raise await login_redirect(request, request.path, tenant_id)
+    brand = await brand_of(request, tenant_id)
     if runtime.coupons is None:
         text = services.text("coupon_claimed", ok=False, reason="busy")
         return render("member_message", heading="领取优惠券", text=text, brand=brand)

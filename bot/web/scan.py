@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.clientip import client_ip
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership.codes import InvalidCode, extract, parse
 from bot.membership.interface import ScanRequest, ScanResult
 from bot.web.h5auth import (
-    client_ip,
+    brand_of,
     current_member,
     form_token,
     in_wechat,
@@ -31,8 +32,11 @@ from bot.web.member_pages import render
 routes = web.RouteTableDef()
 
 
-def _page(request: web.Request, result: ScanResult, code: str, *, status: int = 200) -> web.Response:
+async def _page(
+    request: web.Request, result: ScanResult, code: str, *, tenant_id: int | None = None, status: int = 200
+) -> web.Response:
     services = services_of(request)
+    brand = await brand_of(request, tenant_id)
     reason_text = services.text("scan_reason", reason=result.reason or "")
     member = current_member(request)
     token = form_token(services, member, "age") if member else ""
@@ -43,7 +47,7 @@ def _page(request: web.Request, result: ScanResult, code: str, *, status: int = 
         reason_text=reason_text,
         age_action=f"/c/{code}/age",
         age_token=token,
-        brand=services.settings.tenant_name,
+        brand=brand,
     )
 
 
@@ -53,7 +57,7 @@ async def scan_page(request: web.Request) -> web.StreamResponse:
     services, runtime = services_of(request), runtime_of(request)
     code = request.match_info["code"][:64]
     if not in_wechat(request):
-        return render("scan_open_in_wechat", brand=services.settings.tenant_name)
+        return render("scan_open_in_wechat", brand=services.settings.tenant_name, what="code")
     member = current_member(request)
     try:
         ref = parse(runtime.keys, extract(code))
@@ -63,14 +67,15 @@ async def scan_page(request: web.Request) -> web.StreamResponse:
         request_ = ScanRequest(
             tenant_id, member.member_id if member else None, code, "h5", ip=client_ip(request)
         )
-        return _page(request, await runtime.scanner.scan(request_), code, status=404)
+        refused = await runtime.scanner.scan(request_)
+        return await _page(request, refused, code, status=429 if refused.reason == "locked" else 404)
     if member is None or member.tenant_id != ref.tenant_id:
         raise await login_redirect(request, f"/c/{ref.text}", ref.tenant_id)
     result = await runtime.scanner.scan(
         ScanRequest(ref.tenant_id, member.member_id, ref.text, "h5", ip=client_ip(request))
     )
     await runtime.after_scan(ref.tenant_id, member.member_id, result)
-    return _page(request, result, ref.text)
+    return await _page(request, result, ref.text, tenant_id=ref.tenant_id)
 
 
 @routes.post("/c/{code}/age")

@@ -134,3 +134,31 @@ async def test_share_link_binds_a_new_member_and_the_first_scan_rewards_both(mem
     assert points["consumption"] == 50
     tampered = await m.client.get(path[:-1] + ("A" if path[-1] != "A" else "B"), headers=ua)
     assert tampered.status == 404
+
+
+async def test_the_simulated_wechat_browser_cookie_counts_only_where_configured(member_app):
+    """The demo's in-phone browser marks itself with a cookie; production (no setting) ignores it."""
+    plain = await member_app()
+    batch = await plain.batch()
+    code = plain.code(batch.id, 5)
+    cookie = {"User-Agent": "Mozilla/5.0 Chrome/120", "Cookie": "wxsim_person=consumer-li"}
+    resp = await plain.client.get(f"/c/{code}", headers=cookie, allow_redirects=False)
+    assert resp.status == 200 and "请用微信扫一扫" in await resp.text()
+
+    demo = await member_app(env={"JIUBOT_WECHAT_BROWSER_COOKIE": "wxsim_person"})
+    batch = await demo.batch()
+    code = demo.code(batch.id, 5)
+    resp = await demo.client.get(f"/c/{code}", headers=cookie, allow_redirects=False)
+    assert resp.status == 302 and "/connect/oauth2/authorize?" in resp.headers["Location"]  # inside WeChat
+    resp = await demo.client.get(f"/c/{code}", headers={"User-Agent": "Mozilla/5.0"}, allow_redirects=False)
+    assert resp.status == 200 and "请用微信扫一扫" in await resp.text()  # no cookie: still outside
+
+
+async def test_a_store_coupon_qr_outside_wechat_is_not_called_a_bottle_code(member_app):
+    from bot.membership.coupons import store_claim_path
+
+    m = await member_app()
+    path = store_claim_path(m.runtime.referral_secret, m.tenant_id, "7", "S0001")
+    resp = await m.client.get(path, headers={"User-Agent": "Mozilla/5.0 Chrome/120"})
+    html = await resp.text()
+    assert resp.status == 200 and "门店的领券二维码" in html and "瓶盖防伪码" not in html

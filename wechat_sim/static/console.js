@@ -71,10 +71,20 @@
     return parts;
   }
 
+  // WeChat's in-app browser: a panel inside the phone frame. The simulator's web view sets who
+  // is "inside WeChat" (OAuth approves for that person) and then loads the page in the frame.
   function openInWechat(url) {
     if (!personId) return localNote("请先选择一个模拟用户", true);
+    if (!url) return;
     const target = `${boot.base}/_sim/webview?person=${encodeURIComponent(personId)}&url=${encodeURIComponent(url)}`;
-    window.open(target, "_blank");
+    $("webview-url").textContent = url;
+    $("webview-title").textContent = "加载中…";
+    $("webview").hidden = false;
+    $("webview-frame").src = target;
+  }
+  function closeWebview() {
+    $("webview").hidden = true;
+    $("webview-frame").src = "about:blank";
   }
 
   // state -----------------------------------------------------------------------------------
@@ -84,6 +94,21 @@
     if (!state.persons.some((p) => p.id === personId)) personId = state.persons.length ? state.persons[0].id : "";
     renderSelectors();
     renderAppExtras();
+    renderPrinted(state.printed || []);
+  }
+
+  const PRINTED_KIND = { code: "瓶盖码", store: "门店领券码" };
+  function renderPrinted(items) {
+    $("printed").hidden = !items.length;
+    $("printed-list").replaceChildren(...items.map((p) => el("div", { class: "printed-item", "data-url": p.url },
+      el("span", { title: p.url }, `${PRINTED_KIND[p.kind] ? PRINTED_KIND[p.kind] + " · " : ""}${p.label}`),
+      el("button", { type: "button", onclick: () => scan(p.url) }, "扫码"))));
+    const select = $("scan-dialog-qr");
+    for (const p of items) {
+      if (![...select.options].some((o) => o.value === p.url)) {
+        select.append(el("option", { value: p.url }, `${PRINTED_KIND[p.kind] || "二维码"} · ${p.label}`));
+      }
+    }
   }
 
   function renderSelectors() {
@@ -202,16 +227,34 @@
     }
   }
 
+  const TRIGGER = { message: "发消息", follow: "关注", scan: "扫码", click: "点菜单", enter_session: "进入会话" };
   function renderMember(member) {
     if (!member) return;
     $("typing").hidden = !member.typing;
     const windows = Object.entries(member.window || {})
-      .map(([trigger, w]) => `${trigger}: 剩 ${w.left} 条 / ${Math.round(w.seconds)} 秒`).join("\n") || "（客服窗口已关闭）";
+      .map(([trigger, w]) => `  ${TRIGGER[trigger] || trigger}：剩 ${w.left} 条 / ${Math.round(w.seconds)} 秒`).join("\n") || "  （已关闭）";
     const credits = Object.entries(member.credits || {}).filter(([, n]) => n > 0)
       .map(([t, n]) => `${t.slice(0, 8)}…×${n}`).join(" ") || "无";
+    const tags = (member.tags || []).length ? member.tags.join("、") : "无";
     $("member-info").textContent =
-      `openid ${member.openid}\n${member.following ? "已关注" : "未关注"} · 标签 ${JSON.stringify(member.tags)}\n` +
-      `客服窗口\n${windows}\n订阅额度 ${credits}`;
+      `openid：${member.openid}\n关注：${member.following ? "已关注" : "未关注"} · 标签：${tags}\n` +
+      `客服消息窗口：\n${windows}\n订阅通知额度：${credits}`;
+  }
+
+  // SMS to the current person's phone number: a notification banner and the list in the panel
+  let smsSeen = [];
+  function showSms(items, fresh) {
+    if (!items.length) return;
+    smsSeen = smsSeen.concat(items).slice(-10);
+    $("sms-list").textContent = smsSeen.slice().reverse()
+      .map((m) => `${new Date(m.at * 1000).toTimeString().slice(0, 5)} ${m.sender}：${m.text}`).join("\n");
+    if (!fresh) return;
+    const last = items[items.length - 1];
+    const toast = $("sms-toast");
+    toast.replaceChildren(el("div", { class: "sms-from" }, `✉ 短信 · ${last.sender} · 现在`), el("div", {}, last.text));
+    toast.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { toast.hidden = true; }, 30000);
   }
 
   let menuButtons = [];
@@ -262,14 +305,20 @@
     }
     let since = 0;
     let wait = 0;
+    let smsSince = 0;
+    smsSeen = [];
+    $("sms-list").textContent = "（当前用户的手机还没有收到短信）";
+    $("sms-toast").hidden = true;
     while (!me.stop) {
       try {
-        const q = `?person=${encodeURIComponent(personId)}&appid=${encodeURIComponent(appid)}&since=${since}&wait=${wait}`;
+        const q = `?person=${encodeURIComponent(personId)}&appid=${encodeURIComponent(appid)}&since=${since}&wait=${wait}&sms_since=${smsSince}`;
         const data = await call("GET", `/conversation${q}`);
         if (me.stop) return;
         for (const entry of data.entries) renderEntry(entry);
         if (data.entries.length) scrollDown();
+        showSms(data.sms || [], wait > 0);
         since = data.last;
+        smsSince = data.sms_last || smsSince;
         wait = 25;
         renderMember(data.member);
         renderMenu(data.menu);
@@ -296,7 +345,8 @@
 
   function showDelivery(d) {
     if (!d) return;
-    const attempts = d.attempts.map((a) => `#${a.number} ${a.outcome}${a.status ? " " + a.status : ""} ${a.elapsed}s ${a.detail || ""}`);
+    const OUTCOME = { ack: "已应答", reply: "已回复", invalid: "回复无效", timeout: "超时", http_status: "HTTP 错误", connection_error: "连接失败" };
+    const attempts = d.attempts.map((a) => `第 ${a.number} 次：${OUTCOME[a.outcome] || a.outcome}${a.status ? " " + a.status : ""}，${a.elapsed} 秒 ${a.detail || ""}`);
     $("last-delivery").textContent = `最近一次推送：${d.ok ? "成功" : "失败"}${d.reason ? "（" + d.reason + "）" : ""}\n` + attempts.join("\n");
   }
 
@@ -371,7 +421,7 @@
   $("person-select").addEventListener("change", (ev) => {
     personId = ev.target.value;
     localStorage.setItem("wxsim.person", personId);
-    renderSelectors(); pollConversation();
+    closeWebview(); renderSelectors(); pollConversation();
   });
   $("person-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -401,6 +451,12 @@
     $("scan-input").value = "";
   });
   $("open-form").addEventListener("submit", (ev) => { ev.preventDefault(); openInWechat($("open-input").value.trim()); });
+  $("webview-close").addEventListener("click", closeWebview);
+  $("webview-reload").addEventListener("click", () => { try { $("webview-frame").contentWindow.location.reload(); } catch (err) { /* another origin */ } });
+  $("webview-frame").addEventListener("load", () => {
+    try { $("webview-title").textContent = $("webview-frame").contentDocument.title || "网页"; } catch (err) { $("webview-title").textContent = "网页"; }
+  });
+  $("sms-toast").addEventListener("click", () => { $("sms-toast").hidden = true; });
   $("login-code").addEventListener("click", () => code("jscode"));
   $("phone-code").addEventListener("click", () => code("phone"));
 

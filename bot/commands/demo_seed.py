@@ -1,0 +1,132 @@
+"""What ``jiubot demo`` prepares once it listens, so every persona has something to do:
+
+* a product batch of bottle codes (a sales region, a points rule for the SKU, the batch, all of
+  it activated as shipped to the demo store) and a few scannable code URLs;
+* the demo store's coupon QR (店内扫码领券) for the consumers' campaign of the core;
+* 王经理 as staff of the demo store's distributor (his stores and their orders in chat).
+
+Everything goes through the same domain functions as the operator commands (``jiubot codes
+...``), on the demo's own address. Idempotent across runs: the batch is found again by its note
+(one demo per data folder holds the lock, so nothing races it), the region and rule are upserts,
+the role assignment is a plain update.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from bot.services import Services
+
+BATCH_NOTE = "jiubot demo"
+REGION_CODE = "DEMO-SW"
+BATCH_SIZE = 200
+SHOWN_CODES = 3
+SCAN_POINTS = 20
+
+
+@dataclass(frozen=True)
+class Materials:
+    product: str = ""
+    batch_id: int = 0
+    code_urls: tuple[str, ...] = ()
+    store_coupon_url: str = ""
+    store_coupon_name: str = ""
+    distributor: str = ""
+
+
+async def seed_materials(
+    services: Services, appid: str, store_code: str | None, distributor_openid: str
+) -> Materials:
+    runtime, core = services.membership, services.core
+    app = await services.registry.get(appid)
+    if runtime is None or core is None or app is None:
+        return Materials()
+    tenant_id = app.tenant_id
+    try:
+        store = await _core_store(core, store_code) if store_code else None
+        product_sku, product_name, batch_id, urls = await _bottle_codes(
+            services, runtime, core, tenant_id, store.code if store else None
+        )
+        coupon_url, coupon_name = await _store_coupon(runtime, core, tenant_id, store.code if store else None)
+        distributor = await _distributor(services, core, tenant_id, appid, distributor_openid, store)
+    except Exception as exc:  # the demo still runs; the banner says what is missing
+        print(f"[demo] could not prepare the demo materials: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return Materials()
+    return Materials(f"{product_name}（{product_sku}）", batch_id, urls, coupon_url, coupon_name, distributor)
+
+
+async def _core_store(core: Any, code: str) -> Any | None:
+    page = await core.org.stores(q=code, limit=20)
+    return next((s for s in page.items if s.code == code), None)
+
+
+async def _bottle_codes(
+    services: Services, runtime: Any, core: Any, tenant_id: int, store_code: str | None
+) -> tuple[str, str, int, tuple[str, ...]]:
+    from bot.db import session_scope
+    from bot.membership import batches, regions, rules
+    from bot.membership.codes import make
+
+    found = await core.catalog.search("飞天", limit=1)
+    product = found.items[0] if found.items else (await core.catalog.search(limit=1)).items[0]
+    async with session_scope(services.sessions) as session:
+        await regions.define_region(
+            session, tenant_id, REGION_CODE, "西南大区", provinces=["四川", "重庆", "贵州", "云南"], cities=[]
+        )
+        await rules.set_rule(session, tenant_id, product.sku, scan_points=SCAN_POINTS)
+        batch = next(
+            (b for b in await batches.list_batches(session, tenant_id) if b.sku == product.sku),
+            None,
+        )
+        if batch is None:
+            batch = await batches.create_batch(
+                session,
+                tenant_id,
+                brand=product.brand or "示例酒业",
+                sku=product.sku,
+                product_name=product.name,
+                size=BATCH_SIZE,
+                region_code=REGION_CODE,
+                note=BATCH_NOTE,
+            )
+            await batches.mark_range(
+                session, tenant_id, batch.id, 1, batch.size, "activate", store_code=store_code
+            )
+    urls = tuple(
+        runtime.code_url(make(runtime.keys, tenant_id, batch.id, serial))
+        for serial in range(1, SHOWN_CODES + 1)
+    )
+    return product.sku, product.name, batch.id, urls
+
+
+async def _store_coupon(runtime: Any, core: Any, tenant_id: int, store_code: str | None) -> tuple[str, str]:
+    from bot.membership.coupons import store_claim_path
+
+    if store_code is None:
+        return "", ""
+    page = await core.coupons.campaigns(audience="consumers", status="active", limit=5)
+    if not page.items:
+        return "", ""
+    campaign = page.items[0]
+    path = store_claim_path(runtime.referral_secret, tenant_id, str(campaign.id), store_code)
+    return runtime.base_url + path, campaign.name
+
+
+async def _distributor(
+    services: Services, core: Any, tenant_id: int, appid: str, openid: str, store: Any | None
+) -> str:
+    """王经理 works for the demo store's distributor: his stores include the one 张老板 binds."""
+    from bot.db import session_scope
+    from bot.membership import actions as members
+
+    if store is None:
+        return ""
+    distributor = next((d for d in await core.org.distributors() if d.id == store.distributor_id), None)
+    if distributor is None:
+        return ""
+    async with session_scope(services.sessions) as session:
+        member_id = await members.ensure_member(session, tenant_id, appid, openid)
+        await members.assign_role(session, member_id, "distributor_staff", distributor_code=distributor.code)
+    return f"{distributor.name}（{distributor.code}）"
