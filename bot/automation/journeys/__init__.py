@@ -1,0 +1,1 @@
+"""The built-in journey definitions (YAML), loaded by `jiubot journeys defaults`."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of the automation feature (branch "automation")."""
