@@ -18,7 +18,7 @@ from bot.automation import steps as step_runner
 from bot.automation.definitions import Journey
 from bot.automation.interface import Deps, TickReport
 from bot.automation.models import Enrolment, JourneyVersion, OrderFact, StepRun
-from bot.db import session_scope
+from bot.db import rowcount, session_scope
 from bot.membership.code_models import CodeRedemption
 
 log = structlog.get_logger(__name__)
@@ -75,7 +75,7 @@ async def goals(deps: Deps, tenant_id: int, journey: Journey, now: datetime) -> 
             for code, at, total, discount in rows:
                 hits.setdefault(f"store:{code}", []).append((at, total, discount))
         else:
-            rows = await session.execute(
+            scans = await session.execute(
                 select(CodeRedemption.member_id, CodeRedemption.scanned_at)
                 .where(
                     CodeRedemption.tenant_id == tenant_id,
@@ -84,7 +84,7 @@ async def goals(deps: Deps, tenant_id: int, journey: Journey, now: datetime) -> 
                 )
                 .order_by(CodeRedemption.scanned_at)
             )
-            for member_id, at in rows:
+            for member_id, at in scans:
                 hits.setdefault(f"member:{member_id}", []).append((at, 0, 0))
         for e in active:
             first = next((h for h in hits.get(e.subject, ()) if e.entered_at < h[0] <= e.goal_until), None)
@@ -103,7 +103,7 @@ async def goals(deps: Deps, tenant_id: int, journey: Journey, now: datetime) -> 
                     step="",
                 )
             )
-            exited += result.rowcount or 0
+            exited += rowcount(result)
     return exited
 
 
@@ -192,7 +192,7 @@ async def advance(
                 .where(Enrolment.id == e.id, Enrolment.state == "active", Enrolment.step == step.id)
                 .values(**values)
             )
-        if outcome.exit or not moved.rowcount:
+        if outcome.exit or not rowcount(moved):
             return done, outcome.exit or "moved"
         e.step = outcome.next or ""
     async with session_scope(deps.sessions) as session:

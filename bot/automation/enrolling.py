@@ -56,15 +56,15 @@ async def candidates(
     since = now - timedelta(days=1)
     if trig.event == "first_scan":
         first = func.min(CodeRedemption.scanned_at)
-        rows = await session.execute(
+        scans = await session.execute(
             select(CodeRedemption.member_id, first)
             .where(CodeRedemption.tenant_id == tenant_id)
             .group_by(CodeRedemption.member_id)
             .having(and_(first > since, first <= now))
         )
-        return {f"member:{m}": (m, at) for m, at in rows}
+        return {f"member:{m}": (m, at) for m, at in scans}
     if trig.event == "new_follower":
-        rows = await session.execute(
+        follows = await session.execute(
             select(MemberIdentity.member_id, func.min(MemberIdentity.subscribed_at))
             .where(
                 MemberIdentity.tenant_id == tenant_id,
@@ -74,7 +74,7 @@ async def candidates(
             )
             .group_by(MemberIdentity.member_id)
         )
-        return {f"member:{m}": (m, at) for m, at in rows}
+        return {f"member:{m}": (m, at) for m, at in follows}
     return {}
 
 

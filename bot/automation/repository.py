@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.automation import definitions
 from bot.automation.definitions import Journey
 from bot.automation.models import Enrolment, JourneyVersion, MarketingSend, StepRun
-from bot.db import insert_ignore, is_postgres, utcnow
+from bot.db import insert_ignore, is_postgres, rowcount, utcnow
 from bot.membership.models import Member, MemberIdentity
 
 
@@ -73,7 +73,7 @@ async def set_active(session: AsyncSession, tenant_id: int, name: str, active: b
         .where(JourneyVersion.tenant_id == tenant_id, JourneyVersion.name == name)
         .values(active=active)
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 # claims ----------------------------------------------------------------------------------------

@@ -16,12 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.wiring.feature import Runtime
 
 
@@ -80,7 +83,9 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def _command(runner):  # type: ignore[no-untyped-def]
+def _command(
+    runner: Callable[[Runtime, argparse.Namespace], Awaitable[int]],
+) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         settings = _settings()
 
@@ -105,7 +110,7 @@ async def _tenant(runtime: Runtime) -> int:
     return tenant
 
 
-def _at(text: str | None):  # type: ignore[no-untyped-def]
+def _at(text: str | None) -> datetime:
     from bot.automation.clock import SystemClock, parse_at
 
     try:
