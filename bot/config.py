@@ -215,6 +215,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+psycopg://")
         return value
 
+    @field_validator("automation_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("must be HH:MM-HH:MM (e.g. 21:30-08:30) or empty for none")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:

@@ -183,3 +183,13 @@ def test_definitions_parse_and_refuse():
         with pytest.raises(InvalidDefinition):
             definitions.parse(text)
             pytest.fail(why)
+
+
+def test_quiet_hours_setting_is_checked_at_start_up():
+    from bot.config import ConfigError, load_settings
+
+    assert load_settings(_env_file=None, automation_quiet_hours="22:00-07:00").automation_quiet_hours
+    assert load_settings(_env_file=None, automation_quiet_hours="").automation_quiet_hours == ""
+    with pytest.raises(ConfigError) as refused:
+        load_settings(_env_file=None, automation_quiet_hours="21.30-8")
+    assert any("automation_quiet_hours" in line.lower() for line in refused.value.lines)
