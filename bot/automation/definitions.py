@@ -5,6 +5,7 @@
     name: win-back
     subject: store                   # store | consumer (who is enrolled)
     trigger: {lapsed_days: 30}       # or {aroma: 酱香} | {event: first_scan} | {event: new_follower}
+                                     # | {replenish: true} (predicted reorder due tomorrow)
     goal: ordered                    # ordered | scanned: reaching it exits the journey
     goal_days: 30                    # conversion window after entry (control arms wait it out)
     control: 0.10                    # deterministic per-journey control group
@@ -75,6 +76,7 @@ class Trigger:
     within_days: int = 30  # a lapsed store enters while its idle time is in [lapsed, lapsed+within)
     aroma: str | None = None
     event: str | None = None
+    replenish: bool = False  # a store whose predicted reorder of a SKU is a day away
 
 
 @dataclass(frozen=True)
@@ -185,13 +187,18 @@ def parse(text: str) -> Journey:
         raise InvalidDefinition(f"subject must be one of {', '.join(SUBJECTS)}")
     trig = raw.get("trigger")
     if not isinstance(trig, dict) or len(set(trig) - {"within_days"}) != 1:
-        raise InvalidDefinition("trigger needs exactly one of lapsed_days, aroma, event")
+        raise InvalidDefinition("trigger needs exactly one of lapsed_days, aroma, event, replenish")
     trigger = Trigger(
         lapsed_days=int(trig["lapsed_days"]) if "lapsed_days" in trig else None,
         within_days=int(trig.get("within_days", 30)),
         aroma=str(trig["aroma"]) if "aroma" in trig else None,
         event=str(trig["event"]) if "event" in trig else None,
+        replenish=bool(trig.get("replenish", False)),
     )
+    if "replenish" in trig and not trigger.replenish:
+        raise InvalidDefinition("replenish is a trigger only as 'replenish: true'")
+    if trigger.replenish and subject != "store":
+        raise InvalidDefinition("replenish is a store trigger")
     if trigger.event is not None and trigger.event not in EVENTS:
         raise InvalidDefinition(f"event must be one of {', '.join(EVENTS)}")
     if trigger.lapsed_days is not None and subject != "store":

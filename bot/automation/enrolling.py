@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.automation import holdout
+from bot.automation import holdout, replenish
 from bot.automation.definitions import Journey
 from bot.automation.interface import Policy
 from bot.automation.models import Enrolment, OrderFact, Profile
@@ -45,6 +45,18 @@ async def candidates(
         lapsed = await _lapsed_stores(session, tenant_id, journey, now)
         owners = await store_owners(session, tenant_id)
         return {f"store:{code}": (owners.get(code), at) for code, at in lapsed.items()}
+    if trig.replenish:
+        window = now - timedelta(days=1)
+        due = [
+            p
+            for p in replenish.predict(await replenish.facts_of(session, tenant_id, until=now))
+            if window < p.nudge_at <= now
+        ]
+        owners = await store_owners(session, tenant_id)
+        latest: dict[str, datetime] = {}
+        for p in due:
+            latest[p.store] = max(latest.get(p.store, p.last_at), p.last_at)
+        return {f"store:{code}": (owners.get(code), at) for code, at in latest.items()}
     if trig.aroma is not None:
         kind = "store" if journey.subject == "store" else "consumer"
         rows = await session.execute(
@@ -109,8 +121,9 @@ async def enrol(
             ended = last.ended_at or last.entered_at
             if ended > now - timedelta(days=journey.reentry_days):
                 continue
-            if fact_at is not None and fact_at <= last.entered_at and journey.trigger.lapsed_days is not None:
-                continue  # the same lapse as last time, not a new one
+            repeats = journey.trigger.lapsed_days is not None or journey.trigger.replenish
+            if fact_at is not None and fact_at <= last.entered_at and repeats:
+                continue  # the same lapse (or reorder cycle) as last time, not a new one
         if member_id is not None and member_id in opted:
             continue
         arm = holdout.arm(tenant_id, journey.name, subject, holdout=policy.holdout, control=journey.control)

@@ -97,11 +97,14 @@ def backtest(orders: Iterable[tuple[str, str, datetime]], tolerance_days: float 
     )
 
 
-async def facts_of(session: AsyncSession, tenant_id: int) -> list[tuple[str, str, datetime]]:
-    """(store, sku, ordered_at) of every non-cancelled order line the core reported."""
-    rows = await session.execute(
-        select(OrderFact).where(OrderFact.tenant_id == tenant_id, OrderFact.status != "cancelled")
-    )
+async def facts_of(
+    session: AsyncSession, tenant_id: int, *, until: datetime | None = None
+) -> list[tuple[str, str, datetime]]:
+    """(store, sku, ordered_at) of every non-cancelled order line the core reported (up to ``until``)."""
+    stmt = select(OrderFact).where(OrderFact.tenant_id == tenant_id, OrderFact.status != "cancelled")
+    if until is not None:
+        stmt = stmt.where(OrderFact.ordered_at <= until)
+    rows = await session.execute(stmt)
     return [
         (r.store_code, line.sku, r.ordered_at)
         for r in rows.scalars()

@@ -12,12 +12,14 @@ from typing import Any
 import orjson
 import structlog
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.automation import facts as facts_repo
 from bot.automation import holdout
 from bot.automation import repository as repo
 from bot.automation.definitions import Journey, Step
 from bot.automation.interface import CouponRefused, CouponRetry, Deps
-from bot.automation.models import Enrolment, OrderFact, StepRun, SubjectTag
+from bot.automation.models import Enrolment, OrderFact, SkuFact, StepRun, SubjectTag
 from bot.db import insert_ignore, session_scope
 from bot.membership.code_models import CodeRedemption
 from bot.membership.models import Member, Store
@@ -153,8 +155,35 @@ async def _coupon(deps: Deps, journey: Journey, e: Enrolment, step: Step, run: S
     return Outcome("done", journey.after(step.id), detail=detail, variant=variant)
 
 
+async def _last_items(session: AsyncSession, e: Enrolment, code: str) -> str:
+    """The store's last order as "飞天53度6瓶、五粮液普五12瓶" (for "上次的...该补了")."""
+    last = (
+        await session.execute(
+            select(OrderFact)
+            .where(
+                OrderFact.tenant_id == e.tenant_id,
+                OrderFact.store_code == code,
+                OrderFact.status != "cancelled",
+                OrderFact.ordered_at <= e.due_at,
+            )
+            .order_by(OrderFact.ordered_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if last is None:
+        return ""
+    names = dict(
+        (
+            await session.execute(select(SkuFact.sku, SkuFact.name).where(SkuFact.tenant_id == e.tenant_id))
+        ).all()
+    )
+    return "、".join(
+        f"{names.get(ln.sku) or ln.sku}{ln.quantity}瓶" for ln in facts_repo.lines_of(last) if ln.quantity
+    )
+
+
 async def _context(deps: Deps, e: Enrolment) -> dict[str, Any]:
-    values: dict[str, Any] = {"coupon": None, "store_name": ""}
+    values: dict[str, Any] = {"coupon": None, "store_name": "", "last_items": ""}
     async with session_scope(deps.sessions) as session:
         code = store_code(e)
         if code is not None:
@@ -163,6 +192,7 @@ async def _context(deps: Deps, e: Enrolment) -> dict[str, Any]:
                     select(Store.name).where(Store.tenant_id == e.tenant_id, Store.code == code)
                 )
             ).scalar_one_or_none() or code
+            values["last_items"] = await _last_items(session, e, code)
         for run in (await repo.runs_of(session, e.id)).values():
             if run.kind == "coupon" and run.status == "done":
                 values["coupon"] = orjson.loads(run.detail)

@@ -247,3 +247,37 @@ async def test_concurrent_ticks_run_every_step_once(world, db_url):
     assert len(keys) == 40 == len(set(keys))
     runs = await world.rows(StepRun)
     assert len(runs) == 40 * 4 and {r.status for r in runs} <= {"done", "unreachable"}
+
+
+REPLENISH = """
+name: replenish
+subject: store
+trigger: {replenish: true}
+control: 0.0
+reentry: {after_days: 3}
+steps:
+  - {id: nudge, action: message, template: replenish}
+"""
+
+
+async def test_replenishment_nudges_a_day_before_each_predicted_reorder(world):
+    owner = await world.store("R1")
+    await world.store("R2")
+    for k in range(1, 6):  # R1 restocks 飞天 every 10 days; last 9 days ago: due tomorrow
+        await world.order("R1", T0 - timedelta(days=10 * k - 1), sku="FT")
+    for k in range(1, 6):  # R2 every 10 days, last 3 days ago: not yet
+        await world.order("R2", T0 - timedelta(days=10 * k - 7), sku="WLY")
+    await world.load(REPLENISH)
+    notifier = RecordingPushNotifier()
+    deps = world.deps(notifier)
+    assert (await tick(deps, world.tenant_id, T0 - timedelta(hours=1))).enrolled == 0
+    assert (await tick(deps, world.tenant_id, T0 + timedelta(hours=1))).enrolled == 1
+    [sent] = notifier.notified
+    assert sent[0].member_id == owner and "上次的飞天53度6瓶差不多该补了" in sent[3]["text"]
+    assert "再来一单" in sent[3]["text"]
+    # the same cycle does not nudge again; the store reorders, and the next cycle does
+    assert (await tick(deps, world.tenant_id, T0 + timedelta(days=1))).enrolled == 0
+    await world.order("R1", T0 + timedelta(days=1, hours=2), sku="FT")
+    assert (await tick(deps, world.tenant_id, T0 + timedelta(days=1, hours=3))).exited == 1
+    assert (await tick(deps, world.tenant_id, T0 + timedelta(days=10, hours=3))).enrolled == 1
+    assert [e.cycle for e in await world.rows(Enrolment, Enrolment.subject == "store:R1")] == [0, 1]
