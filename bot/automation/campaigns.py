@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation import holdout
 from bot.automation import repository as repo
+from bot.automation.audience import Audience
+from bot.automation.audience import members as audience_members
 from bot.automation.interface import Deps
 from bot.automation.models import Campaign, CampaignRecipient
 from bot.db import insert_ignore, insert_ignore_statement, is_postgres, session_scope, utcnow
@@ -71,6 +73,7 @@ async def materialise(
     appid: str,
     *,
     role: str | None = None,
+    audience: Audience | None = None,
     holdout_share: float = 0.05,
 ) -> int:
     """Add the audience as recipient rows; returns how many rows the campaign has now."""
@@ -87,6 +90,10 @@ async def materialise(
     )
     if role:
         q = q.where(Member.role == role)
+    if audience is not None:  # profile conditions (opted-out and inactive members never match)
+        q = audience_members(tenant_id, audience, appid)
+        if role:
+            q = q.where(Member.role == role)
     rows = [
         {
             "campaign_id": campaign_id,

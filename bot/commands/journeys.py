@@ -18,13 +18,14 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from bot.automation.audience import Audience
     from bot.wiring.feature import Runtime
 
 
@@ -51,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--text", required=True, help="the message (operator copy)")
     create.add_argument("--role", default=None, help="only members of this role (e.g. store_owner)")
+    create.add_argument(
+        "--where", default=None, help='profile conditions, e.g. "kind=store lifecycle=lapsing tier=核心"'
+    )
     create.set_defaults(func=_command(_campaign_create))
     send = csub.add_parser("send", help="send (any number of these may run at once; resumable)")
     send.add_argument("--name", required=True)
@@ -59,6 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     send.add_argument("--lease", type=int, default=60, help="seconds before a dead worker's rows are retaken")
     send.add_argument("--quiet", action="store_true", help="no progress bar")
     send.set_defaults(func=_command(_campaign_send))
+    preview = csub.add_parser("preview", help="count and sample an audience before creating a campaign")
+    preview.add_argument(
+        "--where", required=True, help='e.g. "kind=store lifecycle=lapsing,dormant aroma=酱香"'
+    )
+    preview.set_defaults(func=_command(_campaign_preview))
     cstatus = csub.add_parser("status", help="recipients by state")
     cstatus.add_argument("--name", required=True)
     cstatus.set_defaults(func=_command(_campaign_status))
@@ -253,10 +262,19 @@ async def _campaign_create(runtime: Runtime, args: argparse.Namespace) -> int:
     if not appid:
         print("jiubot: JIUBOT_OA_APPID is not set (campaigns go to the Official Account)", file=sys.stderr)
         return 2
+    audience = _audience(args.where) if args.where else None
+    if audience is False:
+        return 2
     async with session_scope(runtime.services.sessions) as session:
         cid = await campaigns.create(session, tenant, args.name, args.text)
         total = await campaigns.materialise(
-            session, tenant, cid, appid, role=args.role, holdout_share=runtime.settings.automation_holdout
+            session,
+            tenant,
+            cid,
+            appid,
+            role=args.role,
+            audience=audience or None,
+            holdout_share=runtime.settings.automation_holdout,
         )
     print(f"campaign {args.name}: {total} recipients")
     return 0
@@ -336,4 +354,29 @@ async def _backfill(runtime: Runtime, args: argparse.Namespace) -> int:
     async with session_scope(runtime.services.sessions) as session:
         r = await facts.backfill(runtime.services.core, session, await _tenant(runtime))
     print(f"backfill: {r.stores} stores, {r.orders} orders, {r.skus} new SKUs")
+    return 0
+
+
+def _audience(text: str) -> Audience | Literal[False]:
+    """The parsed conditions, or False (after saying why) when they cannot be used."""
+    from bot.automation.audience import Audience
+    from bot.automation.errors import InvalidDefinition
+
+    try:
+        return Audience.parse(text)
+    except InvalidDefinition as exc:
+        print(f"jiubot: --where: {exc}", file=sys.stderr)
+        return False
+
+
+async def _campaign_preview(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.automation import audience as audiences
+    from bot.db import session_scope
+
+    audience = _audience(args.where)
+    if audience is False:
+        return 2
+    async with session_scope(runtime.services.sessions) as session:
+        p = await audiences.preview(session, await _tenant(runtime), audience, runtime.settings.oa_appid)
+    print(f"audience: {p.total} (reachable now: {p.reachable}); sample: {', '.join(p.sample) or '-'}")
     return 0

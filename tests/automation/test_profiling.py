@@ -51,3 +51,34 @@ async def test_tiers_change_with_history_and_region_rules(world):
     assert (a.lifecycle, a.recency_days, a.frequency, a.member_id) == ("lapsing", 41, 20, owner)
     assert a.top_aroma == "酱香" and orjson.loads(a.affinity)["aroma"] == {"酱香": 1.0}
     assert len(a.rfm) == 3
+
+
+async def test_audience_preview_and_campaign_recipients(world):
+    from bot.automation import campaigns
+    from bot.automation.audience import Audience
+    from bot.automation.audience import preview as audience_preview
+    from bot.automation.models import CampaignRecipient
+
+    lapsed = await world.store("L1")
+    await world.store("L2", following=False)  # in the audience, not reachable
+    out = await world.store("L3", opted_out=True)  # never in an audience
+    await world.store("A1")  # active
+    for code in ("L1", "L2", "L3"):
+        await world.order(code, T0 - timedelta(days=45), sku="FT")
+    await world.order("A1", T0 - timedelta(days=2), sku="FT")
+    async with session_scope(world.sessions) as session:
+        await profiling.refresh(session, world.tenant_id, T0)
+        who = Audience.parse("kind=store lifecycle=lapsing,dormant aroma=酱香 min_idle=30")
+        p = await audience_preview(session, world.tenant_id, who, world.oa)
+        cid = await campaigns.create(session, world.tenant_id, "回归", "好久不见")
+        total = await campaigns.materialise(
+            session, world.tenant_id, cid, world.oa, audience=who, holdout_share=0
+        )
+    assert (p.total, p.reachable, p.sample) == (2, 1, ("store:L1",))
+    assert total == 1
+    assert [r.member_id for r in await world.rows(CampaignRecipient)] == [lapsed]
+    assert out is not None
+    with pytest.raises(InvalidDefinition):
+        Audience.parse("lifecycle")
+    with pytest.raises(InvalidDefinition):
+        Audience.parse("kind=robot")
