@@ -1,4 +1,4 @@
-"""The console's own tables: operator accounts and the append-only audit log.
+"""The console's own tables: operator accounts, the append-only audit log, one-time form tokens.
 
 ``console_audit_log`` is append-only: migration 0010 installs triggers that refuse UPDATE and
 DELETE on both databases; nothing in the code updates it either.
@@ -70,4 +70,19 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-__all__ = ["AuditEntry", "Operator"]
+class FormToken(Base):
+    """A console form's one-time token, claimed in the transaction of the change it makes: a
+    double-submitted form (or a retry after a timeout) finds its token taken and does nothing."""
+
+    __tablename__ = "console_form_tokens"
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(48))
+    operator_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+__all__ = ["AuditEntry", "FormToken", "Operator"]

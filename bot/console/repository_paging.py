@@ -101,9 +101,7 @@ def decode_cursor(cursor: str, key_type: type) -> tuple[Key, int]:
     return key, row_id
 
 
-def after(
-    key_col: Column, id_col: Column, key: Key, row_id: int, *, descending: bool
-) -> ColumnElement[bool]:
+def after(key_col: Column, id_col: Column, key: Key, row_id: int, *, descending: bool) -> ColumnElement[bool]:
     """Rows strictly after (key, id) in the list's order."""
     if descending:
         return or_(key_col < key, and_(key_col == key, id_col < row_id))
