@@ -27,6 +27,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_codes",
     "bot.console.pages_batches",
     "bot.console.pages_stores",
+    "bot.console.pages_campaigns",
     "bot.console.pages_rewards",
     "bot.console.pages_account",
 )
