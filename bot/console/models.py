@@ -85,4 +85,22 @@ class FormToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-__all__ = ["AuditEntry", "FormToken", "Operator"]
+class MenuLayout(Base):
+    """A tenant's Official Account menu as edited in the console (YAML in the layout of
+    ``bot/ordering/menu.yaml``); ``version`` detects concurrent edits, ``pushed_at`` says whether
+    WeChat has this version."""
+
+    __tablename__ = "console_menus"
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    appid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    layout: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+__all__ = ["AuditEntry", "FormToken", "MenuLayout", "Operator"]
