@@ -29,6 +29,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_stores",
     "bot.console.pages_campaigns",
     "bot.console.pages_apps",
+    "bot.console.pages_settings",
     "bot.console.pages_rewards",
     "bot.console.pages_account",
 )
