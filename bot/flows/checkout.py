@@ -21,6 +21,7 @@ from backend_client import BackendUnavailable, CoreError
 from bot.flows.kit import Kit, Turn
 from bot.messages import Reply
 from bot.ordering import checkout as co
+from bot.ordering.cart_edits import Note
 from bot.ordering.placing import PENDING, PLACED, Submission
 from bot.ordering.views import Cart, CartLine, PlaceResult, QuoteView, yuan
 
@@ -36,7 +37,7 @@ QUOTE_BUDGET = 3.5  # seconds a quote may take inside a chat turn (WeChat gives 
 
 
 async def present(
-    kit: Kit, turn: Turn, *, header: str = "", state: str = CONFIRM, notes: list[str] | None = None
+    kit: Kit, turn: Turn, *, header: str = "", state: str = CONFIRM, notes: list[Note] | None = None
 ) -> Reply:
     """Quote the member's cart and ask for confirmation (or offer a way out of a shortage)."""
     store = turn.binding.store
@@ -151,18 +152,10 @@ async def settle_reply(kit: Kit, turn: Turn, result: PlaceResult, cart: Cart | N
     # refused (or expired): the cart moves to a new version, so the next confirm is a new request
     if cart is not None:
         await runtime.carts.bump(turn.tenant_id, turn.member_id, store.core_store_id)
-    if result.error_code in ("conflict", "coupon_unavailable", "promotion_unavailable"):
-        return await present(
-            kit,
-            turn,
-            notes=[kit.render("order_refused", code=result.error_code, details=result.details, view=None)],
-        )
-    if result.error_code == "out_of_stock":
-        return await present(
-            kit,
-            turn,
-            notes=[kit.render("order_refused", code=result.error_code, details=result.details, view=None)],
-        )
+    if result.error_code in ("conflict", "coupon_unavailable", "promotion_unavailable", "out_of_stock"):
+        # quote again, the reason above the new quote (cart_note.j2 renders a "refused" note)
+        note = {"kind": "refused", "code": result.error_code, "details": result.details}
+        return await present(kit, turn, notes=[note])
     await kit.leave(turn)
     return kit.say("order_refused", code=result.error_code, details=result.details, view=None)
 

@@ -25,7 +25,7 @@ from bot.flows import checkout
 from bot.flows.kit import YES, Kit, Turn, pick
 from bot.messages import Reply
 from bot.ordering import cart_edits
-from bot.ordering.cart_edits import cart_line, quantity_line
+from bot.ordering.cart_edits import Note, cart_line, quantity_line
 from bot.ordering.interface import Ambiguity, Flag, ParsedLine, ParseResult, Unit
 from bot.ordering.parser import OrderParser
 
@@ -84,11 +84,11 @@ async def take(kit: Kit, turn: Turn, result: ParseResult) -> Reply:
 
 async def _absorb(
     kit: Kit, turn: Turn, parser: OrderParser, result: ParseResult
-) -> tuple[list[Question], list[dict]]:
+) -> tuple[list[Question], list[Note]]:
     store = turn.binding.store
     assert store is not None
     questions: list[Question] = []
-    notes: list[dict] = []
+    notes: list[Note] = []
     ready = []
     for line in result.lines:
         if line.needs_confirmation:
@@ -120,7 +120,7 @@ async def _absorb(
     return questions, notes
 
 
-async def ask(kit: Kit, turn: Turn, questions: list[Question], notes: list[dict]) -> Reply:
+async def ask(kit: Kit, turn: Turn, questions: list[Question], notes: list[Note]) -> Reply:
     """Ask the first open question, or quote the cart when none is left."""
     if not questions:
         return await checkout.present(kit, turn, notes=notes)
@@ -187,7 +187,7 @@ async def _answered(
     line: ParsedLine | None,
 ) -> Reply:
     question, rest = queue[0], queue[1:]
-    notes: list[dict] = []
+    notes: list[Note] = []
     if line is None:
         # not an answer: another order text adds to the queue, anything else gets a hint
         result = parser.parse(turn.text)

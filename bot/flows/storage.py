@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from bot.redis import Keys
+from bot.redis import Keys, as_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class FlowStorage(abc.ABC):
         self.ttl = ttl_seconds
 
     @staticmethod
-    def decode(raw: bytes | None) -> FlowRecord | None:
+    def decode(raw: bytes | str | None) -> FlowRecord | None:
         if not raw:
             return None
         doc = orjson.loads(raw)
@@ -104,14 +104,10 @@ class RedisFlowStorage(FlowStorage):
         await self.redis.set(self._memo(key, name), value, ex=ttl)
 
     async def recall(self, key: FlowKey, name: str) -> str | None:
-        return _text(await self.redis.get(self._memo(key, name)))
+        return as_text(await self.redis.get(self._memo(key, name)))
 
     async def take(self, key: FlowKey, name: str) -> str | None:
-        return _text(await self.redis.getdel(self._memo(key, name)))
-
-
-def _text(raw: bytes | str | None) -> str | None:
-    return raw.decode() if isinstance(raw, bytes) else raw
+        return as_text(await self.redis.getdel(self._memo(key, name)))
 
 
 class MemoryFlowStorage(FlowStorage):

@@ -139,6 +139,7 @@ async def on_cancel_order(kit: Kit, turn: Turn, ordering: OrderingRuntime, match
             found.id, "cancelled by the store in chat", idempotency_key=f"cancel-{found.id}"
         )
     except OrderNotCancellable:
+        assert found is not None  # only the cancel raises it
         return kit.say("order_cancel", ok=False, number=found.number)
     except BackendUnavailable:
         return kit.say("order_busy", stage="cancel")

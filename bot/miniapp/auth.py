@@ -23,6 +23,7 @@ from bot.miniapp.errors import ErrorCode, MpError
 from bot.miniapp.schemas import LoginBody, PhoneBody
 from bot.miniapp.session import MpSession
 from bot.observability import hash_openid, mask_phone
+from bot.redis import as_text
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
 from bot.wechat import errors as wx
@@ -43,7 +44,7 @@ def session_key_name(services: Services, appid: str, openid: str) -> str:
 async def session_key(services: Services, session: MpSession) -> str | None:
     """WeChat's session_key for this session (server-side only), None once it expired."""
     raw = await services.redis.get(session_key_name(services, session.appid, session.openid))
-    return raw.decode() if raw else None
+    return as_text(raw) if raw else None
 
 
 # helpers --------------------------------------------------------------------------------------------

@@ -17,13 +17,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import utcnow
+from bot.db import rowcount, utcnow
 from bot.membership.actions import assign_role, ensure_store, live_member_id
 from bot.membership.models import Member
 from bot.ordering import repository as repo
@@ -95,6 +96,38 @@ async def create_token(
     return token
 
 
+class QrCodes(Protocol):
+    """WeChat's parametric QR API (``WeChatClient.qrcode``; ordering does not import bot.wechat)."""
+
+    async def create(
+        self, appid: str, scene: int | str, *, expire_seconds: int | None = None, permanent: bool = False
+    ) -> Any: ...
+
+
+async def binding_qr(qrcodes: QrCodes, appid: str, token: str, days: int | None) -> tuple[str, Any]:
+    """(the scene, WeChat's QR code) of a binding token made by ``create_token``: a temporary QR
+    for ``days``, or a permanent one when None (what ``jiubot store qr`` and the console show)."""
+    scene = SCENE_PREFIX + token
+    qr = await qrcodes.create(
+        appid, scene, expire_seconds=days * 86400 if days else None, permanent=days is None
+    )
+    return scene, qr
+
+
+async def revoke_tokens(
+    session: AsyncSession, tenant_id: int, core_store_id: int, *, now: datetime | None = None
+) -> int:
+    """Revoke every binding code of a store that is not revoked yet (owner and staff); how many."""
+    result = await session.execute(
+        update(BindToken)
+        .where(BindToken.tenant_id == tenant_id, BindToken.core_store_id == core_store_id)
+        .where(BindToken.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
+
+
 async def read_token(session: AsyncSession, token: str, *, now: datetime | None = None) -> TokenInfo:
     """A usable token, or ChatOrderingError(TOKEN_INVALID, reason=unknown|expired|used|revoked)."""
     now = now or utcnow()
@@ -163,7 +196,7 @@ async def join_staff(
         .where(BindToken.token == token.token, BindToken.used_at.is_(None), BindToken.revoked_at.is_(None))
         .values(used_at=now, used_by_member_id=member_id)
     )
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise ChatOrderingError(ChatErrorCode.TOKEN_INVALID, "used")
     await assign_role(session, member_id, STAFF, store_id=link.store_id)
     return StoreRef(link.store_id, link.core_store_id, link.code, link.name)

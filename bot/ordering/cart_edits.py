@@ -24,7 +24,7 @@ _SET_INDEX = re.compile(r"^第?\s*(\d{1,2})\s*[个项行款]?\s*(?:改成|改为
 _SET_NAME = re.compile(r"^(.+?)\s*(?:改成|改为|换成)\s*(.+)$")
 CLEAR = frozenset({"清空", "清空购物车", "全部删除", "都不要了"})
 
-Note = dict[str, Any]
+Note = dict[str, Any]  # values for cart_note.j2, which reads the keys its "kind" has
 
 
 @dataclass(frozen=True, slots=True)

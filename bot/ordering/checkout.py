@@ -91,6 +91,7 @@ def quote_view(quote: Quote, cart: Cart | None = None) -> QuoteView:
         av = li.availability
         short = not av.fulfillable
         per_bottle, exact = _per_bottle(li) if not li.is_gift else ("", True)
+        channel = li.promotion_id is not None and kinds.get(li.promotion_id) in CHANNEL_KINDS
         lines.append(
             PricedLine(
                 sku=li.sku,
@@ -109,9 +110,7 @@ def quote_view(quote: Quote, cart: Cart | None = None) -> QuoteView:
                 subtotal=yuan(li.list_amount_fen),
                 per_bottle=per_bottle,
                 per_bottle_exact=exact,
-                channel_price=yuan(li.bottle_price_fen)
-                if kinds.get(li.promotion_id) in CHANNEL_KINDS and not li.is_gift
-                else "",
+                channel_price=yuan(li.bottle_price_fen) if channel and not li.is_gift else "",
             )
         )
         if short and not li.is_gift:
