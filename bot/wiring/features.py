@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.wiring import core, membership, wechat
+from bot.wiring import analytics, core, membership, wechat
 from bot.wiring.feature import Feature
 
 if TYPE_CHECKING:
@@ -59,4 +59,14 @@ DISTRIBUTOR = Feature("distributor", routers=_distributor_routers)
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli="bot.ordering.cli")
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING)
+# behaviour events, rollups, funnels, sell-through (动销) and the weekly report
+ANALYTICS = Feature(
+    "analytics",
+    setup=analytics.setup,
+    routes=analytics.routes,
+    jobs=analytics.jobs,
+    cli="bot.commands.analytics",
+    migrations=analytics.MIGRATIONS,
+)
+
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING, ANALYTICS)
