@@ -52,6 +52,8 @@ def _when(ms: int) -> datetime:
 
 
 async def store_events(session: AsyncSession, events: list[Event], *, received_at: datetime) -> None:
+    if not events:
+        return
     members, stores = await _stamps(
         session,
         (e.member_id for e in events if e.member_id),
