@@ -10,6 +10,7 @@ store when it names one, else from the member's (one read per batch for all its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from datetime import UTC, datetime
@@ -127,6 +128,15 @@ class EventStream:
         while not stop.is_set():
             try:
                 await self.write_batch(sessions, consumer)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
+                    log.exception("analytics_writer_error")
+                    await asyncio.sleep(1.0)
+                    continue
+                # the stream was deleted (Redis flushed): make the group again and carry on
+                await asyncio.sleep(0.2)
+                with contextlib.suppress(RedisError):
+                    await self.ensure_group()
             except (RedisError, SQLAlchemyError, OSError):
                 log.exception("analytics_writer_error")
                 await asyncio.sleep(1.0)

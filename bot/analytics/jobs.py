@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import delete, text
+from jinja2 import Environment
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.analytics import partitions, sources
+from bot.analytics import archive, partitions, sources
+from bot.analytics.interface import ReportRef
 from bot.analytics.models import AnalyticsEvent
+from bot.analytics.report import last_full_week
 from bot.analytics.rollups import local_day, rollup_day
 from bot.analytics.runtime import AnalyticsRuntime
 from bot.db import is_postgres, session_scope
+from bot.ports import PushNotifier
+from bot.tenancy.models import Tenant
 
 log = structlog.get_logger(__name__)
 
@@ -52,3 +57,40 @@ async def maintain_storage(
     summary = {"made": made, "dropped": dropped, "deleted": result.rowcount or 0}
     log.info("analytics_storage", **summary)
     return summary
+
+
+async def weekly(
+    sessions: async_sessionmaker[AsyncSession],
+    runtime: AnalyticsRuntime,
+    notifier: PushNotifier,
+    texts: Environment,
+    *,
+    base_url: str,
+    now: datetime | None = None,
+) -> list[ReportRef]:
+    """Monday 08:00: last week's reports for every tenant, region and distributor, archived and
+    pushed to region managers and distributors."""
+    now = now or datetime.now(UTC)
+    week = last_full_week(now)
+    async with session_scope(sessions) as session:
+        tenants = list((await session.scalars(select(Tenant.id).order_by(Tenant.id))).all())
+    refs = []
+    for tenant_id in tenants:
+        await archive.prepare_week(sessions, tenant_id, week, now)
+        async with session_scope(sessions) as session:
+            scopes = await archive.scopes_of(session, tenant_id)
+        for scope in scopes:
+            made = await archive.make_report(
+                sessions, tenant_id, week, scope, archive=runtime.archive, now=now
+            )
+            refs.append(made.ref)
+            if scope.kind != "tenant":
+                tally = await archive.deliver(
+                    sessions, notifier, texts, made, tenant_id, link=report_link(base_url, made.ref.token)
+                )
+                log.info("weekly_report_delivered", week=week, scope=scope.kind, code=scope.code, **tally)
+    return refs
+
+
+def report_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/r/report/{token}"

@@ -95,3 +95,14 @@ def jobs(scheduler: Scheduler, services: Services) -> None:
         minute=40,
         timezone=tz,
     )
+    base_url = services.settings.public_base_url
+    scheduler.cron(
+        "analytics-weekly-report",
+        lambda: analytics_jobs.weekly(
+            sessions, analytics, services.notifier, services.texts, base_url=base_url
+        ),
+        day_of_week="mon",
+        hour=8,
+        minute=0,
+        timezone=tz,
+    )
