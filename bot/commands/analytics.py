@@ -63,6 +63,13 @@ def cmd_weekly(args: argparse.Namespace) -> int:
 
     import orjson
 
+    from bot.analytics.sellthrough import week_start
+
+    try:
+        week_start(args.week)
+    except ValueError:
+        print(f"jiubot: --week {args.week!r} is not an ISO week like 2026-W49", file=sys.stderr)
+        return 2
     made = asyncio.run(_weekly(_settings(), args))
     if isinstance(made, int):
         return made
@@ -85,15 +92,9 @@ async def _weekly(settings: Settings, args: argparse.Namespace) -> Made | int:
 
     from bot.analytics import archive
     from bot.analytics.report import Scope
-    from bot.analytics.sellthrough import week_start
     from bot.db import create_engine, session_factory, session_scope
     from bot.tenancy.repository import tenant_by_slug
 
-    try:
-        week_start(args.week)
-    except ValueError:
-        print(f"jiubot: --week {args.week!r} is not an ISO week like 2026-W49", file=sys.stderr)
-        return 2
     scope = (
         Scope("region", args.region)
         if args.region
