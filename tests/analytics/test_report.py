@@ -279,3 +279,33 @@ async def test_the_monday_run_archives_pushes_managers_once_and_records_the_unre
     assert resp.status == 200 and "私域运营报告" in await resp.text()
     assert (await stack.client.get(f"/r/report/{east.token}.pdf")).status == 200
     assert (await stack.client.get("/r/report/" + "x" * 32)).status == 404
+
+
+async def test_jiubot_report_weekly_prints_the_figures_and_writes_the_pdf(
+    stack, tmp_path, monkeypatch, capsys
+):
+    from bot.cli import main
+
+    await _seed(stack)
+    settings = stack.services.settings
+    for name, value in {
+        "JIUBOT_DATABASE_URL": settings.database_url,
+        "JIUBOT_REDIS_URL": settings.redis_url,
+        "JIUBOT_REDIS_PREFIX": settings.redis_prefix,
+        "JIUBOT_SECRET_KEY": settings.secret_key,
+        "JIUBOT_REPORT_ARCHIVE_DIR": str(tmp_path / "archive"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    # the server-side events of the seeded week first, as the minute job would have emitted them
+    await sources.emit_new(stack.services.sessions, stack.services.analytics.stream, now=END)
+    await stack.drain()
+    code = await asyncio.to_thread(main, ["report", "weekly", "--week", WEEK, "--region", "EAST"])
+    assert code == 0
+    printed = orjson.loads(capsys.readouterr().out)
+    assert printed["scope"] == "region" and printed["scope_code"] == "EAST"
+    assert printed["metrics"]["scans"]["value"] == (await _independent(stack))["scans"]
+    out = tmp_path / "weekly.pdf"
+    code = await asyncio.to_thread(
+        main, ["report", "weekly", "--week", WEEK, "--format", "pdf", "--out", str(out)]
+    )
+    assert code == 0 and out.read_bytes().startswith(b"%PDF")
