@@ -111,3 +111,9 @@ class ReportRef:
     scope_code: str
     token: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    kind: str = "tenant"  # tenant | region | distributor
+    code: str = ""
