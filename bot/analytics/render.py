@@ -99,6 +99,8 @@ def html(figures: Figures, *, brand: str, generated: datetime) -> str:
             sku_svg=sku_svg,
             top_skus=figures.top_skus,
             unreachable=dict(figures.unreachable),
+            slow_moving=figures.slow_moving,
+            transfers=figures.transfers,
             generated=generated.strftime("%Y-%m-%d %H:%M"),
         )
     )

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.analytics.interface import Scope
 from bot.analytics.models import DailyRollup
-from bot.analytics.sellthrough import week_start
+from bot.analytics.sellthrough import slow_moving, transfer_suggestions, week_start
 from bot.analytics.week_counts import WeekCounts, last_full_week, previous_week, week_bounds
+from bot.membership.models import Store
 
 __all__ = ["Figures", "Metric", "Scope", "last_full_week", "week_bounds", "weekly_figures"]
 
@@ -48,6 +49,23 @@ class DailySeries:
 
 
 @dataclass(frozen=True, slots=True)
+class SlowRow:
+    store: str  # the store's name (code when it has none)
+    sku: str
+    ordered: int
+    scanned: int
+    last_ordered_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    sku: str
+    from_store: str
+    to_store: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class Figures:
     tenant_id: int
     week: str
@@ -57,6 +75,8 @@ class Figures:
     daily: DailySeries
     top_skus: tuple[tuple[str, int, int], ...]  # sku, ordered, scanned
     unreachable: tuple[tuple[str, int], ...] = ()  # pushes not delivered, by reason
+    slow_moving: tuple[SlowRow, ...] = ()
+    transfers: tuple[TransferRow, ...] = ()
 
     def get(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)
@@ -80,6 +100,20 @@ class Figures:
             },
             "top_skus": [list(t) for t in self.top_skus],
             "unreachable": dict(self.unreachable),
+            "slow_moving": [
+                {
+                    "store": r.store,
+                    "sku": r.sku,
+                    "ordered": r.ordered,
+                    "scanned": r.scanned,
+                    "last_ordered_on": r.last_ordered_on.isoformat(),
+                }
+                for r in self.slow_moving
+            ],
+            "transfers": [
+                {"sku": t.sku, "from": t.from_store, "to": t.to_store, "quantity": t.quantity}
+                for t in self.transfers
+            ],
         }
 
 
@@ -202,6 +236,8 @@ async def weekly_figures(session: AsyncSession, tenant_id: int, week: str, scope
     order = [key for key, _, _ in FIGURES[:2]] + ["net_growth"] + [key for key, _, _ in FIGURES[2:]]
     order += [key for key, _, _ in DERIVED if key != "net_growth"]
     metrics = tuple(Metric(k, this[k], last[k], units[k]) for k in order)
+    counts = WeekCounts(session, tenant_id, week, scope)
+    slow, transfers = await _stock(session, tenant_id, week, scope)
     return Figures(
         tenant_id,
         week,
@@ -210,4 +246,50 @@ async def weekly_figures(session: AsyncSession, tenant_id: int, week: str, scope
         metrics,
         await _daily(session, tenant_id, week, scope),
         tuple(skus),
+        tuple(sorted((await counts.unreachable_reasons()).items())),
+        slow,
+        transfers,
+    )
+
+
+async def _stock(
+    session: AsyncSession, tenant_id: int, week: str, scope: Scope
+) -> tuple[tuple[SlowRow, ...], tuple[TransferRow, ...]]:
+    """Slow-moving stock and transfer suggestions as of the week's Sunday, for the scope's stores."""
+    today = week_start(week) + timedelta(days=6)
+    slow = await slow_moving(session, tenant_id, today=today)
+    moves = await transfer_suggestions(session, tenant_id, today=today)
+    wanted = {s.store_id for s in slow} | {t.from_store_id for t in moves} | {t.to_store_id for t in moves}
+    stores = {}
+    if wanted:
+        rows = await session.execute(
+            select(Store.id, Store.code, Store.name, Store.region_code, Store.distributor_code).where(
+                Store.tenant_id == tenant_id, Store.id.in_(wanted)
+            )
+        )
+        stores = {r.id: r for r in rows}
+
+    def inside(store_id: int) -> bool:
+        store = stores.get(store_id)
+        if scope.kind == "tenant":
+            return True
+        if store is None:
+            return False
+        return (store.region_code if scope.kind == "region" else store.distributor_code) == scope.code
+
+    def name(store_id: int) -> str:
+        store = stores.get(store_id)
+        return (store.name or store.code) if store is not None else f"#{store_id}"
+
+    return (
+        tuple(
+            SlowRow(name(s.store_id), s.sku, s.ordered, s.scanned, s.last_ordered_on)
+            for s in slow
+            if inside(s.store_id)
+        ),
+        tuple(
+            TransferRow(t.sku, name(t.from_store_id), name(t.to_store_id), t.quantity)
+            for t in moves
+            if inside(t.from_store_id)
+        ),
     )

@@ -309,3 +309,84 @@ async def test_jiubot_report_weekly_prints_the_figures_and_writes_the_pdf(
         main, ["report", "weekly", "--week", WEEK, "--format", "pdf", "--out", str(out)]
     )
     assert code == 0 and out.read_bytes().startswith(b"%PDF")
+
+
+async def test_a_region_report_lists_its_slow_moving_store_and_a_transfer(stack, tmp_path):
+    from bot.analytics import repository
+    from bot.analytics.interface import Event
+    from bot.analytics.rollups import local_day, rollup_day
+
+    slow = await stack.store("S-SLOW", "EAST", "D1")
+    busy = await stack.store("S-BUSY", "EAST", "D1")
+    far = await stack.store("S-FAR", "WEST", "D2")
+    six_weeks = START - timedelta(weeks=6)
+    n = iter(range(10_000))
+
+    def ev(name: str, store: int, when: datetime, quantity: int) -> Event:
+        return Event(
+            stack.tenant_id,
+            f"t:{next(n)}",
+            name,
+            int(when.timestamp() * 1000),
+            store_id=store,
+            sku="FJ-53",
+            quantity=quantity,
+        )
+
+    events = [ev("order_line", slow, six_weeks, 60), ev("order_line", far, six_weeks, 60)]
+    events += [ev("order_line", busy, six_weeks + timedelta(days=d), 12) for d in (0, 21)]
+    events += [ev("scan", busy, START + timedelta(days=1, minutes=k), 1) for k in range(22)]
+    async with session_scope(stack.services.sessions) as session:
+        await repository.store_events(session, events, received_at=START)
+    for when in {e.occurred_at for e in events}:
+        await rollup_day(stack.services.sessions, local_day(datetime.fromtimestamp(when / 1000, UTC)))
+    made = await archive.make_report(
+        stack.services.sessions,
+        stack.tenant_id,
+        WEEK,
+        Scope("region", "EAST"),
+        archive=tmp_path,
+        now=END,
+        with_pdf=False,
+    )
+    assert [(r.store, r.sku, r.ordered, r.scanned) for r in made.figures.slow_moving] == [
+        ("门店S-SLOW", "FJ-53", 60, 0)
+    ]
+    assert [(t.from_store, t.to_store, t.quantity) for t in made.figures.transfers] == [
+        ("门店S-SLOW", "门店S-BUSY", 12)
+    ]
+    page = made.html_path.read_text(encoding="utf-8")
+    assert "滞销预警" in page and "门店S-SLOW" in page and "区域调拨建议" in page
+    assert "门店S-FAR" not in page  # another region's slow store is not in EAST's report
+
+
+async def test_pushes_unreachable_are_counted_by_reason(stack):
+    from bot.messaging.outbound_models import OutboundMessage
+
+    async with session_scope(stack.services.sessions) as session:
+        for n, (status, reason) in enumerate(
+            [
+                ("sent", ""),
+                ("undeliverable", "no_channel"),
+                ("undeliverable", "no_channel"),
+                ("refused", "43004"),
+            ]
+        ):
+            session.add(
+                OutboundMessage(
+                    tenant_id=stack.tenant_id,
+                    appid=APPID,
+                    openid=f"o-{n}",
+                    idempotency_key=f"k-{n}",
+                    purpose="service",
+                    kind="text",
+                    status=status,
+                    reason=reason,
+                    created_at=START + timedelta(hours=n),
+                )
+            )
+    async with session_scope(stack.services.sessions) as session:
+        figures = await weekly_figures(session, stack.tenant_id, WEEK)
+    assert figures.get("pushes_delivered").value == 1
+    assert figures.get("pushes_unreachable").value == 3
+    assert figures.unreachable == (("43004", 1), ("no_channel", 2))
