@@ -3,8 +3,9 @@ emitted through the one ``emit`` API by a job, so the scan and order paths stay 
 
 Each event's id is its cause (``scan:<redemption id>``, ``order:<intent id>``,
 ``order_line:<intent id>:<sku>``): emitting a row twice stores it once. Scans are read after a
-cursor (rows are final when written); orders are re-read over a trailing window because an
-intent becomes ``placed`` after it was created.
+cursor and over the last five minutes (ids of concurrent transactions commit out of order);
+orders are re-read over a trailing window because an intent becomes ``placed`` after it was
+created.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.ordering.models import OrderIntent, StoreLink
 
 BOTTLES_PER_CASE = 6  # order lines in cases are counted in bottles for sell-through
 ORDER_WINDOW = timedelta(hours=2)
+SCAN_WINDOW = timedelta(minutes=5)
 
 
 def _ms(moment: datetime) -> int:
@@ -44,14 +46,20 @@ async def _advance(session: AsyncSession, source: str, last_id: int) -> None:
         row.last_id, row.updated_at = last_id, datetime.now(UTC)
 
 
-async def scan_events(session: AsyncSession, after_id: int, limit: int) -> list[tuple[int, Event]]:
+async def scan_events(
+    session: AsyncSession, after_id: int, limit: int, *, recent_since: datetime | None = None
+) -> list[tuple[int, Event]]:
     rows = await session.execute(
         select(CodeRedemption, CodeBatch.sku, CodeBatch.distributor_code, Store.id)
         .join(CodeBatch, CodeBatch.id == CodeRedemption.batch_id)
         .outerjoin(
             Store, (Store.tenant_id == CodeRedemption.tenant_id) & (Store.code == CodeRedemption.store_code)
         )
-        .where(CodeRedemption.id > after_id)
+        .where(
+            (CodeRedemption.id > after_id)
+            if recent_since is None
+            else ((CodeRedemption.id > after_id) | (CodeRedemption.scanned_at >= recent_since))
+        )
         .order_by(CodeRedemption.id)
         .limit(limit)
     )
@@ -137,7 +145,11 @@ async def emit_new(
     now = now or datetime.now(UTC)
     emitted = 0
     async with session_scope(sessions) as session:
-        scans = await scan_events(session, await _cursor(session, "scans"), limit)
+        # after the cursor, and again the last few minutes: ids of concurrent transactions can
+        # commit out of order, so a row below the cursor may appear after it moved
+        scans = await scan_events(
+            session, await _cursor(session, "scans"), limit, recent_since=now - SCAN_WINDOW
+        )
         orders = await order_events(session, now - ORDER_WINDOW)
     # Emit before moving the cursor: a crash in between re-emits (stored once), never skips.
     for start in range(0, len(scans), 200):
@@ -147,5 +159,5 @@ async def emit_new(
     emitted = len(scans) + len(orders)
     if scans:
         async with session_scope(sessions) as session:
-            await _advance(session, "scans", scans[-1][0])
+            await _advance(session, "scans", max(i for i, _ in scans))
     return emitted

@@ -29,7 +29,9 @@ async def test_scans_and_orders_are_emitted_once_however_often_the_job_runs(stac
     assert first == 12 + 18
     again = await sources.emit_new(stack.services.sessions, runtime.stream, now=END)
     await stack.drain()
-    assert again == 18  # orders are re-read over the trailing window; scans are past the cursor
+    # orders are re-read over the trailing window, scans of the last five minutes (two seeded at or
+    # after END) again too: all stored once
+    assert again == 18 + 2
     assert await stack.count_events() == 30
     # scans carry the store, region and SKU they were stamped with
     assert await stack.count_events(name="scan", sku="FJ-53", region_code="EAST") == 12
@@ -90,3 +92,39 @@ def test_the_cli_refuses_a_malformed_week(week, capsys):
 
     assert main(["report", "weekly", "--week", week]) == 2
     assert "ISO week" in capsys.readouterr().err
+
+
+async def test_a_scan_committed_below_the_cursor_is_still_emitted(stack):
+    from sqlalchemy import select
+
+    from bot.membership.code_models import CodeBatch, CodeRedemption
+
+    await _seed(stack)
+    runtime = stack.services.analytics
+    async with session_scope(stack.services.sessions) as session:
+        batch = (await session.scalars(select(CodeBatch))).first()
+        member = (await session.scalars(select(CodeRedemption.member_id))).first()
+
+    async def scan(row_id: int, serial: int) -> None:
+        async with session_scope(stack.services.sessions) as session:
+            session.add(
+                CodeRedemption(
+                    id=row_id,
+                    tenant_id=stack.tenant_id,
+                    batch_id=batch.id,
+                    serial=serial,
+                    member_id=member,
+                    channel="mp",
+                    scanned_at=END - timedelta(minutes=1),
+                    store_code="S-E",
+                    region_code="EAST",
+                )
+            )
+
+    await scan(1000, 90)
+    await sources.emit_new(stack.services.sessions, runtime.stream, now=END)
+    await scan(500, 91)  # a transaction that took an id earlier committed later
+    await sources.emit_new(stack.services.sessions, runtime.stream, now=END)
+    await stack.drain()
+    assert await stack.count_events(event_id="scan:500") == 1
+    assert await stack.count_events(name="scan") == 14
