@@ -19,7 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.analytics import repository
@@ -107,12 +107,28 @@ class EventStream:
             except (KeyError, TypeError, orjson.JSONDecodeError):
                 log.error("analytics_entry_unreadable")
         if events:
-            async with session_scope(sessions) as session:
-                await repository.store_events(session, events, received_at=datetime.now(UTC))
+            received = datetime.now(UTC)
+            try:
+                async with session_scope(sessions) as session:
+                    await repository.store_events(session, events, received_at=received)
+            except (IntegrityError, DataError):
+                # one bad event must not hold the stream up forever: store one by one, drop
+                # (loudly) what still fails
+                await self._store_one_by_one(sessions, events, received)
         ids = [i for i, _ in items]
         await self.redis.xack(self.stream, GROUP, *ids)
         await self.redis.xdel(self.stream, *ids)
         return len(events)
+
+    async def _store_one_by_one(
+        self, sessions: async_sessionmaker[AsyncSession], events: list[Event], received: datetime
+    ) -> None:
+        for event in events:
+            try:
+                async with session_scope(sessions) as session:
+                    await repository.store_events(session, [event], received_at=received)
+            except (IntegrityError, DataError):
+                log.error("analytics_event_dropped", event_id=event.event_id[:96], name=event.name)
 
     async def drain(self, sessions: async_sessionmaker[AsyncSession], consumer: str = "drain") -> int:
         """Write everything pending now (tests, the CLI, shutdown)."""

@@ -58,7 +58,7 @@ EVENT_SCHEMA: dict[str, Any] = {
         "dwell_ms": {"type": "integer", "minimum": 0, "maximum": 86_400_000},
         "content_id": {"type": "string", "minLength": 1, "maxLength": 64},
         "target": {"enum": ["friend", "moments", "group", "poster"]},
-        "store_id": {"type": "integer", "minimum": 1},
+        "store_id": {"type": "integer", "minimum": 1, "maximum": 2**53},
     },
     "allOf": [
         {"if": {"properties": {"name": {"const": name}}}, "then": {"required": required}}

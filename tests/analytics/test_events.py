@@ -130,3 +130,20 @@ async def test_a_burst_of_10000_events_is_ingested_with_none_lost(stack):
     await asyncio.gather(*writers)
     assert await stack.count_events() == 10_000
     assert await stack.services.redis.xlen(runtime.stream.stream) == 0
+
+
+async def test_an_event_the_database_refuses_is_dropped_alone(stack):
+    from bot.analytics.interface import Event
+
+    runtime = stack.services.analytics
+    now = _now_ms()
+    good = [Event(stack.tenant_id, f"srv:{n}", "scan", now, quantity=1) for n in range(3)]
+    bad = Event(stack.tenant_id, "srv:bad", "scan", now, quantity=2**40)  # no INTEGER holds it
+    await runtime.stream.emit(good[0], bad, *good[1:])
+    await stack.drain()
+    if stack.services.settings.is_sqlite:  # SQLite's INTEGER holds 64 bits: nothing to refuse
+        assert await stack.count_events() == 4
+    else:
+        assert await stack.count_events() == 3
+        assert await stack.count_events(event_id="srv:bad") == 0
+    assert await stack.services.redis.xlen(runtime.stream.stream) == 0
