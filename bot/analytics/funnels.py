@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.analytics.interface import CohortRow, Funnel, FunnelStep
-from bot.analytics.models import AnalyticsEvent
+from bot.analytics.models import AnalyticsEvent, DailyRollup
 from bot.analytics.rollups import SHANGHAI
-from bot.membership.models import Member
+from bot.membership.models import Member, Store
 
 DEFAULT_STEPS = ("product_view", "add_to_cart", "quote", "order")
 MIN_WINDOW = timedelta(hours=1)
@@ -181,6 +181,29 @@ def iso_week(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _cohort_rows(
+    first_week_start: datetime,
+    weeks: int,
+    follow: int,
+    cohort_of: dict[int, int],
+    seen: list[tuple[int, int]],
+) -> list[CohortRow]:
+    """``seen``: (id, week index since the first week) of each activity."""
+    active: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for key, week in seen:
+        offset = week - cohort_of[key]
+        if 1 <= offset <= follow:
+            active[(cohort_of[key], offset)].add(key)
+    return [
+        CohortRow(
+            iso_week(first_week_start + timedelta(weeks=w)),
+            sum(1 for c in cohort_of.values() if c == w),
+            tuple(len(active[(w, k)]) for k in range(1, follow + 1)),
+        )
+        for w in range(weeks)
+    ]
+
+
 async def weekly_cohorts(
     session: AsyncSession, tenant_id: int, *, first_week_start: datetime, weeks: int, follow: int = 12
 ) -> list[CohortRow]:
@@ -192,10 +215,9 @@ async def weekly_cohorts(
             Member.tenant_id == tenant_id, Member.created_at >= first_week_start, Member.created_at < end
         )
     )
-    cohort_of: dict[int, int] = {}
-    for member_id, created in joined:
-        cohort_of[member_id] = int((created - first_week_start) / timedelta(weeks=1))
-    active: dict[tuple[int, int], set[int]] = defaultdict(set)
+    week = timedelta(weeks=1)
+    cohort_of = {member_id: int((created - first_week_start) / week) for member_id, created in joined}
+    seen: list[tuple[int, int]] = []
     if cohort_of:
         e = AnalyticsEvent
         rows = await session.execute(
@@ -208,21 +230,40 @@ async def weekly_cohorts(
             )
             .distinct()
         )
-        for member_id, when in rows:
-            offset = int((when - first_week_start) / timedelta(weeks=1)) - cohort_of[member_id]
-            if 1 <= offset <= follow:
-                active[(cohort_of[member_id], offset)].add(member_id)
-    out = []
-    for w in range(weeks):
-        size = sum(1 for c in cohort_of.values() if c == w)
-        out.append(
-            CohortRow(
-                iso_week(first_week_start + timedelta(weeks=w)),
-                size,
-                tuple(len(active[(w, k)]) for k in range(1, follow + 1)),
-            )
+        seen = [(member_id, int((when - first_week_start) / week)) for member_id, when in rows]
+    return _cohort_rows(first_week_start, weeks, follow, cohort_of, seen)
+
+
+async def store_cohorts(
+    session: AsyncSession, tenant_id: int, *, first_week_start: datetime, weeks: int, follow: int = 12
+) -> list[CohortRow]:
+    """New stores by the week they were added, and how many ordered in each of the ``follow``
+    weeks after (read from the daily rollups)."""
+    end = first_week_start + timedelta(weeks=weeks)
+    joined = await session.execute(
+        select(Store.id, Store.created_at).where(
+            Store.tenant_id == tenant_id, Store.created_at >= first_week_start, Store.created_at < end
         )
-    return out
+    )
+    week = timedelta(weeks=1)
+    cohort_of = {store_id: int((created - first_week_start) / week) for store_id, created in joined}
+    seen: list[tuple[int, int]] = []
+    if cohort_of:
+        first_day = first_week_start.astimezone(SHANGHAI).date()
+        d = DailyRollup
+        rows = await session.execute(
+            select(d.store_id, d.day)
+            .where(
+                d.tenant_id == tenant_id,
+                d.store_id.in_(list(cohort_of)),
+                d.name == "order",
+                d.day >= first_day,
+                d.day < first_day + timedelta(weeks=weeks + follow + 1),
+            )
+            .distinct()
+        )
+        seen = [(store_id, (day - first_day).days // 7) for store_id, day in rows]
+    return _cohort_rows(first_week_start, weeks, follow, cohort_of, seen)
 
 
 # stalls: segment conditions and journey triggers --------------------------------------------------

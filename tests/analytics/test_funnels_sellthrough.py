@@ -192,3 +192,30 @@ async def test_sell_through_per_sku_region_distributor_week(db):
         ("2026-W47", "A", "EAST", "D1", 12, 22),
         ("2026-W48", "A", "EAST", "D1", 24, 0),
     ]
+
+
+async def test_store_cohorts_count_new_stores_ordering_in_later_weeks(db):
+    from bot.analytics.funnels import store_cohorts
+    from bot.membership.models import Store
+
+    sessions, tenant = db
+    monday = datetime(2026, 11, 15, 16, 0, tzinfo=UTC)  # Monday 2026-11-16 00:00 Shanghai
+    async with session_scope(sessions) as session:
+        for i, days in enumerate((1, 2, 9)):
+            session.add(
+                Store(id=300 + i, tenant_id=tenant, code=f"C{i}", created_at=monday + timedelta(days=days))
+            )
+    n = [0]
+    events = [
+        _ev(tenant, n, "order", None, monday + timedelta(days=8), store_id=300),  # cohort 0, week +1
+        _ev(tenant, n, "order", None, monday + timedelta(days=15), store_id=300),  # cohort 0, week +2
+        _ev(tenant, n, "order", None, monday + timedelta(days=16), store_id=302),  # cohort 1, week +1
+        _ev(tenant, n, "page_view", 5, monday + timedelta(days=8), store_id=301),  # not an order
+    ]
+    async with session_scope(sessions) as session:
+        await repository.store_events(session, events, received_at=datetime.now(UTC))
+    for k in range(21):
+        await rollup_day(sessions, date(2026, 11, 16) + timedelta(days=k))
+    async with session_scope(sessions) as session:
+        rows = await store_cohorts(session, tenant, first_week_start=monday, weeks=2, follow=2)
+    assert [(r.week, r.size, r.active) for r in rows] == [("2026-W47", 2, (1, 1)), ("2026-W48", 1, (1, 0))]
