@@ -5,6 +5,9 @@
     jiubot analytics rollup --day 2026-12-01 [--days N]   re-roll past days (idempotent)
     jiubot analytics emit                                 server-side events from scans and orders
     jiubot analytics storage                              partitions ahead, retention
+    jiubot analytics funnel --from 2026-11-01 --to 2026-12-01 [--window-hours 168]
+                            [--order ordered|strict|any] [--sku S] [--region R] [--tier T]
+    jiubot analytics sell-through --week 2026-W49 [--weeks N] [--region R]
 
 ``report weekly`` rolls the week up again, makes and archives the report (the same row and link
 as the Monday run) and prints it (JSON) or writes it (HTML/PDF) to ``--out`` or the archive.
@@ -47,6 +50,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     emit.set_defaults(func=cmd_emit)
     storage = asub.add_parser("storage", help="make partitions ahead and apply the retention")
     storage.set_defaults(func=cmd_storage)
+    funnel = asub.add_parser("funnel", help="view -> cart -> quote -> order over a period")
+    funnel.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (Asia/Shanghai), included")
+    funnel.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD, excluded")
+    funnel.add_argument("--window-hours", type=int, default=168, help="1 to 720 (default 7 days)")
+    funnel.add_argument("--order", choices=("ordered", "strict", "any"), default="ordered")
+    funnel.add_argument("--sku", default=None)
+    funnel.add_argument("--region", default=None)
+    funnel.add_argument("--tier", default=None)
+    funnel.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
+    funnel.set_defaults(func=cmd_funnel)
+    sell = asub.add_parser(
+        "sell-through", help="动销: bottles ordered vs scanned per SKU, region, distributor"
+    )
+    sell.add_argument("--week", required=True, help="ISO week, e.g. 2026-W49")
+    sell.add_argument("--weeks", type=int, default=1)
+    sell.add_argument("--region", default=None)
+    sell.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
+    sell.set_defaults(func=cmd_sell_through)
 
 
 def _settings() -> Settings:
@@ -181,4 +202,92 @@ async def _storage(settings: Settings) -> int:
         print(await maintain_storage(session_factory(engine), settings.analytics_retention_days))
     finally:
         await engine.dispose()
+    return 0
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def cmd_funnel(args: argparse.Namespace) -> int:
+    start, end = _day(args.start), _day(args.end)
+    if start is None or end is None or end <= start:
+        print("jiubot: --from and --to are YYYY-MM-DD with --to after --from", file=sys.stderr)
+        return 2
+    if not 1 <= args.window_hours <= 720:
+        print("jiubot: --window-hours is 1 to 720 (30 days)", file=sys.stderr)
+        return 2
+    return asyncio.run(_funnel(_settings(), args, start, end))
+
+
+async def _funnel(settings: Settings, args: argparse.Namespace, start: date, end: date) -> int:
+    from bot.analytics.funnels import funnel
+    from bot.analytics.rollups import day_bounds
+    from bot.db import create_engine, session_factory, session_scope
+    from bot.tenancy.repository import tenant_by_slug
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            tenant = await tenant_by_slug(session, args.tenant or settings.tenant_slug)
+            if tenant is None:
+                print("jiubot: no such tenant", file=sys.stderr)
+                return 2
+            result = await funnel(
+                session,
+                tenant.id,
+                start=day_bounds(start)[0],
+                end=day_bounds(end)[0],
+                window=timedelta(hours=args.window_hours),
+                order=args.order,
+                sku=args.sku,
+                region_code=args.region,
+                tier=args.tier,
+            )
+    finally:
+        await engine.dispose()
+    first = result.steps[0].members or 1
+    for step in result.steps:
+        print(f"{step.name:<16} {step.members:>8}  {100 * step.members / first:6.1f}%")
+    return 0
+
+
+def cmd_sell_through(args: argparse.Namespace) -> int:
+    from bot.analytics.sellthrough import week_start
+
+    try:
+        first = week_start(args.week)
+    except ValueError:
+        print(f"jiubot: --week {args.week!r} is not an ISO week like 2026-W49", file=sys.stderr)
+        return 2
+    return asyncio.run(_sell_through(_settings(), args, first))
+
+
+async def _sell_through(settings: Settings, args: argparse.Namespace, first: date) -> int:
+    from bot.analytics.sellthrough import sell_through
+    from bot.db import create_engine, session_factory, session_scope
+    from bot.tenancy.repository import tenant_by_slug
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            tenant = await tenant_by_slug(session, args.tenant or settings.tenant_slug)
+            if tenant is None:
+                print("jiubot: no such tenant", file=sys.stderr)
+                return 2
+            rows = await sell_through(
+                session, tenant.id, first=first, weeks=max(1, args.weeks), region_code=args.region
+            )
+    finally:
+        await engine.dispose()
+    header = ("week", "sku", "region", "distributor", "ordered", "scanned", "rate")
+    print("{:<9} {:<16} {:<10} {:<12} {:>8} {:>8} {:>7}".format(*header))
+    for r in rows:
+        print(
+            f"{r.week:<9} {r.sku:<16} {r.region_code:<10} {r.distributor_code:<12} "
+            f"{r.ordered:>8} {r.scanned:>8} {100 * r.rate:6.1f}%"
+        )
     return 0

@@ -219,3 +219,49 @@ async def test_store_cohorts_count_new_stores_ordering_in_later_weeks(db):
     async with session_scope(sessions) as session:
         rows = await store_cohorts(session, tenant, first_week_start=monday, weeks=2, follow=2)
     assert [(r.week, r.size, r.active) for r in rows] == [("2026-W47", 2, (1, 1)), ("2026-W48", 1, (1, 0))]
+
+
+async def test_the_cli_prints_the_funnel_and_the_sell_through(db, db_url, monkeypatch, capsys):
+    import asyncio
+
+    from bot.cli import main
+
+    sessions, tenant = db
+    await _seed_story(sessions, tenant)
+    await _seed_stock(sessions, tenant)
+    monkeypatch.setenv("JIUBOT_DATABASE_URL", db_url)
+    monkeypatch.setenv("JIUBOT_SECRET_KEY", "test-secret-key-0123456789")
+    monkeypatch.setenv("JIUBOT_TENANT_SLUG", "story")
+    args = [
+        "analytics",
+        "funnel",
+        "--from",
+        "2026-11-30",
+        "--to",
+        "2026-12-07",
+        "--window-hours",
+        "24",
+        "--sku",
+        "A",
+    ]
+    assert await asyncio.to_thread(main, args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["product_view", "6"],
+        ["add_to_cart", "3"],
+        ["quote", "1"],
+        ["order", "1"],
+    ]
+    assert (
+        await asyncio.to_thread(main, ["analytics", "sell-through", "--week", "2026-W47", "--weeks", "2"])
+        == 0
+    )
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == [
+        ["2026-W47", "A", "EAST", "D1", "12", "22", "183.3%"],
+        ["2026-W48", "A", "EAST", "D1", "24", "0", "0.0%"],
+    ]
+    assert (
+        await asyncio.to_thread(main, ["analytics", "funnel", "--from", "2026-12-07", "--to", "2026-12-01"])
+        == 2
+    )
