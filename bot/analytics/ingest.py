@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -130,12 +131,25 @@ class EventStream:
             except (IntegrityError, DataError):
                 log.error("analytics_event_dropped", event_id=event.event_id[:96], name=event.name)
 
-    async def drain(self, sessions: async_sessionmaker[AsyncSession], consumer: str = "drain") -> int:
-        """Write everything pending now (tests, the CLI, shutdown)."""
+    async def drain(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        consumer: str = "drain",
+        *,
+        wait_seconds: float = 30.0,
+    ) -> int:
+        """Write everything in the stream now (tests, the CLI); returns how many this call wrote.
+
+        Waits while another consumer holds entries (a writer mid-batch); the stream is empty
+        once every entry is written, since written entries are deleted."""
         await self.ensure_group()
         total = 0
-        while moved := await self.write_batch(sessions, consumer, block_ms=1, count=500):
+        deadline = time.monotonic() + wait_seconds
+        while await self.redis.xlen(self.stream) and time.monotonic() < deadline:
+            moved = await self.write_batch(sessions, consumer, block_ms=1, count=500)
             total += moved
+            if not moved:
+                await asyncio.sleep(0.02)
         return total
 
     async def run_writer(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
