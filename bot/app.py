@@ -24,6 +24,7 @@ from bot.handlers import basic, notifications
 from bot.ports import PushNotifier
 from bot.scheduler import Scheduler
 from bot.web import health
+from bot.web.unavailable import dependency_unavailable
 from bot.wechat.dedupe import Dedupe
 from bot.wechat.inbound_log import InboundLog, prune
 from bot.wechat.pipeline import Pipeline
@@ -80,7 +81,10 @@ def create_app(
     if features is None:
         features = FEATURES if routers is None else ()
     dispatch_order = chat_routers(features, routers)
-    app = web.Application(middlewares=[request_id], client_max_size=max(settings.max_body_bytes * 2, 1 << 20))
+    app = web.Application(
+        middlewares=[request_id, dependency_unavailable],
+        client_max_size=max(settings.max_body_bytes * 2, 1 << 20),
+    )
     app[keys.SETTINGS] = settings
     app.router.add_routes(health.routes)
     for feature in features:
@@ -151,6 +155,8 @@ def create_app(
         for feature in features:
             if feature.jobs is not None:
                 feature.jobs(scheduler, services)
+        if settings.scheduler_heartbeat_seconds:
+            scheduler.heartbeat(settings.scheduler_heartbeat_seconds)
         scheduler.start()
         yield
         stop.set()

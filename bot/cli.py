@@ -12,18 +12,13 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from bot.config import ConfigError, Settings, check_aes_key, check_token, load_settings
+from bot.config import ConfigError, Settings, check_aes_key, check_token, load_settings, settings_or_exit
+from bot.startup import wait_for_dependencies
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        for line in exc.lines:
-            print(f"jiubot: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
+_settings = settings_or_exit  # the demo command and older callers use this name
 
 
 def _loop_factory():
@@ -65,6 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(host=args.host, port=args.port)
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    if (code := wait_for_dependencies(settings)) is not None:
+        return code
     if settings.is_sqlite:
         upgrade(settings.database_url)
     else:
@@ -92,6 +89,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+    if (code := wait_for_dependencies(settings)) is not None:
+        return code
     current, heads = _schema_state(settings.database_url)
     if current != heads:
         print("jiubot: the database schema is not up to date; run `jiubot db upgrade`", file=sys.stderr)
@@ -148,6 +147,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 async def _check_services(settings: Settings) -> int:
     from sqlalchemy import text
 
+    from bot.clientip import proxy_warning
     from bot.db import create_engine
     from bot.redis import connect
 
@@ -180,6 +180,8 @@ async def _check_services(settings: Settings) -> int:
     except Exception as exc:
         failures += 1
         print(f"FAIL redis {settings.redis_url}: {_first_line(exc)}")
+    if (warning := proxy_warning(settings)) is not None:
+        print(f"warn proxy: {warning}")
     if settings.oa_appid:
         print(f"ok   official account {settings.oa_appid} ({settings.oa_mode} mode)")
     else:
@@ -322,8 +324,7 @@ def command_modules() -> list[str]:
 
     modules = list(TOOL_COMMANDS)
     for feature in FEATURES:
-        if feature.cli is not None and feature.cli not in modules:
-            modules.append(feature.cli)
+        modules.extend(m for m in feature.cli if m not in modules)
     # menu.py wires the core catalog into `order-parse`, so it registers after ordering's CLI
     modules.remove("bot.commands.menu")
     modules.append("bot.commands.menu")

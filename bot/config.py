@@ -11,10 +11,13 @@ import binascii
 import re
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 ENV_PREFIX = "JIUBOT_"
 DEFAULT_DB_PATH = Path("var") / "jiubot.sqlite3"
@@ -63,6 +66,15 @@ class Settings(BaseSettings):
     # "require": a Redis must answer; "fallback": use the in-process stand-in when none answers
     # (only `jiubot demo` sets this).
     redis_mode: Literal["require", "fallback"] = "require"
+    # Deadlines of every Redis call (redis-py's socket_timeout / socket_connect_timeout and the
+    # multiplexed connection's reply deadline): a silent Redis fails a call after this long
+    # instead of hanging it (the inbound log writer's XREADGROUP BLOCK stays below half of it).
+    redis_timeout_seconds: float = Field(default=2.0, ge=0.05, le=30)
+    redis_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # `jiubot serve` / `jiubot worker` when the database or Redis cannot be reached at start-up:
+    # 0 = print one line and exit (status 3); N > 0 = print one line per attempt and keep
+    # retrying for up to N seconds before giving up.
+    startup_retry_seconds: float = Field(default=0, ge=0, le=3600)
 
     # WeChat
     wechat_api_base: str = "https://api.weixin.qq.com"
@@ -94,7 +106,9 @@ class Settings(BaseSettings):
     analytics_retention_days: int = Field(default=400, ge=7, le=3650)
     report_archive_dir: str = "var/reports"
     dedupe_done_ttl_seconds: int = Field(default=300, ge=30)
-    dedupe_inflight_ttl_seconds: int = Field(default=30, ge=5)
+    # A claimed message whose handler neither answered nor deferred within this is presumed dead
+    # (its process killed): a retry takes it over. Keep it above the budget plus a margin.
+    dedupe_inflight_ttl_seconds: int = Field(default=7, ge=5)
     member_lock_ttl_seconds: int = Field(default=60, ge=5)
 
     # WeChat outbound API (bot/wechat/outbound.py, token.py, ratelimit.py)
@@ -161,9 +175,8 @@ class Settings(BaseSettings):
     wechat_browser_cookie: str = ""
     # CSV of "cidr,province,city" used to place scans with no GPS; empty = the demo table.
     ip_city_table: str = ""
-    # Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry (the one
-    # our proxy appended). Off by default: a client could otherwise claim any IP.
-    trust_forwarded_for: bool = False
+    # (The client IP behind a reverse proxy: JIUBOT_TRUSTED_PROXIES, bot/clientip.py; the old
+    # JIUBOT_TRUST_FORWARDED_FOR believed any X-Forwarded-For and is gone.)
     # How long the H5 member cookie lasts.
     h5_session_days: int = Field(default=30, ge=1, le=365)
     # Seconds a cached tenant loyalty config is trusted before re-reading it.
@@ -173,6 +186,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8080"
+    # Reverse proxies whose X-Forwarded-For is believed (CIDRs, comma or space separated), e.g.
+    # "127.0.0.1/32" for nginx on the same host. Empty: the header is ignored (bot/clientip.py).
+    trusted_proxies: str = ""
     # Signs mini-program session tokens and keys the log hash of openids. Empty on the embedded
     # default: a random key is created once beside the SQLite file. Required with PostgreSQL.
     secret_key: str = ""
@@ -180,6 +196,10 @@ class Settings(BaseSettings):
     # Background work in `jiubot serve` (inbound log writer, scheduled jobs). Turn it off on web
     # workers when a `jiubot worker` process runs it instead.
     serve_background: bool = True
+    # A guarded scheduled job every N seconds that only records its fires (Redis hash
+    # ``sched-heartbeat``: runs per slot, last fire and process); 0 = off. For monitoring that the
+    # scheduler runs somewhere, and for tests/production (each slot runs once across processes).
+    scheduler_heartbeat_seconds: int = Field(default=0, ge=0, le=3600)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -212,6 +232,19 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        items = value.replace(",", " ").split()
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return " ".join(items)
 
     @field_validator("wechat_rate_limits")
     @classmethod
@@ -274,18 +307,31 @@ def _local_secret(database_url: str) -> str:
     return key
 
 
-def _describe(error: dict) -> str:
-    loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
-    message = str(error.get("msg", "invalid"))
+def _describe(error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"] if part != "__root__"]
+    message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     if not loc:
         return message
     return f"{ENV_PREFIX}{loc[0].upper()}: {message}"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:  # Any: values of every field's type, validated below
     """Build Settings, turning pydantic's report into one line per bad setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError([_describe(err) for err in exc.errors()]) from None
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """For command-line entry points: the settings, or one line per bad setting on stderr and
+    exit status 2."""
+    import sys
+
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"jiubot: {line}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -10,7 +10,9 @@ import hashlib
 import hmac
 import logging
 import sys
+from collections.abc import MutableMapping
 from types import SimpleNamespace
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -28,6 +30,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", *, secret_key: str
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            mask_secrets,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -40,6 +43,46 @@ def configure_logging(level: str = "INFO", fmt: str = "json", *, secret_key: str
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr, format="%(message)s")
     for noisy in ("aiohttp.access", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# Log fields whose values are credentials or personal data; a log line keeps the field (so it is
+# visible that one was there) but not its value. Matched on the name, case-insensitively, with
+# "-" read as "_"; nested dicts are masked too.
+SECRET_FIELDS = frozenset(
+    {
+        "secret", "secret_key", "app_secret", "oa_secret", "token", "access_token", "refresh_token",
+        "ticket", "jsapi_ticket", "password", "passwd", "aes_key", "encoding_aes_key", "session_key",
+        "authorization", "cookie", "set_cookie", "api_key", "core_api_key", "code_key",
+        "webhook_secret", "core_webhook_secret", "signature", "msg_signature", "sms_code", "phone",
+        "id_card", "encrypted_data", "iv",
+    }
+)  # fmt: skip
+MASK = "***"
+
+
+def _masked(value: object, depth: int = 0) -> object:
+    if isinstance(value, dict) and depth < 4:
+        return {
+            k: (
+                MASK
+                if isinstance(k, str) and k.lower().replace("-", "_") in SECRET_FIELDS
+                else _masked(v, depth + 1)
+            )
+            for k, v in value.items()
+        }
+    return value
+
+
+def mask_secrets(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: drop the values of known secret fields (``SECRET_FIELDS``)."""
+    for key in list(event_dict):
+        if key.lower().replace("-", "_") in SECRET_FIELDS:
+            event_dict[key] = MASK
+        elif isinstance(event_dict[key], dict):
+            event_dict[key] = _masked(event_dict[key])
+    return event_dict
 
 
 def hash_openid(openid: str | None) -> str:

@@ -23,10 +23,25 @@ class Keys:
         return self.prefix + ":".join(str(p) for p in parts)
 
 
+def as_text(raw: bytes | str | None) -> str | None:
+    """A reply as text: the clients here return bytes (``decode_responses=False``), redis-py's
+    types allow str too."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 async def connect(
-    url: str, *, mode: str = "require", max_connections: int = 64
+    url: str,
+    *,
+    mode: str = "require",
+    max_connections: int = 64,
+    socket_timeout: float = 2.0,
+    socket_connect_timeout: float = 2.0,
 ) -> tuple[aioredis.Redis, bool]:
     """Return ``(client, is_stand_in)``.
+
+    Every command has a deadline: ``socket_timeout`` for a reply (keep it above the longest
+    ``BLOCK`` a caller asks for) and ``socket_connect_timeout`` to connect; a silent server
+    raises ``redis.exceptions.TimeoutError``.
 
     In ``require`` mode an unreachable server raises; in ``fallback`` mode it is replaced by
     fakeredis with a loud log line, because losing leases and locks on restart is acceptable only
@@ -35,7 +50,13 @@ async def connect(
     # A blocking pool waits for a free connection instead of failing a burst of callbacks with
     # MaxConnectionsError (redis-py's default pool stops at 100 and raises).
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, decode_responses=False, health_check_interval=30, max_connections=max_connections, timeout=10
+        url,
+        decode_responses=False,
+        health_check_interval=30,
+        max_connections=max_connections,
+        timeout=max(socket_timeout, 1.0),  # waiting for a free connection of the pool
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_connect_timeout,
     )
     client = aioredis.Redis.from_pool(pool)  # closing the client closes its pool
     try:
@@ -56,9 +77,16 @@ async def connect(
         return fakeredis.FakeAsyncRedis(decode_responses=False), True
 
 
-def multiplexer(url: str, client: aioredis.Redis, stand_in: bool) -> Mux:
+def multiplexer(
+    url: str,
+    client: aioredis.Redis,
+    stand_in: bool,
+    *,
+    socket_timeout: float = 2.0,
+    socket_connect_timeout: float = 2.0,
+) -> Mux:
     """The hot path's connection: one multiplexed socket to a real redis:// server, else the
-    same interface over ``client`` (the stand-in, TLS, unix sockets)."""
+    same interface over ``client`` (the stand-in, TLS, unix sockets). Same deadlines as ``connect``."""
     if not stand_in and url.startswith("redis://"):
-        return MuxRedis(url)
+        return MuxRedis(url, connect_timeout=socket_connect_timeout, command_timeout=socket_timeout)
     return ClientMux(client)

@@ -10,6 +10,13 @@ microseconds and gives concurrent callbacks amortised round trips.
 
 Only short, non-blocking commands belong here (EVALSHA, SET, XADD...). Blocking reads
 (XREADGROUP BLOCK), pub/sub and transactions stay on redis-py.
+
+Deadlines: connecting is bounded by ``connect_timeout``, and every reply by ``command_timeout``.
+A server that accepts the connection but stops answering (or a network that silently drops it)
+is detected by ONE timer per flush, not per command: replies arrive in order, so if the last
+command written by a flush has not been answered ``command_timeout`` later, the connection is
+declared dead, every waiting command fails with ``redis.exceptions.TimeoutError`` and the next
+command opens a new connection.
 """
 
 from __future__ import annotations
@@ -21,22 +28,24 @@ from urllib.parse import unquote, urlparse
 
 import hiredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-_Arg = bytes | str | int | float
+CommandArg = bytes | str | int | float
+Command = tuple[CommandArg, ...]
 
 
 class Mux(Protocol):
     """What the hot path needs from Redis: one command, or several sent together."""
 
-    async def execute(self, *args: _Arg) -> object: ...
+    async def execute(self, *args: CommandArg) -> object: ...
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]: ...
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]: ...
 
     async def aclose(self) -> None: ...
 
 
-def _encode_py(args: tuple[_Arg, ...]) -> bytes:
+def _encode_py(args: tuple[CommandArg, ...]) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
         if isinstance(arg, bytes):
@@ -56,19 +65,28 @@ _encode = getattr(hiredis, "pack_command", None) or _encode_py
 
 
 class _Protocol(asyncio.Protocol):
+    """One connection: its own FIFO of waiting futures and counters of commands written and
+    replies read (the stall detector compares them)."""
+
     def __init__(self, mux: MuxRedis) -> None:
         self.mux = mux
         self.reader = hiredis.Reader(protocolError=RedisConnectionError, replyError=ResponseError)
+        self.waiting: collections.deque[asyncio.Future[object]] = collections.deque()
+        self.sent = 0
+        self.received = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
-        waiting = self.mux._waiting
+        waiting = self.waiting
         while True:
             reply = self.reader.gets()
             if reply is False:
+                return
+            self.received += 1
+            if not waiting:  # a reply after the connection was declared dead
                 return
             future = waiting.popleft()
             if future.done():  # the caller gave up (cancelled); the reply is dropped
@@ -80,13 +98,13 @@ class _Protocol(asyncio.Protocol):
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.mux._lost(exc)
+        self.mux._lost(self, RedisConnectionError(f"redis connection lost: {exc}"))
 
 
 class MuxRedis:
     """One shared connection, commands pipelined across coroutines; reconnects on demand."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 5.0, command_timeout: float = 2.0) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("redis", ""):
             raise ValueError("the multiplexed client speaks plain redis:// only")
@@ -96,19 +114,24 @@ class MuxRedis:
         self.username = unquote(parsed.username) if parsed.username else None
         self.db = int(parsed.path.lstrip("/") or 0)
         self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Future[None] | None = None
-        self._waiting: collections.deque[asyncio.Future[object]] = collections.deque()
         self._buffer: list[bytes] = []
         self._flush_scheduled = False
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
-        _, protocol = await asyncio.wait_for(
-            loop.create_connection(lambda: _Protocol(self), self.host, self.port), self.connect_timeout
-        )
+        try:
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(lambda: _Protocol(self), self.host, self.port), self.connect_timeout
+            )
+        except TimeoutError:
+            raise RedisTimeoutError(f"redis connect to {self.host}:{self.port} timed out") from None
+        except OSError as exc:
+            raise RedisConnectionError(f"redis connect to {self.host}:{self.port} failed: {exc}") from None
         self._protocol = protocol
-        setup: list[tuple[_Arg, ...]] = []
+        setup: list[tuple[CommandArg, ...]] = []
         if self.password:
             setup.append(("AUTH", self.username, self.password) if self.username else ("AUTH", self.password))
         if self.db:
@@ -128,10 +151,10 @@ class MuxRedis:
             if self._connecting is connecting and connecting.done():
                 self._connecting = None
 
-    def _send(self, args: tuple[_Arg, ...]) -> asyncio.Future[object]:
+    def _send(self, args: tuple[CommandArg, ...]) -> asyncio.Future[object]:
         assert self._protocol is not None
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
+        self._protocol.waiting.append(future)
         self._buffer.append(_encode(args))
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -140,24 +163,34 @@ class MuxRedis:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._protocol is not None and self._buffer:
-            self._protocol.transport.write(b"".join(self._buffer))  # type: ignore[attr-defined]
+        protocol = self._protocol
+        if protocol is not None and self._buffer:
+            protocol.transport.write(b"".join(self._buffer))  # type: ignore[attr-defined]
+            protocol.sent += len(self._buffer)
+            asyncio.get_running_loop().call_later(self.command_timeout, self._check, protocol, protocol.sent)
         self._buffer.clear()
 
-    def _lost(self, exc: Exception | None) -> None:
-        self._protocol = None
-        self._buffer.clear()
-        error = RedisConnectionError(f"redis connection lost: {exc}")
-        while self._waiting:
-            future = self._waiting.popleft()
+    def _check(self, protocol: _Protocol, expected: int) -> None:
+        """``command_timeout`` after a flush: were its commands answered? If not, the server or
+        the network is silent and the connection is given up."""
+        if protocol.received < expected and protocol is self._protocol:
+            self._lost(protocol, RedisTimeoutError(f"redis did not answer within {self.command_timeout}s"))
+            protocol.transport.close()
+
+    def _lost(self, protocol: _Protocol, error: RedisError) -> None:
+        if protocol is self._protocol:
+            self._protocol = None
+            self._buffer.clear()
+        while protocol.waiting:
+            future = protocol.waiting.popleft()
             if not future.done():
                 future.set_exception(error)
 
-    async def execute(self, *args: _Arg) -> object:
+    async def execute(self, *args: CommandArg) -> object:
         await self._ensure()
         return await self._send(args)
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]:
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]:
         """Several commands in order, sent together; errors are returned in place, not raised."""
         await self._ensure()
         futures = [self._send(args) for args in commands]
@@ -166,14 +199,15 @@ class MuxRedis:
         for future in futures:
             try:
                 results.append(await future)
-            except (ResponseError, RedisConnectionError) as exc:
+            except RedisError as exc:  # ResponseError, connection lost, no answer in time
                 results.append(exc)
         return results
 
     async def aclose(self) -> None:
-        if self._protocol is not None:
-            self._protocol.transport.close()  # type: ignore[attr-defined]
-            self._protocol = None
+        protocol = self._protocol
+        if protocol is not None:
+            self._lost(protocol, RedisConnectionError("redis connection closed"))
+            protocol.transport.close()
 
 
 class ClientMux:
@@ -183,10 +217,10 @@ class ClientMux:
     def __init__(self, client: object) -> None:
         self.client = client
 
-    async def execute(self, *args: _Arg) -> object:
+    async def execute(self, *args: CommandArg) -> object:
         return await self.client.execute_command(*args)  # type: ignore[attr-defined]
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]:
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]:
         pipe = self.client.pipeline(transaction=False)  # type: ignore[attr-defined]
         for args in commands:
             pipe.execute_command(*args)
@@ -206,10 +240,10 @@ class Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
-    def command(self, keys: list[_Arg], args: list[_Arg]) -> tuple[_Arg, ...]:
+    def command(self, keys: list[CommandArg], args: list[CommandArg]) -> tuple[CommandArg, ...]:
         return ("EVALSHA", self.sha, len(keys), *keys, *args)
 
-    async def __call__(self, keys: list[_Arg], args: list[_Arg]) -> object:
+    async def __call__(self, keys: list[CommandArg], args: list[CommandArg]) -> object:
         try:
             return await self.mux.execute(*self.command(keys, args))
         except NoScriptError:

@@ -63,6 +63,19 @@ def test_check_names_an_unreachable_redis(tmp_path):
     assert any(line.startswith("FAIL redis redis://127.0.0.1:1/0: ") for line in result.stdout.splitlines())
 
 
+def test_check_warns_when_a_proxy_is_likely_but_none_is_trusted(tmp_path):
+    _run(["db", "upgrade"], tmp_path)
+    https = {"JIUBOT_PUBLIC_BASE_URL": "https://jb.example.cn", "JIUBOT_HOST": "127.0.0.1"}
+    warned = _run(["check"], tmp_path, **https)
+    assert warned.returncode == 0, warned.stdout  # a warning, not a failure
+    [line] = [x for x in warned.stdout.splitlines() if x.startswith("warn proxy: ")]
+    assert "JIUBOT_TRUSTED_PROXIES" in line
+    quiet = _run(["check"], tmp_path, JIUBOT_TRUSTED_PROXIES="127.0.0.1/32", **https)
+    assert "warn proxy" not in quiet.stdout
+    local = _run(["check"], tmp_path, JIUBOT_PUBLIC_BASE_URL="http://127.0.0.1:8080")
+    assert "warn proxy" not in local.stdout
+
+
 def test_serve_with_a_bad_setting_stops_with_one_line(tmp_path):
     result = _run(["serve"], tmp_path, JIUBOT_OA_MODE="secure")
     assert result.returncode == 2

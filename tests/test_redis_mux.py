@@ -81,3 +81,74 @@ def test_dedupe_keys_are_the_keys_everyone_else_builds():
     assert dedupe.lock_key("wx", "o") == keys("lock", "wx", "o")
     assert dedupe.lease_key("wx", "m:1") == keys("lease", "wx", "m:1")
     assert dedupe.nonce_key("wx", "1", "2") == keys("nonce", "wx", "1", "2")
+
+
+# deadlines: a Redis that stops answering, drops the connection or is down -------------------
+@pytest.fixture
+async def relay():
+    from tests.redis_relay import RedisRelay
+
+    relay = await RedisRelay(REDIS_URL).start()
+    yield relay
+    await relay.close()
+
+
+async def test_a_silent_redis_fails_every_waiting_command_in_time_and_the_next_reconnects(
+    relay, redis_prefix
+):
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    mux = MuxRedis(relay.url, command_timeout=0.3, connect_timeout=0.3)
+    try:
+        assert await mux.execute("SET", f"{redis_prefix}a", "1") in (b"OK", True)
+        relay.silent = True
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        waiting = [mux.execute("INCR", f"{redis_prefix}n") for _ in range(20)]
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        assert all(isinstance(r, RedisTimeoutError) for r in results), results
+        assert loop.time() - began < 1.0
+        many = await mux.execute_many([("GET", f"{redis_prefix}a"), ("GET", f"{redis_prefix}a")])
+        assert all(isinstance(r, RedisTimeoutError) for r in many)  # still silent: in place, in time
+        relay.silent = False
+        # the dead connection was given up: the next command opens a new one and works
+        assert await mux.execute("GET", f"{redis_prefix}a") == b"1"
+    finally:
+        await mux.aclose()
+
+
+async def test_a_dropped_or_refused_redis_fails_fast_and_comes_back(relay, redis_prefix):
+    mux = MuxRedis(relay.url, command_timeout=0.5, connect_timeout=0.5)
+    try:
+        assert await mux.execute("SET", f"{redis_prefix}b", "2") in (b"OK", True)
+        await relay.refuse()
+        with pytest.raises(RedisConnectionError):
+            await mux.execute("GET", f"{redis_prefix}b")
+        with pytest.raises(RedisConnectionError):  # connection refused: no hang either
+            await mux.execute("GET", f"{redis_prefix}b")
+        await relay.accept()
+        assert await mux.execute("GET", f"{redis_prefix}b") == b"2"
+    finally:
+        await mux.aclose()
+
+
+async def test_redis_py_clients_get_the_deadlines_from_settings(relay, redis_prefix):
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from bot.redis import connect
+
+    client, stand_in = await connect(relay.url, socket_timeout=0.3, socket_connect_timeout=0.3)
+    try:
+        assert not stand_in
+        kwargs = client.connection_pool.connection_kwargs
+        assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (0.3, 0.3)
+        relay.silent = True
+        began = asyncio.get_running_loop().time()
+        with pytest.raises(RedisTimeoutError):
+            await client.get(f"{redis_prefix}x")
+        assert asyncio.get_running_loop().time() - began < 1.0
+        relay.silent = False
+        await client.set(f"{redis_prefix}x", "3")
+        assert await client.get(f"{redis_prefix}x") == b"3"
+    finally:
+        await client.aclose()

@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--attempts", type=int, default=3, help="callback deliveries in total per message (default 3)"
     )
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show each app's Token and EncodingAESKey in the control API and console (local use only)",
+    )
 
 
 def build_config(args: argparse.Namespace):
@@ -73,6 +78,7 @@ def build_config(args: argparse.Namespace):
         state_path=None if args.no_state else args.state,
         callback_deadline=args.deadline,
         callback_attempts=args.attempts,
+        show_secrets=args.show_secrets,
     )
 
 

@@ -87,6 +87,10 @@ class SimConfig:
     callback_deadline: float = 5.0
     callback_attempts: int = 3  # "retries three times" is ambiguous: 3 deliveries in total by default
     save_delay: float = 0.5  # coalesce writes of the state file
+    # The control API (/_sim/api/state, the console) shows each app's callback Token and
+    # EncodingAESKey only with this set (`jiubot sim --show-secrets`): the demo serves the
+    # simulator on its public port, where they would let anyone forge pushes.
+    show_secrets: bool = False
 
 
 def parse_app(spec: str) -> App:

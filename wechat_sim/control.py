@@ -80,6 +80,9 @@ def app_view(sim: Simulator, app: App) -> dict[str, Any]:
     rt = sim.runtime(app.appid)
     view = dump(app)
     view.pop("secret")
+    if not sim.config.show_secrets:
+        for hidden in ("token", "aes_key"):
+            view[hidden] = "***" if view.get(hidden) else ""
     view["menu"] = rt.menu
     view["conditional_menus"] = rt.conditional_menus
     view["templates"] = list(rt.templates.values())
@@ -148,6 +151,7 @@ async def add_person(request: web.Request, sim: Simulator) -> Any:
 async def _act(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     pid, appid, action = str(body["person"]), str(body.get("appid", "")), body.get("action")
     extra: dict[str, Any] = {}
+    result: DeliveryResult | None
     if action == "follow":
         result = await sim.follow(pid, appid, scene=body.get("scene"))
     elif action == "unfollow":

@@ -230,7 +230,11 @@ async def weekly_cohorts(
             )
             .distinct()
         )
-        seen = [(member_id, int((when - first_week_start) / week)) for member_id, when in rows]
+        seen = [
+            (member_id, int((when - first_week_start) / week))
+            for member_id, when in rows
+            if member_id is not None
+        ]
     return _cohort_rows(first_week_start, weeks, follow, cohort_of, seen)
 
 
@@ -295,7 +299,7 @@ async def viewed_without_ordering(
         .having(func.count() >= times)
         .order_by(e.member_id)
     )
-    return list(rows.all())
+    return [int(m) for m in rows.all() if m is not None]
 
 
 async def cart_abandoned(
@@ -325,6 +329,8 @@ async def cart_abandoned(
     closed: dict[tuple[int, str], datetime] = {}
     ordered_any: dict[int, datetime] = {}
     for member_id, sku, name, last in rows:
+        if member_id is None:
+            continue
         last = last if last.tzinfo else last.replace(tzinfo=UTC)
         if name == "add_to_cart":
             added[(member_id, sku)] = last

@@ -15,6 +15,7 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -94,7 +95,7 @@ class EventStream:
         claimed = await self.redis.xautoclaim(self.stream, GROUP, consumer, min_idle_time=60_000, count=count)
         items = list(claimed[1]) if claimed and claimed[1] else []
         if not items:
-            response = await self.redis.xreadgroup(
+            response: Any = await self.redis.xreadgroup(
                 GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
             )
             items = list(response[0][1]) if response else []

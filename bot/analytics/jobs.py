@@ -15,7 +15,7 @@ from bot.analytics.models import AnalyticsEvent
 from bot.analytics.report import last_full_week
 from bot.analytics.rollups import local_day, rollup_day
 from bot.analytics.runtime import AnalyticsRuntime
-from bot.db import is_postgres, session_scope
+from bot.db import is_postgres, rowcount, session_scope
 from bot.ports import PushNotifier
 from bot.tenancy.models import Tenant
 
@@ -54,7 +54,7 @@ async def maintain_storage(
             for name in dropped:
                 await session.execute(text(f"DROP TABLE IF EXISTS {partitions.SCHEMA}.{name}"))
         result = await session.execute(delete(AnalyticsEvent).where(AnalyticsEvent.occurred_at < cutoff))
-    summary = {"made": made, "dropped": dropped, "deleted": result.rowcount or 0}
+    summary = {"made": made, "dropped": dropped, "deleted": rowcount(result)}
     log.info("analytics_storage", **summary)
     return summary
 

@@ -107,6 +107,6 @@ def html(figures: Figures, *, brand: str, generated: datetime) -> str:
 
 
 def pdf(page: str) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
     return HTML(string=page).write_pdf()

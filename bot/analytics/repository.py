@@ -40,10 +40,10 @@ async def _stamps(
             members[m_id] = (store_id, s_region or m_region or "", s_dist or m_dist or "", tier or "")
     wanted_stores = sorted(set(store_ids))
     if wanted_stores:
-        rows = await session.execute(
+        found = await session.execute(
             select(Store.id, Store.region_code, Store.distributor_code).where(Store.id.in_(wanted_stores))
         )
-        stores = {s_id: (region or "", dist or "") for s_id, region, dist in rows}
+        stores = {s_id: (region or "", dist or "") for s_id, region, dist in found}
     return members, stores
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.analytics.models import AnalyticsEvent, DailyRollup, RollupRun
-from bot.db import insert_ignore_statement, is_postgres, session_scope
+from bot.db import insert_ignore_statement, is_postgres, rowcount, session_scope
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -87,7 +87,7 @@ async def rollup_day(
                 grouped,
             )
         )
-        written = max(result.rowcount or 0, 0)
+        written = max(rowcount(result), 0)
         tenants = (
             [tenant_id]
             if tenant_id is not None

@@ -83,8 +83,9 @@ _validator = jsonschema_rs.validator_for(BATCH_SCHEMA)
 def _field(path: list[str | int], error: jsonschema_rs.ValidationError) -> str:
     kind = error.kind
     extra = getattr(kind, "property", None)
-    if extra is None and isinstance(getattr(kind, "unexpected", None), list) and kind.unexpected:
-        extra = kind.unexpected[0]
+    unexpected = getattr(kind, "unexpected", None)
+    if extra is None and isinstance(unexpected, list) and unexpected:
+        extra = unexpected[0]
     parts = [*path, *([extra] if isinstance(extra, str) else [])]
     text = ""
     for part in parts:

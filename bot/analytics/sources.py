@@ -99,19 +99,16 @@ async def order_events(session: AsyncSession, since: datetime) -> list[Event]:
     out: list[Event] = []
     for intent, store_id in rows:
         when = _ms(intent.created_at)
-        common = {
-            "tenant_id": intent.tenant_id,
-            "occurred_at": when,
-            "member_id": intent.member_id,
-            "store_id": store_id,
-        }
         out.append(
             Event(
-                event_id=f"order:{intent.id}",
-                name="order",
+                intent.tenant_id,
+                f"order:{intent.id}",
+                "order",
+                when,
+                member_id=intent.member_id,
+                store_id=store_id,
                 amount_fen=intent.total_fen or 0,
                 props={"channel": intent.channel},
-                **common,
             )
         )
         try:
@@ -124,11 +121,14 @@ async def order_events(session: AsyncSession, since: datetime) -> list[Event]:
             if sku and bottles > 0:
                 out.append(
                     Event(
-                        event_id=f"order_line:{intent.id}:{sku}",
-                        name="order_line",
+                        intent.tenant_id,
+                        f"order_line:{intent.id}:{sku}",
+                        "order_line",
+                        when,
+                        member_id=intent.member_id,
+                        store_id=store_id,
                         sku=sku,
                         quantity=bottles,
-                        **common,
                     )
                 )
     return out

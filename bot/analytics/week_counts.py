@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, column, distinct, func, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +54,7 @@ class WeekCounts:
         self.first_day = week_start(week)
 
     # scope filters ---------------------------------------------------------------------------
-    def members_in_scope(self) -> Select[tuple[int]]:
+    def members_in_scope(self) -> Select[Any]:
         m = Member
         query = select(m.id).where(m.tenant_id == self.tenant_id)
         if self.scope.kind == "region":
@@ -68,10 +69,10 @@ class WeekCounts:
             query = query.where(or_(m.distributor_code == self.scope.code, m.store_id.in_(stores)))
         return query
 
-    def member_filter(self, col):  # type: ignore[no-untyped-def]
+    def member_filter(self, col: Any) -> Any:
         return True if self.scope.kind == "tenant" else col.in_(self.members_in_scope())
 
-    async def scalar(self, query) -> float:  # type: ignore[no-untyped-def]
+    async def scalar(self, query: Any) -> float:
         return float(await self.session.scalar(query) or 0)
 
     # figures ---------------------------------------------------------------------------------
@@ -109,7 +110,7 @@ class WeekCounts:
             )
         )
 
-    def _messages(self):  # type: ignore[no-untyped-def]
+    def _messages(self) -> Any:
         x = _inbound.c
         query = select(x.latency_ms).where(
             x.tenant_id == self.tenant_id,
@@ -131,7 +132,7 @@ class WeekCounts:
             return None
         return float(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))])
 
-    def _orders(self, *where):  # type: ignore[no-untyped-def]
+    def _orders(self, *where) -> Any:
         o = OrderIntent
         return and_(
             o.tenant_id == self.tenant_id,
@@ -172,7 +173,7 @@ class WeekCounts:
         )
         return len(set(before.all())) / len(buyers)
 
-    def _scans(self):  # type: ignore[no-untyped-def]
+    def _scans(self) -> Any:
         r = CodeRedemption
         where = [r.tenant_id == self.tenant_id, r.scanned_at >= self.start, r.scanned_at < self.end]
         if self.scope.kind == "region":

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from bot.analytics.archive import Made
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser("report", help="the weekly private-domain report (私域运营报告)")
     sub = report.add_subparsers(dest="report_command", required=True)
     weekly = sub.add_parser("weekly", help="make one weekly report on demand")

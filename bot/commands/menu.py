@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, settings_or_exit
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -62,15 +62,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     order_parse = subparsers.choices.get("order-parse")
     if order_parse is not None:
         order_parse.set_defaults(core_opener=open_core_catalog)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        for line in exc.lines:
-            print(f"jiubot: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 @dataclass
@@ -117,7 +108,7 @@ def _appid(settings: Settings, given: str | None) -> str:
 def cmd_menu_push(args: argparse.Namespace) -> int:
     from bot.ordering.menu import MenuInvalid, build_menu, settings_values
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         buttons = build_menu(settings_values(settings))
     except MenuInvalid as exc:
@@ -149,7 +140,7 @@ async def _menu_push(settings: Settings, appid: str, buttons: list[dict]) -> int
 
 
 def cmd_menu_show(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = settings_or_exit()
     appid = _appid(settings, args.appid)
 
     async def run() -> int:
@@ -163,7 +154,7 @@ def cmd_menu_show(args: argparse.Namespace) -> int:
 
 # store binding codes -------------------------------------------------------------------------------------
 def cmd_store_qr(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = settings_or_exit()
     if not settings.core_url:
         print("jiubot: JIUBOT_CORE_URL is required (the store is looked up in the core)", file=sys.stderr)
         return 2
@@ -228,12 +219,12 @@ async def _store_qr(settings: Settings, appid: str, code: str, days: int | None,
 
 
 def cmd_store_revoke(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def run() -> int:
         from sqlalchemy import update
 
-        from bot.db import session_scope, utcnow
+        from bot.db import rowcount, session_scope, utcnow
         from bot.ordering.models import BindToken
 
         async with context(settings, core=True) as ctx:
@@ -248,7 +239,7 @@ def cmd_store_revoke(args: argparse.Namespace) -> int:
                     .where(BindToken.revoked_at.is_(None))
                     .values(revoked_at=utcnow())
                 )
-        print(f"revoked {result.rowcount} binding code(s) of {args.store}")
+        print(f"revoked {rowcount(result)} binding code(s) of {args.store}")
         return 0
 
     return asyncio.run(run())

@@ -14,7 +14,7 @@ import asyncio
 import sys
 import time
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, settings_or_exit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,17 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     token.set_defaults(func=cmd_token)
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        for line in exc.lines:
-            print(f"jiubot: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 def cmd_token(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = settings_or_exit()
     appid = args.appid or settings.oa_appid
     if not appid:
         print("jiubot: --appid is required (no JIUBOT_OA_APPID configured)", file=sys.stderr)

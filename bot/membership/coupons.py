@@ -7,6 +7,7 @@ content page, scan reward) asks the core once and gets the same coupon back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -40,8 +41,30 @@ class CouponGateway(Protocol):
     async def coupons_of(self, member_id: int) -> list[Coupon]: ...
 
 
+_CAMPAIGN_RE = re.compile(r"[0-9]{1,18}")
+
+
+class BadCampaign(CouponFailed):
+    """The campaign id is not a positive decimal number (the core's ids are integers)."""
+
+    def __init__(self) -> None:
+        super().__init__("bad_campaign")
+
+
+def canonical_campaign(campaign: str | int) -> str:
+    """The campaign id as the core reads it: "4", "04" and "004" are one campaign, so they must be
+    one idempotency key. Anything but 1-18 ASCII digits (signs, spaces, other scripts' digits,
+    booleans) is refused rather than guessed."""
+    if isinstance(campaign, bool):
+        raise BadCampaign()
+    text = str(campaign) if isinstance(campaign, int) else campaign
+    if not isinstance(text, str) or not _CAMPAIGN_RE.fullmatch(text) or int(text) <= 0:
+        raise BadCampaign()
+    return str(int(text))
+
+
 def idempotency_key(tenant_id: int, campaign: str, member_id: int) -> str:
-    return f"coupon:{tenant_id}:{campaign}:{member_id}"
+    return f"coupon:{tenant_id}:{canonical_campaign(campaign)}:{member_id}"
 
 
 async def claim(
@@ -57,6 +80,7 @@ async def claim(
     """Claim ``campaign`` for the member once; raises ``CouponFailed`` with the core's reason."""
     if source not in SOURCES:
         raise ValueError(f"unknown coupon source {source!r}")
+    campaign = canonical_campaign(campaign)
     async with session_scope(sessions) as session:
         member_id = await live_member_id(session, member_id)
         key = idempotency_key(tenant_id, campaign, member_id)
@@ -86,7 +110,9 @@ async def claim(
     return coupon
 
 
-async def _settle(sessions, tenant_id: int, key: str, **values: object) -> None:  # type: ignore[no-untyped-def]
+async def _settle(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, key: str, **values: object
+) -> None:
     async with session_scope(sessions) as session:
         await session.execute(
             update(CouponClaim)

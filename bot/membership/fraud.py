@@ -3,6 +3,14 @@
 These run before the database is touched, so a script hammering forged or stolen codes costs
 Redis round trips, not transactions. Each check is one Lua script (atomic across all the
 windows it tests). Caps per day/month and pattern flags need history and live in ``scanning``.
+
+What each window is keyed on (the policy table is in docs/membership.md, "Fraud windows"):
+a signed-in scan is counted against its MEMBER (an identity WeChat issued: costly to multiply)
+and its device id when the mini-program sends one; never against its IP address, which a whole
+carrier NAT, office or misconfigured proxy may share. An anonymous request (an H5 visitor
+without our cookie) has nothing but its address (bot/clientip.py): its invalid codes are counted
+against that address, and the lock that follows refuses only further anonymous requests from
+it; a signed-in member behind the same address is never affected.
 """
 
 from __future__ import annotations
@@ -51,15 +59,23 @@ class Subjects:
     ip: str | None
     device: str | None
 
-    def pairs(self) -> list[tuple[str, str]]:
+    def velocity_pairs(self) -> list[tuple[str, str]]:
+        """The subjects of the velocity windows: member and device (signed-in scans only)."""
         out = []
         if self.member_id is not None:
             out.append(("m", str(self.member_id)))
-        if self.ip:
-            out.append(("ip", self.ip))
-        if self.device:
-            out.append(("dev", self.device[:64]))
+            if self.device:
+                out.append(("dev", self.device[:64]))
         return out
+
+    def lock_pair(self) -> tuple[str, str] | None:
+        """Whose invalid codes are counted and who is locked out: the member, else (anonymous)
+        the client address under its own kind ``anon``, which no signed-in request checks."""
+        if self.member_id is not None:
+            return ("m", str(self.member_id))
+        if self.ip:
+            return ("anon", self.ip[:45])
+        return None
 
 
 class FraudGuard:
@@ -75,10 +91,10 @@ class FraudGuard:
         return self.keys("scan", tenant_id, *parts)
 
     async def locked(self, subjects: Subjects) -> bool:
-        names = [self._key(subjects.tenant_id, "lock", kind, value) for kind, value in subjects.pairs()]
-        if not names:
+        pair = subjects.lock_pair()
+        if pair is None:
             return False
-        return any(v is not None for v in await self.redis.mget(names))
+        return await self.redis.exists(self._key(subjects.tenant_id, "lock", *pair)) > 0
 
     async def admit(
         self,
@@ -87,11 +103,11 @@ class FraudGuard:
         source_windows: Sequence[tuple[int, int]],
     ) -> str | None:
         """Record one scan attempt in every velocity window; None if admitted, else the subject
-        kind whose window is full (``m``, ``ip``, ``dev``)."""
+        kind whose window is full (``m``, ``dev``). ``source_windows`` apply to the device."""
         keys: list[str] = []
-        argv: list[object] = []
+        argv: list[int] = []
         owners: list[str] = []
-        for kind, value in subjects.pairs():
+        for kind, value in subjects.velocity_pairs():
             for window, limit in member_windows if kind == "m" else source_windows:
                 keys.append(self._key(subjects.tenant_id, "vel", kind, value, window))
                 argv.extend((window * 1000, limit))
@@ -105,20 +121,19 @@ class FraudGuard:
         return owners[full - 1] if full else None
 
     async def invalid_code(self, subjects: Subjects, *, window: int, threshold: int, lockout: int) -> bool:
-        """Count an invalid code against the member and the IP; True if that locked them out."""
-        locked = False
-        for kind, value in subjects.pairs():
-            if kind == "dev":
-                continue
-            count = await self._invalid(
-                keys=[
-                    self._key(subjects.tenant_id, "bad", kind, value),
-                    self._key(subjects.tenant_id, "lock", kind, value),
-                ],
-                args=[window, threshold, lockout],
-            )
-            locked = locked or int(count) >= threshold
-        return locked
+        """Count an invalid code against the member (anonymous: the client address); True if
+        that locked them out."""
+        pair = subjects.lock_pair()
+        if pair is None:
+            return False
+        count = await self._invalid(
+            keys=[
+                self._key(subjects.tenant_id, "bad", *pair),
+                self._key(subjects.tenant_id, "lock", *pair),
+            ],
+            args=[window, threshold, lockout],
+        )
+        return int(count) >= threshold
 
     async def unlock(self, tenant_id: int, kind: str, value: str) -> None:
         await self.redis.delete(
@@ -144,6 +159,13 @@ class FraudGuard:
     async def recent_reviews(self, tenant_id: int, count: int = 50) -> list[dict[str, str]]:
         rows = await self.redis.xrevrange(self._key(tenant_id, "review"), count=count)
         return [
-            {"id": rid.decode(), **{k.decode(): v.decode() for k, v in fields.items()}}
-            for rid, fields in rows
+            {"id": _text(rid), **{_text(k): _text(v) for k, v in (fields or {}).items()}}
+            for rid, fields in rows or ()
         ]
+
+
+def _text(value: bytes | str | None) -> str:
+    """A stream field as text (redis-py types it bytes or str, by the client's decode_responses)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value or ""

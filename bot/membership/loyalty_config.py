@@ -51,7 +51,7 @@ class LoyaltyConfig:
     daily_scan_cap: int = 10
     monthly_scan_cap: int = 60
     member_velocity: tuple[tuple[int, int], ...] = ((60, 5), (3600, 40))  # (window s, max scans)
-    source_velocity: tuple[tuple[int, int], ...] = ((60, 20), (3600, 300))  # per IP and per device
+    source_velocity: tuple[tuple[int, int], ...] = ((60, 20), (3600, 300))  # per device (see fraud.py)
     invalid_lockout_count: int = 5
     invalid_window_seconds: int = 600
     lockout_seconds: int = 1800

@@ -1,9 +1,10 @@
 """``POST /mp/api/events``: a batch of the mini-program's behaviour events.
 
-The batch is checked against the schema in ``bot/analytics/schema.py`` and refused whole when
-it breaks it (400 naming the field: ``{"error": "bad_request", "message": ..., "field":
-"events[2].dwell_ms"}``); accepted events are stamped with the caller's member and go to the
-analytics stream (written behind this request). A client id seen before is stored once.
+The batch is checked against the JSON schema in ``bot/analytics/schema.py`` (also in
+``openapi.yaml``) and refused whole when it breaks it: 400 ``bad_request`` with ``field`` naming
+the first place at fault (``events[2].dwell_ms``). Accepted events are stamped with the caller's
+member and go to the analytics stream (written behind this request); a client id seen before is
+stored once.
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import structlog
 from aiohttp import web
 
 from bot.analytics.actions import accept_mp_batch
 from bot.analytics.errors import BadEvents
+from bot.miniapp.api import api
 from bot.miniapp.errors import ErrorCode, MpError
-from bot.miniapp.routes import api, require_session, services_of
-from bot.miniapp.texts import message
-
-log = structlog.get_logger(__name__)
+from bot.miniapp.session import MpSession
+from bot.services import Services
 
 routes = web.RouteTableDef()
 
@@ -28,10 +27,8 @@ MAX_BODY = 256 * 1024
 
 
 @routes.post("/mp/api/events")
-@api
-async def events(request: web.Request) -> Any:
-    services = services_of(request)
-    session = require_session(request)
+@api()
+async def events(request: web.Request, services: Services, *, session: MpSession) -> dict[str, Any]:
     runtime = services.analytics
     if runtime is None:
         raise MpError(ErrorCode.NOT_CONFIGURED, "analytics is not wired")
@@ -46,18 +43,5 @@ async def events(request: web.Request) -> Any:
             runtime, body, tenant_id=session.tenant_id, member_id=session.member_id
         )
     except BadEvents as exc:
-        log.info("mp_events_refused", member_id=session.member_id, field=exc.field, reason=exc.reason)
-        return web.json_response(
-            {
-                "error": ErrorCode.BAD_REQUEST.value,
-                "message": message(ErrorCode.BAD_REQUEST),
-                "field": exc.field,
-                "reason": exc.reason,
-            },
-            status=400,
-        )
+        raise MpError(ErrorCode.BAD_REQUEST, exc.reason, field=exc.field) from None
     return {"accepted": accepted.accepted}
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_routes(routes)

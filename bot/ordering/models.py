@@ -61,7 +61,8 @@ class BindToken(Base):
 
 
 class CoreEvent(Base):
-    """A core webhook event handled once: the unique key drops the core's redeliveries."""
+    """A core webhook event handled once: the unique key drops the core's redeliveries. The row is
+    inserted first (the claim) and marked ``done`` with the event's effects."""
 
     __tablename__ = "ordering_core_events"
     __table_args__ = (UniqueConstraint("tenant_id", "event_id"),)
@@ -71,6 +72,8 @@ class CoreEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(48))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "done", or "p:<token>" while one delivery processes the event (migration 0015)
+    state: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
 
 
 class OrderIntent(Base):

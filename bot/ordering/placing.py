@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_client import BackendUnavailable, CoreError, LineRequest, ProtocolError, Unauthorized
-from bot.db import insert_ignore, session_scope, utcnow
+from bot.db import insert_ignore, rowcount, session_scope, utcnow
 from bot.ordering.models import OrderIntent
 from bot.ordering.views import PlaceResult
 
@@ -115,10 +115,15 @@ class OrderPlacer:
             return result_of(await self._load(row.id), replayed=not fresh)
         return result_of(await self._load(row.id))  # settled just now: the turn reports it
 
-    async def status(self, tenant_id: int, key: str) -> PlaceResult | None:
+    async def status(self, tenant_id: int, key: str, *, core_store_id: int | None) -> PlaceResult | None:
+        """The intent ``key`` of the tenant, only if it orders for ``core_store_id`` (the caller's
+        bound store): another store's key is as unknown as a key that does not exist. ``None`` only
+        for a key the server itself kept for the member (the chat's last confirmed order)."""
         async with session_scope(self.sessions) as session:
             row = await _by_key(session, tenant_id, key)
-            return result_of(row, replayed=True) if row else None
+            if row is None or (core_store_id is not None and row.core_store_id != core_store_id):
+                return None
+            return result_of(row, replayed=True)
 
     # the worker ------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, poll: float | None = None) -> None:
@@ -212,7 +217,7 @@ class OrderPlacer:
                 )
                 .values(**values)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def _mark_notify(self, intent_id: int) -> bool:
         async with session_scope(self.sessions) as session:
@@ -221,7 +226,7 @@ class OrderPlacer:
                 .where(OrderIntent.id == intent_id, OrderIntent.status == PENDING)
                 .values(notify=True)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def _attempt(self, intent_id: int) -> PlaceResult:
         row = await self._load(intent_id)

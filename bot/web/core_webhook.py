@@ -2,12 +2,17 @@
 
 1. Verify ``X-Core-Signature`` over the raw body with ``core_webhook_secret`` (backend_client's
    verifier: constant time, timestamp tolerance). Bad signature -> 401, unreadable -> 400.
-2. An event id already handled is acknowledged and dropped (the core delivers at least once).
+2. Insert-first: the event id's row is inserted (``ON CONFLICT DO NOTHING``) as a claim before
+   anything is done; only the delivery whose insert wrote the row processes the event. A
+   redelivery of a handled event is acknowledged and dropped (the core delivers at least once);
+   one that arrives while another delivery is processing gets 409 ``in_progress`` (the core
+   retries later). When processing fails, the claim is deleted so the redelivery runs it again; a
+   claim abandoned by a crashed process is taken over after ``CLAIM_LEASE``.
 3. ``order.status_changed``: push the news to the store's owner (and the member who placed the
    order) through the notifier (key ``core-event:<event id>:<member>``: never twice), and credit
    or reverse ordering points through membership, in one transaction with the event id's row
-   (unique per tenant), so a crash before the commit means the core's retry does it all again
-   and the pushes are not repeated.
+   (marked ``done`` in the transaction of the credit), so a crash before the commit means the
+   core's retry does it all again and the pushes are not repeated.
 
 When the core itself cannot be asked (an order total for points) the answer is 503 and the core
 retries later; nothing is recorded in between.
@@ -15,13 +20,17 @@ retries later; nothing is recorded in between.
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+from typing import Literal
+
 import structlog
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from backend_client import CoreError, InvalidWebhook, OrderStatusChanged, WebhookEvent, verify_webhook
 from bot import keys
-from bot.db import insert_ignore, session_scope, utcnow
+from bot.db import insert_ignore, rowcount, session_scope, utcnow
 from bot.membership.loyalty_config import LoyaltyConfig
 from bot.ordering import notices
 from bot.ordering import repository as repo
@@ -50,6 +59,15 @@ async def _tenant_id(services: Services) -> int:
     return tenant.id
 
 
+# A claim older than this is taken to belong to a crashed process and may be taken over.
+CLAIM_LEASE = timedelta(minutes=2)
+DONE = "done"
+
+
+class ClaimLost(Exception):
+    """Our claim was taken over (we outlived the lease): the other delivery does the work."""
+
+
 @routes.post("/core/webhook")
 async def receive(request: web.Request) -> web.Response:
     services: Services = request.app[keys.SERVICES]
@@ -60,43 +78,104 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("core_webhook_rejected", reason=exc.reason)
         return _json(400 if exc.reason == "malformed" else 401, error=exc.reason)
     tenant_id = await _tenant_id(services)
-    async with session_scope(services.sessions) as session:
-        seen = (
-            await session.execute(
-                select(CoreEvent.id).where(
-                    CoreEvent.tenant_id == tenant_id, CoreEvent.event_id == event.id[:64]
-                )
-            )
-        ).first()
-    if seen is not None:
+    is_order = event.type == "order.status_changed" and isinstance(event.data, OrderStatusChanged)
+    outcome, token = await _claim(services, tenant_id, event, final=not is_order)
+    if outcome == "duplicate":
         return _json(200, status="duplicate")
+    if outcome == "busy":
+        return _in_progress()
+    if not is_order:
+        return _json(200, status="ok")  # recorded as done by the claim itself
     try:
-        if event.type == "order.status_changed" and isinstance(event.data, OrderStatusChanged):
-            await _order_status(services, tenant_id, event)
-        else:
-            await _record(services, tenant_id, event)
+        await _order_status(services, tenant_id, event, token)
+    except ClaimLost:
+        return _in_progress()
     except CoreError as exc:
-        log.warning("core_webhook_deferred", event=event.id, error=exc.code)
+        await _release(services, tenant_id, event, token)
+        log.warning("core_webhook_deferred", event_id=event.id, error=exc.code)
         return _json(503, error="core_unavailable")
+    except Exception:
+        await _release(services, tenant_id, event, token)
+        raise
     return _json(200, status="ok")
 
 
-async def _record(services: Services, tenant_id: int, event: WebhookEvent, session=None) -> None:  # type: ignore[no-untyped-def]
+def _in_progress() -> web.Response:
+    response = _json(409, error="in_progress")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _claim(
+    services: Services, tenant_id: int, event: WebhookEvent, *, final: bool
+) -> tuple[Literal["claimed", "duplicate", "busy"], str]:
+    """Insert the event's row first: ("claimed", our token) when this delivery processes the
+    event, "duplicate" when it was handled, "busy" when another delivery is processing it now.
+    ``final``: nothing to process, the row is written as done at once."""
+    token = DONE if final else f"p:{secrets.token_hex(6)}"
+    now = utcnow()
     row = {
         "tenant_id": tenant_id,
         "event_id": event.id[:64],
         "type": event.type[:48],
-        "received_at": utcnow(),
+        "received_at": now,
+        "state": token,
     }
-    if session is not None:
+    async with session_scope(services.sessions) as session:
+        # RETURNING, not rowcount: psycopg reports -1 for this statement.
+        inserted = await session.execute(
+            insert_ignore(
+                session, CoreEvent.__table__, [row], index_elements=["tenant_id", "event_id"]
+            ).returning(CoreEvent.__table__.c.id)
+        )
+        if inserted.first() is not None:
+            return "claimed", token
+        # Someone claimed it first: take over only a claim its process abandoned.
+        taken = await session.execute(
+            update(CoreEvent)
+            .where(
+                CoreEvent.tenant_id == tenant_id,
+                CoreEvent.event_id == event.id[:64],
+                CoreEvent.state != DONE,
+                CoreEvent.received_at < now - CLAIM_LEASE,
+            )
+            .values(state=token, received_at=now)
+        )
+        if rowcount(taken) == 1:
+            log.warning("core_webhook_claim_taken_over", event_id=event.id)
+            return "claimed", token
+        state = (
+            await session.execute(
+                select(CoreEvent.state).where(
+                    CoreEvent.tenant_id == tenant_id, CoreEvent.event_id == event.id[:64]
+                )
+            )
+        ).scalar_one_or_none()
+    return ("duplicate" if state == DONE else "busy"), ""
+
+
+async def _release(services: Services, tenant_id: int, event: WebhookEvent, token: str) -> None:
+    """Processing failed: drop our claim so that the core's redelivery processes the event."""
+    async with session_scope(services.sessions) as session:
         await session.execute(
-            insert_ignore(session, CoreEvent.__table__, [row], index_elements=["tenant_id", "event_id"])
+            delete(CoreEvent).where(
+                CoreEvent.tenant_id == tenant_id,
+                CoreEvent.event_id == event.id[:64],
+                CoreEvent.state == token,
+            )
         )
-        return
-    async with session_scope(services.sessions) as own:
-        await own.execute(
-            insert_ignore(own, CoreEvent.__table__, [row], index_elements=["tenant_id", "event_id"])
+
+
+async def _mark_done(session, tenant_id: int, event: WebhookEvent, token: str) -> None:
+    done = await session.execute(
+        update(CoreEvent)
+        .where(
+            CoreEvent.tenant_id == tenant_id, CoreEvent.event_id == event.id[:64], CoreEvent.state == token
         )
+        .values(state=DONE)
+    )
+    if done.rowcount != 1:
+        raise ClaimLost()
 
 
 async def _config(services: Services, tenant_id: int) -> LoyaltyConfig:
@@ -104,7 +183,7 @@ async def _config(services: Services, tenant_id: int) -> LoyaltyConfig:
     return await membership.configs.get(tenant_id) if membership is not None else LoyaltyConfig()
 
 
-async def _order_status(services: Services, tenant_id: int, event: WebhookEvent) -> None:
+async def _order_status(services: Services, tenant_id: int, event: WebhookEvent, token: str) -> None:
     data = event.data
     assert isinstance(data, OrderStatusChanged)
     core = services.core
@@ -126,7 +205,7 @@ async def _order_status(services: Services, tenant_id: int, event: WebhookEvent)
             await notices.credit_points(
                 session, tenant_id, data, store_code=store_code, amount_fen=amount, config=config
             )
-        await _record(services, tenant_id, event, session)
+        await _mark_done(session, tenant_id, event, token)
     log.info("core_order_status", order=data.order_id, status=data.status, notified=bool(notice))
 
 

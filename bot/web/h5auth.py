@@ -51,8 +51,12 @@ def runtime_of(request: web.Request) -> MembershipRuntime:
 
 
 def in_wechat(request: web.Request) -> bool:
-    """WeChat's in-app browser (its User-Agent), or the demo's simulated one (a cookie that only
-    ``jiubot demo`` configures; see ``Settings.wechat_browser_cookie``)."""
+    """Whether the page was opened in WeChat's browser, by its user agent (which anyone can
+    send), or the demo's simulated one (a cookie that only ``jiubot demo`` configures; see
+    ``Settings.wechat_browser_cookie``). It only chooses a page ("scan this with WeChat" vs. the
+    real one): nothing that matters for security depends on it; identity comes from WeChat's
+    OAuth (the signed member cookie), limits from the member or the client address
+    (bot/clientip.py)."""
     if "micromessenger" in request.headers.get("User-Agent", "").lower():
         return True
     marker = runtime_of(request).settings.wechat_browser_cookie
@@ -70,15 +74,6 @@ async def brand_of(request: web.Request, tenant_id: int | None) -> str:
         if tenant is not None and tenant.name:
             return tenant.name
     return services.settings.tenant_name
-
-
-def client_ip(request: web.Request) -> str | None:
-    """The scanner's IP for velocity windows and the IP -> city fallback."""
-    if runtime_of(request).settings.trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.rsplit(",", 1)[-1].strip()[:45] or request.remote
-    return request.remote
 
 
 def _mac(secret: str, body: str) -> str:
@@ -161,7 +156,7 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     raw = await services.redis.getdel(services.keys("h5", "oauth", state))
     if raw is None:
         raise web.HTTPBadRequest(text="this link has expired; scan again")
-    appid, target = raw.decode().split(" ", 1)
+    appid, target = (raw.decode() if isinstance(raw, bytes) else raw).split(" ", 1)
     app = await services.registry.get(appid)
     if app is None:
         raise web.HTTPBadRequest(text="unknown app")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.clientip import client_ip
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership.codes import InvalidCode, extract, parse
 from bot.membership.interface import ScanRequest, ScanResult
 from bot.web.h5auth import (
     brand_of,
-    client_ip,
     current_member,
     form_token,
     in_wechat,
@@ -67,7 +67,8 @@ async def scan_page(request: web.Request) -> web.StreamResponse:
         request_ = ScanRequest(
             tenant_id, member.member_id if member else None, code, "h5", ip=client_ip(request)
         )
-        return await _page(request, await runtime.scanner.scan(request_), code, status=404)
+        refused = await runtime.scanner.scan(request_)
+        return await _page(request, refused, code, status=429 if refused.reason == "locked" else 404)
     if member is None or member.tenant_id != ref.tenant_id:
         raise await login_redirect(request, f"/c/{ref.text}", ref.tenant_id)
     result = await runtime.scanner.scan(

@@ -4,6 +4,12 @@ A push's lease moves absent -> in-flight (``P<token>``) -> done (``D<reply>``) o
 (``L``: the reply went, or will go, through the customer-service API). A handler that fails
 releases the lease, so WeChat's retry runs it again; done is written only AFTER success.
 
+An owner that dies (its process killed mid-handling) leaves its in-flight lease and the member's
+lock behind. The in-flight lease lives only ``inflight_ttl`` (the budget plus a margin: a live
+owner has settled or deferred by then), so a retry waiting on it takes the message over when it
+expires; the member's lock token is the lease's token, so the taker also takes over the dead
+owner's lock instead of waiting for it to expire.
+
 ``begin`` is one script and one round trip: it checks the nonce against replay, claims the
 lease, reads the cached member id, tries the member's lock and, when it got the lock, reads the
 flow state. ``settle_command`` is the matching script for the end; the pipeline sends it with
@@ -18,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 
 from bot.redis import Keys
-from bot.redis_mux import Mux, Script
+from bot.redis_mux import Command, Mux, Script
 
 _BEGIN = """
 if ARGV[7] == '1' then
@@ -34,6 +40,10 @@ if cur then return {'dup', cur} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local member = redis.call('GET', KEYS[3])
 local locked = redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', ARGV[6])
+if not locked and ARGV[8] ~= '' and redis.call('GET', KEYS[4]) == ARGV[8] then
+  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6])  -- the dead owner's lock
+  locked = true
+end
 local state = false
 if locked then state = redis.call('GET', KEYS[5]) end
 return {'new', member or '', locked and '1' or '0', state or ''}
@@ -118,9 +128,12 @@ class Dedupe:
         nonce: str,
         fingerprint: str,
         check_nonce: bool = True,
+        take_lock_from: str = "",
     ) -> Claim:
-        lease = INFLIGHT + secrets.token_hex(8).encode()
+        """Claim the message; ``take_lock_from``: the token of an expired in-flight lease whose
+        owner still holds the member's lock (a retry taking over from a dead owner)."""
         lock_token = secrets.token_hex(8)
+        lease = INFLIGHT + lock_token.encode()
         result = await self._begin(
             [
                 self.lease_key(appid, dedupe_key),
@@ -137,6 +150,7 @@ class Dedupe:
                 lock_token,
                 self.lock_ms,
                 "1" if check_nonce else "0",
+                take_lock_from,
             ],
         )
         status = result[0]  # type: ignore[index]
@@ -175,16 +189,18 @@ class Dedupe:
         new_value: bytes | None,
         lock_token: str | None,
         ttl_ms: int | None = None,
-    ) -> tuple:
+    ) -> Command:
         """The lease transition (``None`` releases it) and the lock release, as one command."""
         return self._settle.command(
             [self.lease_key(appid, dedupe_key), self.lock_key(appid, openid) if lock_token else ""],
             [lease, new_value if new_value is not None else b"", ttl_ms or self.done_ms, lock_token or ""],
         )
 
-    async def run_settle(self, command: tuple) -> None:
+    async def run_settle(self, command: Command) -> None:
         """Re-run a settle command on its own (after NOSCRIPT: Redis restarted)."""
         _, _, numkeys, *rest = command
+        if not isinstance(numkeys, int):
+            raise TypeError(f"not a settle command: {command!r}")
         await self._settle(list(rest[:numkeys]), list(rest[numkeys:]))
 
     async def defer(self, appid: str, dedupe_key: str, lease: bytes) -> None:

@@ -4,6 +4,14 @@ ARCHITECTURE.md mechanisms 1 and 2. The handler runs in its own task raced again
 (4.5 s by default, counted from the request's arrival). If it finishes in time its reply is the
 HTTP answer and is stored in the lease for WeChat's retries. If not, WeChat gets ``success`` at
 once and the reply goes out through the ``Notifier`` (customer-service API) when it is ready.
+
+Every Redis step is inside the same budget: the dedupe claim (``begin``) gets what is left of
+it, the finishing round trip (settle, log, reach) what is left plus ``SETTLE_GRACE``. When Redis
+is down or silent at the claim, nothing has happened yet: the handler does not run, nothing is
+marked handled, and WeChat gets a static "busy, please send again" reply (messages) or a bare
+ack (events) in time (outcome ``unavailable``). When the claim worked but the finishing round
+trip cannot be written, the user still gets the reply (the handler's effects are committed); the
+in-flight lease then expires on its own (``dedupe_inflight_ttl_seconds``).
 """
 
 from __future__ import annotations
@@ -14,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
 
 from bot.dispatch import Dispatcher, EventContext, MemberLock
 from bot.messages import Inbound, NoReply, Replies, Reply, TextReply
 from bot.observability import hash_openid, metrics
 from bot.ports import Recipient
+from bot.redis_mux import Command, CommandArg
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
 from bot.wechat.dedupe import DEFERRED, DONE, INFLIGHT, Claim, Dedupe
@@ -39,12 +48,12 @@ class CommandBatch:
     __slots__ = ("commands",)
 
     def __init__(self) -> None:
-        self.commands: list[tuple] = []
+        self.commands: list[Command] = []
 
-    def eval(self, script: str, numkeys: int, *args: object) -> None:
+    def eval(self, script: str, numkeys: int, *args: CommandArg) -> None:
         self.commands.append(("EVAL", script, numkeys, *args))
 
-    def execute_command(self, *args: object) -> None:
+    def execute_command(self, *args: CommandArg) -> None:
         self.commands.append(args)
 
 
@@ -58,11 +67,32 @@ class Outcome:
     """What the HTTP layer sends: ``xml`` (plain reply XML) or an ack when None."""
 
     xml: bytes | None
-    status: str  # replied, acked, deferred, duplicate, failed, replay, unknown_type
+    status: str  # replied, acked, deferred, duplicate, failed, replay, unknown_type, unavailable
 
 
 class ReplayedNonce(Exception):
     pass
+
+
+class RedisUnavailable(Exception):
+    """A Redis step of the callback did not complete within its share of the budget."""
+
+
+# The finishing round trip may use this much beyond the budget (WeChat waits 5 s; the budget is
+# at most 4.9 s, 4.5 s by default).
+SETTLE_GRACE = 0.3
+
+
+RETRY_STEP_FLOOR = 0.5  # seconds
+
+
+async def _within(seconds: float, step):  # type: ignore[no-untyped-def]
+    """Await ``step`` for at most ``seconds``; Redis errors and the deadline become RedisUnavailable."""
+    try:
+        async with asyncio.timeout(max(seconds, 0.0)):
+            return await step
+    except (TimeoutError, RedisError, OSError) as exc:
+        raise RedisUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
 class Pipeline:
@@ -81,7 +111,7 @@ class Pipeline:
         self.inbound_log = inbound_log
         self.budget = budget
         self.recorders: list[InteractionRecorder] = []
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[object]] = set()
 
     # public -------------------------------------------------------------------------------
     async def handle(
@@ -97,22 +127,70 @@ class Pipeline:
         if message.msg_type not in KNOWN_TYPES:
             metrics.unknown_types.labels(msg_type=message.msg_type[:32]).inc()
             log.info("unknown_message_type", appid=app.appid, msg_type=message.msg_type[:32])
-            await self.inbound_log.append(self._entry(app, message, None, "unknown_type", started))
+            try:
+                await _within(
+                    self._left(started) + SETTLE_GRACE,
+                    self.inbound_log.append(self._entry(app, message, None, "unknown_type", started)),
+                )
+            except RedisUnavailable as exc:
+                log.warning("callback_log_unavailable", appid=app.appid, error=str(exc))
             return Outcome(None, "unknown_type")
 
-        claim = await self.dedupe.begin(
-            app.appid,
-            message.openid,
-            message.dedupe_key,
-            timestamp=timestamp,
-            nonce=nonce,
-            fingerprint=fingerprint,
-        )
+        try:
+            claim = await _within(
+                self._left(started),
+                self.dedupe.begin(
+                    app.appid,
+                    message.openid,
+                    message.dedupe_key,
+                    timestamp=timestamp,
+                    nonce=nonce,
+                    fingerprint=fingerprint,
+                ),
+            )
+        except RedisUnavailable as exc:
+            return self._unavailable(app, message, exc)
         if claim.status == "replay":
             raise ReplayedNonce()
         if claim.status == "dup":
             return await self._duplicate(app, message, claim, started, timestamp, nonce, fingerprint)
         return await self._run(app, message, claim, started)
+
+    def _left(self, started: float) -> float:
+        return self.budget - (time.monotonic() - started)
+
+    def _step(self, started: float) -> float:
+        """The deadline of one Redis step of a retry waiting for another delivery's lease: the
+        budget's rest, but never under RETRY_STEP_FLOOR, because such a retry keeps waiting past
+        its budget for a dead owner's lease to expire (the webhook has acked WeChat by then)."""
+        return max(self._left(started), RETRY_STEP_FLOOR)
+
+    def _unavailable(self, app: AppConfig, message: Inbound, exc: Exception) -> Outcome:
+        """Redis could not take the claim: nothing ran and nothing is marked. A message gets the
+        static busy text (the user knows to send it again), an event a bare ack."""
+        metrics.deadline_overruns.inc()
+        log.error(
+            "callback_redis_unavailable",
+            appid=app.appid,
+            user=hash_openid(message.openid),
+            msg_type=message.msg_type,
+            error=str(exc)[:200],
+        )
+        if message.msg_type == "event":
+            return Outcome(None, "unavailable")
+        return Outcome(render_reply(TextReply(self.services.text("service_busy")), message), "unavailable")
+
+    def adopt(self, task: asyncio.Task[Outcome]) -> None:
+        """Keep a callback the HTTP layer stopped waiting for alive until it ends (drained on
+        shutdown), and log how it ended."""
+        self._background.add(task)
+
+        def done(t: asyncio.Task[Outcome]) -> None:
+            self._background.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("callback_after_cap_failed", error=repr(t.exception())[:200])
+
+        task.add_done_callback(done)
 
     async def drain(self, grace: float = 30.0) -> None:
         """Wait for late replies still in flight (called on shutdown)."""
@@ -137,11 +215,15 @@ class Pipeline:
             ctx.prefetch_flow(claim.flow_state)
         task = asyncio.create_task(self.dispatcher.feed(ctx))
         remaining = self.budget - (time.monotonic() - started)
-        if await _finished_within(task, remaining):
+        if await finished_within(task, remaining):
             return await self._finish_in_time(app, message, claim, ctx, task, started)
         # Budget spent: ack now, reply later. Retries from here on get a bare ack.
         metrics.deadline_overruns.inc()
-        await self.dedupe.defer(app.appid, message.dedupe_key, claim.lease)
+        try:
+            await _within(SETTLE_GRACE, self.dedupe.defer(app.appid, message.dedupe_key, claim.lease))
+        except RedisUnavailable as exc:
+            # Retries see the in-flight lease and get an ack; the reply still goes out late.
+            log.warning("callback_defer_unavailable", appid=app.appid, error=str(exc)[:200])
         late = asyncio.create_task(self._finish_late(app, message, claim, ctx, task, started))
         self._background.add(late)
         late.add_done_callback(self._background.discard)
@@ -165,7 +247,9 @@ class Pipeline:
         xml = render_reply(now_reply, message) if now_reply is not None else None
         stored = DONE + (xml or b"")
         status = "replied" if xml else "acked"
-        await self._settle(app, message, claim, ctx, stored, status, started)
+        await self._settle_within(
+            self._left(started) + SETTLE_GRACE, app, message, claim, ctx, stored, status, started
+        )
         if later:
             self._spawn_later(app, message, ctx, later)
         return Outcome(xml, status)
@@ -183,10 +267,10 @@ class Pipeline:
             reply = await task
         except Exception:
             # The handler failed after WeChat was answered; it will not retry, so tell the user.
-            await self._settle(app, message, claim, ctx, None, "failed", started)
+            await self._settle_within(self.budget, app, message, claim, ctx, None, "failed", started)
             await self._deliver(app, message, ctx, self.services.text("error_late"), kind="error")
             return
-        await self._settle(app, message, claim, ctx, DEFERRED, "deferred", started)
+        await self._settle_within(self.budget, app, message, claim, ctx, DEFERRED, "deferred", started)
         items = list(reply.items) if isinstance(reply, Replies) else [reply]
         for index, item in enumerate(i for i in items if not isinstance(i, NoReply)):
             await self._deliver(app, message, ctx, item, kind=f"late{index}")
@@ -195,7 +279,17 @@ class Pipeline:
         self, app: AppConfig, message: Inbound, claim: Claim, ctx: EventContext, started: float
     ) -> None:
         # Release the lease (not "done"): WeChat's retry of this message runs the handler again.
-        await self._settle(app, message, claim, ctx, None, "failed", started)
+        await self._settle_within(
+            self._left(started) + SETTLE_GRACE, app, message, claim, ctx, None, "failed", started
+        )
+
+    async def _settle_within(self, seconds: float, *args) -> None:  # type: ignore[no-untyped-def]
+        """``_settle`` under a deadline; when Redis cannot take it, log and go on: the lease stays
+        in flight until its TTL (never marked done), the answer is not held back."""
+        try:
+            await _within(seconds, self._settle(*args))
+        except RedisUnavailable as exc:
+            log.error("callback_settle_unavailable", status=args[5], error=str(exc)[:200])
 
     async def _settle(
         self,
@@ -268,18 +362,27 @@ class Pipeline:
         nonce: str,
         fingerprint: str,
     ) -> Outcome:
-        value = claim.lease
+        value: bytes | None = claim.lease
+        owner = ""  # the token of the last in-flight lease seen (also its owner's lock token)
         while True:
             if value is None:
-                # The first delivery failed and released the lease: this retry runs it again.
-                fresh = await self.dedupe.begin(
-                    app.appid,
-                    message.openid,
-                    message.dedupe_key,
-                    timestamp=timestamp,
-                    nonce=nonce,
-                    fingerprint=fingerprint,
-                )
+                # The first delivery failed and released the lease, or its owner died and the
+                # in-flight lease expired: this retry runs it again (taking a dead owner's lock).
+                try:
+                    fresh = await _within(
+                        self._step(started),
+                        self.dedupe.begin(
+                            app.appid,
+                            message.openid,
+                            message.dedupe_key,
+                            timestamp=timestamp,
+                            nonce=nonce,
+                            fingerprint=fingerprint,
+                            take_lock_from=owner,
+                        ),
+                    )
+                except RedisUnavailable as exc:
+                    return self._unavailable(app, message, exc)
                 if fresh.status == "new":
                     return await self._run(app, message, fresh, started)
                 if fresh.status == "replay":
@@ -292,11 +395,20 @@ class Pipeline:
                 metrics.dedupe_hits.labels(state="deferred").inc()
                 return Outcome(None, "duplicate")
             assert value.startswith(INFLIGHT)
-            if time.monotonic() - started >= self.budget:
+            owner = value[1:].decode()
+            # A live owner settles or defers within its budget, which began before ours: past
+            # ours, keep waiting for the lease to expire (a dead owner) rather than ack a message
+            # nobody will answer. WeChat may have given up on this attempt by then; its next
+            # attempt finds the message taken over.
+            if time.monotonic() - started >= self.budget + self.dedupe.inflight_ms / 1000:
                 metrics.dedupe_hits.labels(state="inflight_timeout").inc()
                 return Outcome(None, "duplicate")
             await asyncio.sleep(0.02)
-            value = await self.dedupe.peek(app.appid, message.dedupe_key)
+            try:
+                value = await _within(self._step(started), self.dedupe.peek(app.appid, message.dedupe_key))
+            except RedisUnavailable:
+                metrics.dedupe_hits.labels(state="inflight_timeout").inc()
+                return Outcome(None, "duplicate")
 
     # log ----------------------------------------------------------------------------------
     def _entry(
@@ -319,7 +431,7 @@ class Pipeline:
         )
 
 
-async def _finished_within(task: asyncio.Task, seconds: float) -> bool:
+async def finished_within(task: asyncio.Task[object], seconds: float) -> bool:
     """Wait for ``task`` at most ``seconds`` without cancelling it (a leaner asyncio.wait)."""
     if task.done():
         return True

@@ -60,10 +60,10 @@ async def setup(runtime: Runtime) -> None:
 
 
 def routes(app: web.Application) -> None:
-    from bot.miniapp import events
+    from bot.miniapp.routes import add_analytics_routes
     from bot.web import reports
 
-    events.add_routes(app)
+    add_analytics_routes(app)
     reports.add_routes(app)
 
 

@@ -14,7 +14,7 @@ from bot.app import create_app
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership.models import Member, Store
-from bot.miniapp.routes import signer_of
+from bot.miniapp.api import signer_of
 from bot.miniapp.session import MpSession
 from bot.services import Services
 from bot.tenancy import repository as tenancy_repo

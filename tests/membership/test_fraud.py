@@ -53,7 +53,11 @@ async def test_monthly_cap(sessions, tenant_id, scanner, code_keys):
     assert outcomes == [None, "monthly_cap"]
 
 
-async def test_member_and_ip_velocity_windows(sessions, tenant_id, scanner, code_keys):
+async def test_member_and_device_velocity_windows_never_the_shared_address(
+    sessions, tenant_id, scanner, code_keys
+):
+    """Policy (docs/membership.md, "Fraud windows"): a signed-in scan counts against its member
+    and its device, not against an IP address that many people may share."""
     await set_config(sessions, tenant_id, scanner, member_velocity=[[60, 3]], source_velocity=[[60, 4]])
     batch = await make_batch(sessions, tenant_id)
     member = await adult(sessions, tenant_id)
@@ -62,15 +66,43 @@ async def test_member_and_ip_velocity_windows(sessions, tenant_id, scanner, code
         for s in range(1, 5)
     ]
     assert [r.reason for r in first] == [None, None, None, "velocity"]
-    # another member behind the same IP: the IP window (4 per minute) fills up too
-    ip_users = [await adult(sessions, tenant_id) for _ in range(5)]
+    # one phone with five accounts: the device window (4 per minute) fills up
+    phone_users = [await adult(sessions, tenant_id) for _ in range(5)]
     results = [
-        await scanner.scan(_req(tenant_id, m, make(code_keys, tenant_id, batch.id, 100 + i), ip="192.0.2.50"))
-        for i, m in enumerate(ip_users)
+        await scanner.scan(
+            _req(tenant_id, m, make(code_keys, tenant_id, batch.id, 100 + i), device="dev-farm-1")
+        )
+        for i, m in enumerate(phone_users)
     ]
     assert [r.reason for r in results] == [None, None, None, None, "velocity"]
+    # twenty consumers behind one address within the minute, each on his own phone: all credited
+    neighbours = [await adult(sessions, tenant_id) for _ in range(20)]
+    crowd = [
+        await scanner.scan(
+            _req(tenant_id, m, make(code_keys, tenant_id, batch.id, 200 + i), ip="192.0.2.50", device=f"d{i}")
+        )
+        for i, m in enumerate(neighbours)
+    ]
+    assert [r.outcome for r in crowd] == [CREDITED] * 20
     async with session_scope(sessions) as session:
-        assert len((await session.execute(select(CodeRedemption))).scalars().all()) == 7
+        assert len((await session.execute(select(CodeRedemption))).scalars().all()) == 3 + 4 + 20
+
+
+async def test_anonymous_invalid_codes_lock_only_anonymous_requests_from_that_address(
+    sessions, tenant_id, scanner, code_keys
+):
+    await set_config(sessions, tenant_id, scanner, invalid_lockout_count=5)
+    batch = await make_batch(sessions, tenant_id)
+    garbage = [await scanner.scan(_req(tenant_id, None, f"garbage{i}", ip="192.0.2.77")) for i in range(6)]
+    assert [r.reason for r in garbage][4:] == ["locked_now", "locked"]
+    # another anonymous address is not affected
+    assert (await scanner.scan(_req(tenant_id, None, "garbage", ip="192.0.2.78"))).reason != "locked"
+    # a signed-in member behind the locked address scans normally, and his invalid code is his own
+    member = await adult(sessions, tenant_id)
+    ok = await scanner.scan(_req(tenant_id, member, make(code_keys, tenant_id, batch.id, 1), ip="192.0.2.77"))
+    assert ok.outcome == CREDITED
+    typo = await scanner.scan(_req(tenant_id, member, "0" * 32, ip="192.0.2.77"))
+    assert (typo.outcome, typo.reason) != (REJECTED, "locked")
 
 
 async def test_repeated_invalid_codes_lock_the_member_out(sessions, tenant_id, scanner, code_keys):

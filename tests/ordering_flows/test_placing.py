@@ -79,7 +79,7 @@ async def test_with_the_core_down_the_intent_waits_and_the_worker_places_it_late
                 break
             await asyncio.sleep(0.1)
         assert [p[1] for p in pushed] == ["placed"]
-        status = await bot.runtime.placer.status(tenant, "jb-later")
+        status = await bot.runtime.placer.status(tenant, "jb-later", core_store_id=None)
         assert status.status == "placed" and status.number == pushed[0][2]
         assert await bot.runtime.placer.retry_due() == 0  # settled: never tried again
     finally:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from backend_client import signature
+from backend_client import CoreError, signature
 from bot.db import session_scope
 from bot.membership.ledger_models import OrderPoints
 from bot.ordering.models import CoreEvent
+from bot.web import core_webhook
 from tests.ordering_flows.conftest import HOOK_SECRET, STORE
 
 OWNER = "o_hookowner_00000000000000001"
@@ -98,3 +100,75 @@ async def test_bad_signatures_stale_and_malformed_events_are_refused_and_change_
     assert bot.notifier.notified == []
     async with session_scope(bot.services.sessions) as session:
         assert (await session.execute(select(CoreEvent))).first() is None
+
+
+async def test_five_concurrent_identical_deliveries_are_processed_exactly_once(bot_factory):
+    """Insert-first: the five race on the event's row; one processes, the others are told
+    duplicate (200) or in progress (409, the core retries); one push, one points row."""
+    bot = await bot_factory()
+    await bot.bind(OWNER)
+    order = (await bot.core_orders())[0]
+    body = _event("evt_race", order, "delivered")
+    answers = await asyncio.gather(*(_post(bot, body) for _ in range(5)))
+    assert sorted(a[0] for a in answers).count(200) >= 1
+    assert [a for a in answers if a[1] == {"status": "ok"}] == [(200, {"status": "ok"})]
+    assert all(
+        a in ((200, {"status": "duplicate"}), (409, {"error": "in_progress"}))
+        for a in answers
+        if a[1] != {"status": "ok"}
+    )
+    assert len([n for n in bot.notifier.notified if n[2].startswith("core-event:evt_race")]) == 1
+    async with session_scope(bot.services.sessions) as session:
+        events = (await session.execute(select(CoreEvent.event_id, CoreEvent.state))).all()
+        points = (await session.execute(select(OrderPoints))).scalars().all()
+    assert [tuple(e) for e in events] == [("evt_race", "done")]
+    assert [(r.order_id, r.last_status) for r in points] == [(str(order.id), "delivered")]
+    assert await _post(bot, body) == (200, {"status": "duplicate"})
+
+
+async def test_a_failed_processing_releases_the_claim_and_the_redelivery_runs_it(bot_factory, monkeypatch):
+    bot = await bot_factory()
+    await bot.bind(OWNER)
+    order = (await bot.core_orders())[0]
+    body = _event("evt_fail", order, "shipped")
+    calls = {"n": 0}
+    real = core_webhook.notices.facts
+
+    async def failing_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise CoreError("down")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(core_webhook.notices, "facts", failing_once)
+    assert await _post(bot, body) == (503, {"error": "core_unavailable"})
+    assert [n for n in bot.notifier.notified if n[2].startswith("core-event:evt_fail")] == []
+    async with session_scope(bot.services.sessions) as session:
+        assert (await session.execute(select(CoreEvent))).first() is None  # not marked handled
+    assert await _post(bot, body) == (200, {"status": "ok"})
+    assert len([n for n in bot.notifier.notified if n[2].startswith("core-event:evt_fail")]) == 1
+
+
+async def test_a_claim_abandoned_by_a_crashed_process_is_taken_over(bot_factory):
+    bot = await bot_factory()
+    await bot.bind(OWNER)
+    order = (await bot.core_orders())[0]
+    body = _event("evt_crash", order, "shipped")
+    async with session_scope(bot.services.sessions) as session:
+        session.add(
+            CoreEvent(
+                tenant_id=await bot.tenant_id(),
+                event_id="evt_crash",
+                type="order.status_changed",
+                state="p:crashed",
+                received_at=datetime.now(UTC) - core_webhook.CLAIM_LEASE / 2,
+            )
+        )
+    status, answer = await _post(bot, body)
+    assert (status, answer) == (409, {"error": "in_progress"})  # still within its lease
+    async with session_scope(bot.services.sessions) as session:
+        await session.execute(
+            update(CoreEvent).values(received_at=datetime.now(UTC) - core_webhook.CLAIM_LEASE * 2)
+        )
+    assert await _post(bot, body) == (200, {"status": "ok"})
+    assert len([n for n in bot.notifier.notified if n[2].startswith("core-event:evt_crash")]) == 1

@@ -105,3 +105,40 @@ def test_the_chat_scanner_reads_a_store_coupon_qr_only_with_its_signature():
     assert member_coupons.read_store_claim(secret, "https://brand.example.com/c/04002000040000") is None
     assert member_coupons.read_store_claim(secret, "/k/x/12/S0007/abc") is None
     assert member_coupons.read_store_claim(secret, "") is None
+
+
+async def test_zero_padded_campaign_ids_claim_once(member_app, core_sqlite_url, start_core):  # noqa: F811
+    """The core reads the campaign id as a number: "4", "04" and "004" are one campaign, so they
+    are one Idempotency-Key and one coupon, concurrently too; non-numeric ids are refused (400)
+    before anything is written or sent."""
+    base, campaign = await _core(core_sqlite_url, start_core)
+    m = await member_app(core_url=base, core_api_key=API_KEY)
+    member = await m.member("oa-padded")
+    headers = m.bearer(member)
+    spellings = [campaign, "0" + campaign, "00" + campaign, int(campaign)]
+    answers = await asyncio.gather(
+        *(m.client.post("/mp/api/coupons/claim", json={"campaign": c}, headers=headers) for c in spellings)
+    )
+    bodies = [await a.json() for a in answers]
+    assert [a.status for a in answers] == [200] * len(spellings), bodies
+    assert len({b["coupon"]["id"] for b in bodies}) == 1
+    for bad in ("4x", " 4", "+4", "٤", "0", "9" * 40, True, 4.0):
+        refused = await m.client.post("/mp/api/coupons/claim", json={"campaign": bad}, headers=headers)
+        assert refused.status == 400, bad
+    async with session_scope(m.services.sessions) as session:
+        rows = (await session.execute(select(CouponClaim))).scalars().all()
+    assert [(r.campaign, r.idempotency_key) for r in rows] == [
+        (campaign, f"coupon:{m.tenant_id}:{campaign}:{member}")
+    ]
+    listed = await (await m.client.get("/mp/api/coupons", headers=headers)).json()
+    assert len(listed["coupons"]) == 1
+
+
+def test_canonical_campaign():
+    assert member_coupons.canonical_campaign("004") == "4" == member_coupons.canonical_campaign(4)
+    for bad in ("", "-4", "4.0", "1_000", "４", False):
+        try:
+            member_coupons.canonical_campaign(bad)  # type: ignore[arg-type]
+        except member_coupons.BadCampaign:
+            continue
+        raise AssertionError(f"{bad!r} accepted")

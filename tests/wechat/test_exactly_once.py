@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bot import keys
+from tests.conftest import OA_APPID
 from tests.wechat_client import next_msg_id, text_xml
 
 
@@ -90,6 +92,31 @@ async def test_retry_waiting_on_a_failing_first_delivery_takes_over(bot_client, 
     # either the retry waited and took over after the failure, or it came after and ran itself
     assert 200 in statuses
     assert any(r.text == "recovered" for r in results)
+
+
+async def test_retry_takes_over_from_an_owner_that_died_mid_handling(bot_client, probe, notifier):
+    """A process claimed the message and took the member's lock, then was killed (SIGKILL: no
+    settle, no release). WeChat's retry waits for the in-flight lease to expire, takes the
+    message and the dead owner's lock over, and the member gets the answer, once."""
+    client, poster = await bot_client("plain", callback_budget_seconds=1.0, dedupe_inflight_ttl_seconds=5)
+    msg_id = next_msg_id()
+    dead = await client.server.app[keys.PIPELINE].dedupe.begin(
+        OA_APPID, "openid-dead", f"m:{msg_id}", timestamp=str(int(time.time())), nonce="1", fingerprint="x"
+    )
+    assert dead.status == "new" and dead.locked  # the lease and the lock the dead owner keeps
+    started = time.monotonic()
+    retry = await poster.post(text_xml("openid-dead", "echo 在吗", msg_id=msg_id))
+    waited = time.monotonic() - started
+    assert retry.is_ack  # its own budget was spent waiting: the reply goes out late
+    assert 3.5 < waited < 6.5  # until the lease expired, not the lock's 60 s
+    for _ in range(40):
+        if notifier.sent:
+            break
+        await asyncio.sleep(0.1)
+    assert [r.content for _, r, _ in notifier.sent] == ["echo:在吗"]
+    assert probe.count("echo") == 1
+    assert (await poster.post(text_xml("openid-dead", "echo 在吗", msg_id=msg_id))).is_ack
+    assert probe.count("echo") == 1 and len(notifier.sent) == 1
 
 
 async def test_two_messages_of_one_member_run_one_after_the_other(bot_client, probe):
