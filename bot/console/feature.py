@@ -25,6 +25,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_codes",
     "bot.console.pages_rewards",
     "bot.console.pages_account",
+    "bot.console.pages_reports",  # the analytics feature's weekly reports
 )
 
 
