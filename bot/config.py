@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     # Inbound message log rows older than this are deleted by the retention job.
     message_log_retention_days: int = Field(default=30, ge=1, le=3650)
+    # analytics (bot/analytics): raw behaviour events kept this long; archived weekly reports' files
+    analytics_retention_days: int = Field(default=400, ge=7, le=3650)
+    report_archive_dir: str = "var/reports"
     dedupe_done_ttl_seconds: int = Field(default=300, ge=30)
     # A claimed message whose handler neither answered nor deferred within this is presumed dead
     # (its process killed): a retry takes it over. Keep it above the budget plus a margin.

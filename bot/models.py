@@ -1,5 +1,6 @@
 """Imports every model module so ``Base.metadata`` is complete (alembic env, create_all in tests)."""
 
+from bot.analytics import models as analytics_models
 from bot.console import models as console_models
 from bot.console import org_models as console_org_models
 from bot.db import Base
@@ -12,6 +13,7 @@ from bot.wechat import models as wechat_models
 
 __all__ = [
     "Base",
+    "analytics_models",
     "console_models",
     "console_org_models",
     "membership_models",

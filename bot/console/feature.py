@@ -32,6 +32,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_settings",
     "bot.console.pages_rewards",
     "bot.console.pages_account",
+    "bot.console.pages_reports",  # the analytics feature's weekly reports
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.wiring import core, membership, wechat
+from bot.wiring import analytics, core, membership, wechat
 from bot.wiring.feature import Feature
 
 if TYPE_CHECKING:
@@ -78,4 +78,15 @@ CONSOLE = Feature(
     "console", routes=_console_routes, jobs=_console_jobs, cli=("bot.commands.console", "bot.commands.org")
 )
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING, CONSOLE)
+
+# behaviour events, rollups, funnels, sell-through (动销) and the weekly report
+ANALYTICS = Feature(
+    "analytics",
+    setup=analytics.setup,
+    routes=analytics.routes,
+    jobs=analytics.jobs,
+    cli=("bot.commands.analytics",),
+    migrations=analytics.MIGRATIONS,
+)
+
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING, CONSOLE, ANALYTICS)
