@@ -1,5 +1,6 @@
 """Imports every model module so ``Base.metadata`` is complete (alembic env, create_all in tests)."""
 
+from bot.content import models as content_models
 from bot.db import Base
 from bot.membership import models as membership_models
 from bot.messaging import models as messaging_models
@@ -10,6 +11,7 @@ from bot.wechat import models as wechat_models
 
 __all__ = [
     "Base",
+    "content_models",
     "membership_models",
     "messaging_models",
     "ordering_models",

@@ -69,11 +69,16 @@ def delivery(result: DeliveryResult | None) -> dict[str, Any] | None:
         "reply": result.reply,
         "elapsed": round(result.elapsed, 4),
         "attempts": [
-            {"number": a.number, "outcome": a.outcome, "status": a.status, "elapsed": round(a.elapsed, 4),
-             "detail": a.detail}
+            {
+                "number": a.number,
+                "outcome": a.outcome,
+                "status": a.status,
+                "elapsed": round(a.elapsed, 4),
+                "detail": a.detail,
+            }
             for a in result.attempts
         ],
-    }  # fmt: skip
+    }
 
 
 def app_view(sim: Simulator, app: App) -> dict[str, Any]:
@@ -87,10 +92,15 @@ def app_view(sim: Simulator, app: App) -> dict[str, Any]:
     view["conditional_menus"] = rt.conditional_menus
     view["templates"] = list(rt.templates.values())
     view["qr_codes"] = [
-        {"ticket": t.ticket, "scene": t.scene, "url": t.url, "permanent": t.expires_at is None,
-         "expires_at": t.expires_at}
+        {
+            "ticket": t.ticket,
+            "scene": t.scene,
+            "url": t.url,
+            "permanent": t.expires_at is None,
+            "expires_at": t.expires_at,
+        }
         for t in sim.qr_codes(app.appid)[:50]
-    ]  # fmt: skip
+    ]
     return view
 
 
@@ -298,6 +308,21 @@ async def invalidate_tokens(request: web.Request, sim: Simulator) -> Any:
 async def clock(request: web.Request, sim: Simulator) -> Any:
     sim.advance(float((await body_of(request))["advance"]))
     return {"now": sim.now()}
+
+
+@routes.post(API + "/jsapi/verify")
+@guarded
+async def jsapi_verify(request: web.Request, sim: Simulator) -> Any:
+    """What ``wx.config`` would answer for a page's signature: ``{"ok": true}`` or false."""
+    body = await body_of(request)
+    ok = sim.check_jsapi_signature(
+        str(body.get("appId", "")),
+        str(body.get("url", "")),
+        str(body.get("nonceStr", "")),
+        str(body.get("timestamp", "")),
+        str(body.get("signature", "")),
+    )
+    return {"ok": ok}
 
 
 @routes.get(API + "/stats")
