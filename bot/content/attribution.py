@@ -164,11 +164,11 @@ async def record_view(
             ContentDailyViewer.__table__,
             [{"tenant_id": share.tenant_id, "share_id": share.id, "viewer_id": viewer_id, "day": day}],
             index_elements=["share_id", "viewer_id", "day"],
-        )
+        ).returning(ContentDailyViewer.__table__.c.id)
     )
     await touch(session, share, viewer_id, now)
     mine = await share_for(session, share.tenant_id, share.item_id, viewer_id, parent=share, now=now)
-    return ViewResult(view.id, True, "", bool(fresh.rowcount), mine)  # type: ignore[attr-defined]
+    return ViewResult(view.id, True, "", fresh.first() is not None, mine)
 
 
 async def touch(session: AsyncSession, share: Share, viewer_id: int, now: datetime) -> None:

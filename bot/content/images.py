@@ -39,8 +39,8 @@ def sanitise(data: bytes, *, max_side: int = 1280, max_bytes: int = MAX_BYTES) -
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             has_alpha = (
-                (image.mode in ("RGBA", "LA", "P") and "transparency" in image.info) or image.mode == "RGBA"
-            )
+                image.mode in ("RGBA", "LA", "P") and "transparency" in image.info
+            ) or image.mode == "RGBA"
             picture = image.convert("RGBA" if has_alpha else "RGB")
     except BadMedia:
         raise

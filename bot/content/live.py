@@ -129,9 +129,9 @@ async def reserve(
                 }
             ],
             index_elements=["live_id", "member_id"],
-        )
+        ).returning(LiveReservation.__table__.c.id)
     )
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    return done.first() is not None
 
 
 async def mark(session: AsyncSession, live: Live, member_id: int, kind: str) -> bool:
@@ -151,9 +151,9 @@ async def mark(session: AsyncSession, live: Live, member_id: int, kind: str) -> 
                 }
             ],
             index_elements=["live_id", "member_id", "kind"],
-        )
+        ).returning(LiveDelivery.__table__.c.id)
     )
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    return done.first() is not None
 
 
 async def _claim(
@@ -329,9 +329,9 @@ async def credit_orders(session: AsyncSession, live: Live, now: datetime | None 
                     }
                 ],
                 index_elements=["tenant_id", "kind", "subject"],
-            )
+            ).returning(ContentCredit.__table__.c.id)
         )
-        new += int(bool(done.rowcount))  # type: ignore[attr-defined]
+        new += int(done.first() is not None)
     return new
 
 
