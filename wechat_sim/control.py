@@ -322,7 +322,8 @@ async def jsapi_verify(request: web.Request, sim: Simulator) -> Any:
         str(body.get("timestamp", "")),
         str(body.get("signature", "")),
     )
-    return {"ok": ok}
+    # the page that calls wx.config is on another origin (the site under test)
+    return web.json_response({"ok": ok}, headers={"Access-Control-Allow-Origin": "*"})
 
 
 @routes.get(API + "/stats")

@@ -44,29 +44,31 @@ def _fit(text: str, limit: int) -> str:
 
 def compose(image: bytes | None, title: str, name: str, link: str, brand: str) -> bytes:
     import segno
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw, ImageFont, ImageOps
 
     canvas = Image.new("RGB", (WIDTH, HEIGHT), (250, 246, 238))
     if image:
         with Image.open(io.BytesIO(image)) as picture:
             cover = picture.convert("RGB")
-        scale = WIDTH / cover.width
-        cover = cover.resize((WIDTH, max(1, int(cover.height * scale))))
-        canvas.paste(cover.crop((0, 0, WIDTH, min(cover.height, 760))), (0, 0))
+        canvas.paste(ImageOps.fit(cover, (WIDTH, 780)), (0, 0))
     draw = ImageDraw.Draw(canvas)
     path = font_path()
     big, small = ImageFont.truetype(path, 40), ImageFont.truetype(path, 28)
     draw.rectangle((0, 780, WIDTH, HEIGHT), fill=(139, 26, 26))
-    draw.text((40, 810), _fit(title, 16), font=big, fill=(255, 255, 255))
-    draw.text((40, 880), _fit(f"{name} 为您推荐", 14), font=small, fill=(255, 232, 200))
-    draw.text((40, 1120), _fit(brand, 16), font=small, fill=(255, 232, 200))
+    # the left column stops short of the QR code (x >= 470): at most 10 big or 14 small characters
+    draw.text((40, 810), title[:10], font=big, fill=(255, 255, 255))
+    if len(title) > 10:
+        draw.text((40, 862), _fit(title[10:], 10), font=big, fill=(255, 255, 255))
+    draw.text((40, 950), _fit(name, 14), font=small, fill=(255, 232, 200))
+    draw.text((40, 990), "为您推荐", font=small, fill=(255, 232, 200))
+    draw.text((40, 1130), _fit(brand, 14), font=small, fill=(255, 232, 200))
     qr = segno.make(link, error="m")
     buffer = io.BytesIO()
     qr.save(buffer, kind="png", scale=6, border=2)
     with Image.open(io.BytesIO(buffer.getvalue())) as code:
-        code_image = code.convert("RGB").resize((260, 260))
-    canvas.paste(code_image, (WIDTH - 300, 900))
-    draw.text((WIDTH - 300, 1165), "长按识别二维码", font=small, fill=(255, 255, 255))
+        code_image = code.convert("RGB").resize((240, 240))
+    canvas.paste(code_image, (WIDTH - 280, 880))
+    draw.text((WIDTH - 258, 1135), "长按识别二维码", font=small, fill=(255, 255, 255))
     out = io.BytesIO()
     canvas.save(out, "PNG", optimize=True)
     return out.getvalue()

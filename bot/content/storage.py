@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-KEY = re.compile(r"^[a-z0-9/_-]{1,100}\.(jpg|png|webp|mp4)$")
+KEY = re.compile(r"^[a-z0-9][a-z0-9/_-]{0,99}\.(jpg|png|webp|mp4)$")
 TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "mp4": "video/mp4"}
 
 

@@ -10,6 +10,7 @@ link previews never sign in).
 from __future__ import annotations
 
 import asyncio
+import io
 import secrets
 import time
 from datetime import datetime
@@ -151,7 +152,7 @@ async def share_page(request: web.Request) -> web.StreamResponse:
         forwarder=forwarder,
         image_url=f"{base}/content/media/{item.image_key}" if item.image_key else "",
         share_url=f"{base}/s/{attribution.share_token(content.secret, own)}",
-        follow_url=f"/s/{request.match_info['token']}/follow.svg",
+        follow_url=f"/s/{request.match_info['token']}/follow.png",
         beacon_url=f"/s/{request.match_info['token']}/beacon",
         view_token=tokens.sign(content.secret, f"{seen.view_id}.{member.member_id}", "view")
         if seen.view_id
@@ -189,7 +190,7 @@ async def beacon(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
-@routes.get("/s/{token}/follow.svg")
+@routes.get("/s/{token}/follow.png")
 async def follow_qr(request: web.Request) -> web.StreamResponse:
     """The forwarder's follow QR: a parametric QR whose scene names his share (cs:<code>)."""
     services = services_of(request)
@@ -205,9 +206,10 @@ async def follow_qr(request: web.Request) -> web.StreamResponse:
         )
         url = qr.url.encode()
         await services.redis.set(key, url, ex=2_500_000)
-    svg = segno.make(url.decode(), error="m").svg_inline(scale=4)
+    out = io.BytesIO()
+    segno.make(url.decode(), error="m").save(out, kind="png", scale=6, border=2)
     return web.Response(
-        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
+        body=out.getvalue(), content_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
     )
 
 

@@ -54,7 +54,7 @@ class Phone:
                     public = (
                         self.public + url[len(self.stack.url) :] if url.startswith(self.stack.url) else url
                     )
-                    return Page(resp.status, await resp.text(), public)
+                    return Page(resp.status, (await resp.read()).decode("utf-8", "replace"), public)
                 location = resp.headers["Location"]
             if location.startswith(AUTHORIZE):
                 query = urlsplit(location.split("#")[0]).query

@@ -131,8 +131,8 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     assert [s.forwarder_id for s in chain][-1] == forwarder and len(chain) == 3 and chain[0].depth == 3
 
     # B follows through the forwarder's follow QR (scene cs:<code>): credited once
-    svg = await pb.open(f"/s/{token}/follow.svg")
-    assert svg.status == 200 and "<svg" in svg.text
+    qr_image = await pb.open(f"/s/{token}/follow.png")
+    assert qr_image.status == 200 and qr_image.text.startswith("\ufffdPNG")
     code = token.split(".")[0]
     qr_url = (await stack.services.redis.get(stack.services.keys("content", "followqr", code))).decode()
     before = stack.seq(b)
