@@ -7,9 +7,8 @@ Importing this module is cheap: each part is resolved when the app or a command 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.wiring import content, core, membership, wechat
 from bot.wiring.feature import Feature
