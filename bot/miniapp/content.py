@@ -57,7 +57,7 @@ async def items(request: web.Request) -> dict[str, Any]:
     return {"items": out, "figures": mine}
 
 
-@routes.post("/mp/api/content/lives/{live_id:\\d+}/reservation")
+@routes.post("/mp/api/content/lives/{live_id}/reservation")
 @api
 async def reserve(request: web.Request) -> dict[str, Any]:
     session_info = require_session(request)
@@ -69,7 +69,8 @@ async def reserve(request: web.Request) -> dict[str, Any]:
     inviter_raw = str((body or {}).get("inviter", ""))
     inviter_body = tokens.read(content.secret, inviter_raw, "inviter") if inviter_raw else None
     async with session_scope(services.sessions) as session:
-        found = await live.get(session, session_info.tenant_id, int(request.match_info["live_id"]))
+        raw = request.match_info["live_id"]
+        found = await live.get(session, session_info.tenant_id, int(raw)) if raw.isdigit() else None
         if found is None:
             raise MpError(ErrorCode.BAD_REQUEST, "no such live")
         try:
