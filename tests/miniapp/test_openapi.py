@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 import bot.miniapp
-from bot.miniapp.errors import STATUS, ErrorCode
 from bot.miniapp.content import routes as content_routes
+from bot.miniapp.errors import STATUS, ErrorCode
 from bot.miniapp.ordering import routes as ordering_routes
 from bot.miniapp.routes import routes
 from bot.miniapp.texts import MESSAGES
