@@ -139,6 +139,25 @@ async def _live(
     return 0
 
 
+async def _replay(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+) -> int:
+    from bot.content import jobs
+    from bot.content.runtime import ContentRuntime
+    from bot.wiring.runtime import open_runtime
+
+    tenant_id = await tenant_of(sessions, args.tenant)
+    async with open_runtime(settings, redis_mode="require") as runtime:
+        services = runtime.services
+        oa = next((a.appid for a in services.registry.all() if a.kind == "oa"), settings.oa_appid)
+        counts = await jobs.replay(
+            services.sessions, services.notifier, services.content or ContentRuntime.from_settings(settings),
+            tenant_id, args.live, args.url, oa_appid=oa, render=services.text,
+        )  # fmt: skip
+    print(json.dumps(counts))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("content", help="brand content: stats, items, review, livestreams")
     sub = parser.add_subparsers(dest="content_command", required=True)
@@ -177,3 +196,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--product", action="append")
     show.add_argument("--audience", action="append")
     show.set_defaults(func=run(_live))
+    ended = sub.add_parser("replay", help="end a livestream and push its replay to every reservant once")
+    ended.add_argument("live", type=int)
+    ended.add_argument("--url", required=True)
+    ended.add_argument("--tenant", default=None)
+    ended.set_defaults(func=run(_replay))

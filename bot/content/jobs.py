@@ -26,7 +26,29 @@ async def sweep_all(
     for tenant_id in tenants:
         async with session_scope(sessions) as session:
             made += len(await attribution.sweep(session, tenant_id, content.rewards(tenant_id), now=now))
+    async with session_scope(sessions) as session:  # orders of featured products after a live
+        for show in await live.recent(session, now or utcnow()):
+            made += await live.credit_orders(session, show, now)
     return made
+
+
+async def replay(
+    sessions: async_sessionmaker[AsyncSession],
+    notifier: PushNotifier,
+    content: ContentRuntime,
+    tenant_id: int,
+    live_id: int,
+    replay_url: str,
+    *,
+    oa_appid: str,
+    render,  # type: ignore[no-untyped-def]
+) -> dict[str, int]:
+    """End the live and push its replay to every reservant once (same lawful channels)."""
+    async with session_scope(sessions) as session:
+        show = await live.end(session, tenant_id, live_id, replay_url)
+    text = render("live_replay", title=show.title, link=replay_url)
+    plan = live.PushPlan("replay", text, content.live_template_id, replay_url, oa_appid)
+    return await live.push(sessions, notifier, show, plan)
 
 
 async def remind(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.content.errors import NotAllowed
 from bot.content.interface import Live
 from bot.content.models import ContentCredit, LiveDelivery, LiveReservation, Livestream
-from bot.db import insert_ignore, session_scope, utcnow
+from bot.db import insert_ignore, is_postgres, session_scope, utcnow
 from bot.membership.models import MemberIdentity
 from bot.ports import Purpose, PushNotifier, Recipient, SubscribeMessage
 
@@ -225,7 +225,8 @@ async def push(
     """Send ``plan`` to every reservant once; the counts of this run by final state."""
     now = now or utcnow()
     counts = {"sent": 0, "unreachable": 0}
-    gate = asyncio.Semaphore(SENDERS)
+    async with sessions() as probe:  # SQLite takes one writer at a time: fewer concurrent sends
+        gate = asyncio.Semaphore(SENDERS if is_postgres(probe) else 2)
 
     async def one(member_id: int, appid: str, openid: str) -> None:
         async with gate:
@@ -250,23 +251,36 @@ async def push(
                 channel, reason = delivery.channel, delivery.reason
                 state = "sent" if delivery.delivered else "unreachable"
             counts[state] += 1
-            async with session_scope(sessions) as session:
-                await session.execute(
-                    update(LiveDelivery)
-                    .where(
-                        LiveDelivery.live_id == live.id,
-                        LiveDelivery.member_id == member_id,
-                        LiveDelivery.kind == plan.kind,
-                    )
-                    .values(state=state, channel=channel[:16], reason=reason[:128])
-                    .execution_options(synchronize_session=False)
-                )
+            outcomes.setdefault((state, channel[:16], reason[:128]), []).append(member_id)
 
     while True:
         batch = await _claim(sessions, live, plan.kind, now)
         if not batch:
             return counts
+        outcomes: dict[tuple[str, str, str], list[int]] = {}
         await asyncio.gather(*(one(*entry) for entry in batch))
+        async with session_scope(sessions) as session:  # one write per outcome, not per member
+            for (state, channel, reason), member_ids in outcomes.items():
+                await session.execute(
+                    update(LiveDelivery)
+                    .where(
+                        LiveDelivery.live_id == live.id,
+                        LiveDelivery.member_id.in_(member_ids),
+                        LiveDelivery.kind == plan.kind,
+                    )
+                    .values(state=state, channel=channel, reason=reason)
+                    .execution_options(synchronize_session=False)
+                )
+
+
+async def recent(session: AsyncSession, now: datetime, days: int = 3) -> list[Live]:
+    """Lives that started within ``days`` (their order windows may still be open)."""
+    stmt = select(Livestream).where(
+        Livestream.starts_at <= now,
+        Livestream.starts_at > now - timedelta(days=days),
+        Livestream.state != "cancelled",
+    )
+    return [to_live(r) for r in (await session.execute(stmt)).scalars()]
 
 
 async def due_for_reminder(session: AsyncSession, now: datetime) -> list[Live]:

@@ -88,3 +88,19 @@ async def test_a_thousand_reservants_are_reminded_once_each_at_t_minus_15(stack_
     unreachable = [r for r in rows if r[1] == "unreachable"]
     assert [r[0] for r in unreachable] == [member_ids[silent]]
     assert figures["reserved"] == N and figures["reminded"] == N - 1 and figures["unreachable"] == 1
+
+    # the replay: the credits were spent by the reminders, so only the two inside their window
+    # hear of it; everyone else is recorded unreachable (never a template message)
+    before = len(sim.outbound(oa))
+    counts = await asyncio.gather(
+        *(
+            jobs.replay(services.sessions, services.notifier, services.content, tenant, show.id,
+                        "https://channels.weixin.qq.com/replay/1", oa_appid=oa, render=services.text)
+            for _ in range(2)
+        )
+    )  # fmt: skip
+    assert sum(c["sent"] for c in counts) == 2 and sum(c["unreachable"] for c in counts) == N - 2
+    replayed = [o for o in sim.outbound(oa)[before:] if o.errcode == 0]
+    assert sorted(o.person_id for o in replayed) == sorted(chatty)
+    assert all(o.channel == "kf" for o in replayed)
+    assert not [o for o in sim.outbound(oa)[before:] if o.channel == "template"]
