@@ -145,18 +145,19 @@ async def record_view(
     if share.revoked:
         return ViewResult(0, False, "revoked", False, None)
     own = viewer_id == share.forwarder_id
-    view = ContentView(
-        tenant_id=share.tenant_id,
-        share_id=share.id,
-        viewer_id=viewer_id,
-        counted=not own,
-        reason="self" if own else "",
-        opened_at=now,
-    )
-    session.add(view)
-    await session.flush()
+    table = ContentView.__table__
+    view_id = (
+        await session.execute(
+            table.insert()
+            .values(
+                tenant_id=share.tenant_id, share_id=share.id, viewer_id=viewer_id, counted=not own,
+                reason="self" if own else "", opened_at=now, read_seconds=0, read_valid=True, notified="",
+            )
+            .returning(table.c.id)
+        )
+    ).scalar_one()  # fmt: skip
     if own:
-        return ViewResult(view.id, False, "self", False, share)
+        return ViewResult(view_id, False, "self", False, share)
     day = now.astimezone(TZ).date()
     fresh = await session.execute(
         insert_ignore(
@@ -166,9 +167,11 @@ async def record_view(
             index_elements=["share_id", "viewer_id", "day"],
         ).returning(ContentDailyViewer.__table__.c.id)
     )
-    await touch(session, share, viewer_id, now)
+    first_today = fresh.first() is not None
+    if first_today:  # otherwise his touch and his own share were made with today's first view
+        await touch(session, share, viewer_id, now)
     mine = await share_for(session, share.tenant_id, share.item_id, viewer_id, parent=share, now=now)
-    return ViewResult(view.id, True, "", fresh.first() is not None, mine)
+    return ViewResult(view_id, True, "", first_today, mine)
 
 
 async def touch(session: AsyncSession, share: Share, viewer_id: int, now: datetime) -> None:

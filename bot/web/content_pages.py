@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
 FOLLOW_SCENE = "cs:"  # a forwarder's follow QR: cs:<share code>
+RADAR_EVERY_SECONDS = 60
 _tasks: set[asyncio.Task[Any]] = set()
 
 
@@ -140,7 +141,10 @@ async def share_page(request: web.Request) -> web.StreamResponse:
     async with session_scope(services.sessions) as session:
         seen = await attribution.record_view(session, share, member.member_id)
         forwarder = await _display_name(session, share.forwarder_id)
-    if seen.counted:
+    # the radar: at most one live notice per share a minute (a busy link would flood him and
+    # cost a push per view); the views it skips reach him in the digest
+    radar_key = services.keys("content", "radar", str(share.id))
+    if seen.counted and await services.redis.set(radar_key, b"1", nx=True, ex=RADAR_EVERY_SECONDS):
         _radar(request, share, item, seen.view_id)
     own = seen.viewer_share or share
     base = services.settings.public_base_url

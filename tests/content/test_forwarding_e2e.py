@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import time
+from datetime import timedelta
 
 import aiohttp
 from sqlalchemy import func, select
@@ -76,7 +77,18 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     assert sorted(views) == [(False, "self"), (True, ""), (True, ""), (True, "")]
     await asyncio.sleep(0.5)
     radars = [t for t in await stack.seen(wang, since) if "刚刚有人打开" in t]
-    assert len(radars) == 3  # A twice, B once; never for his own open
+    assert len(radars) == 1  # one live notice a minute per link; never for his own open
+    # the two views the live notice skipped reach him as one digest (his window is open)
+    sent = await jobs.digest(
+        stack.services.sessions, stack.services.notifier, oa_appid=stack.services.settings.oa_appid,
+        render=stack.services.text, settle=timedelta(0),
+    )  # fmt: skip
+    assert sent == 1
+    digest = [t for t in await stack.seen(wang, since, wait_for="又有 2 次阅读") if "又有" in t]
+    assert len(digest) == 1 and digest[0].count("《酱香型白酒的十二道工序》") == 2
+    assert await jobs.digest(stack.services.sessions, stack.services.notifier,
+                             oa_appid=stack.services.settings.oa_appid, render=stack.services.text,
+                             settle=timedelta(0)) == 0  # fmt: skip
 
     # the share card: wx.config's signature is accepted by the simulator for this page's URL
     data = _share_data(first.text)
