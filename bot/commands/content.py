@@ -139,9 +139,10 @@ async def _live(
     return 0
 
 
-async def _replay(
+async def _push(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
 ) -> int:
+    """``content invite <live>`` (the audience) or ``content replay <live> --url`` (reservants)."""
     from bot.content import jobs
     from bot.content.runtime import ContentRuntime
     from bot.wiring.runtime import open_runtime
@@ -150,10 +151,17 @@ async def _replay(
     async with open_runtime(settings, redis_mode="require") as runtime:
         services = runtime.services
         oa = next((a.appid for a in services.registry.all() if a.kind == "oa"), settings.oa_appid)
-        counts = await jobs.replay(
-            services.sessions, services.notifier, services.content or ContentRuntime.from_settings(settings),
-            tenant_id, args.live, args.url, oa_appid=oa, render=services.text,
-        )  # fmt: skip
+        content = services.content or ContentRuntime.from_settings(settings)
+        if args.content_command == "invite":
+            counts = await jobs.invite(
+                services.sessions, services.notifier, content, tenant_id, args.live, oa_appid=oa,
+                base_url=settings.public_base_url, render=services.text,
+            )  # fmt: skip
+        else:
+            counts = await jobs.replay(
+                services.sessions, services.notifier, content, tenant_id, args.live, args.url,
+                oa_appid=oa, render=services.text,
+            )  # fmt: skip
     print(json.dumps(counts))
     return 0
 
@@ -200,4 +208,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ended.add_argument("live", type=int)
     ended.add_argument("--url", required=True)
     ended.add_argument("--tenant", default=None)
-    ended.set_defaults(func=run(_replay))
+    ended.set_defaults(func=run(_push))
+    invite = sub.add_parser("invite", help="send a livestream's invitation to its audience once per member")
+    invite.add_argument("live", type=int)
+    invite.add_argument("--tenant", default=None)
+    invite.set_defaults(func=run(_push))

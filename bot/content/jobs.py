@@ -152,3 +152,29 @@ async def digest(
                     .execution_options(synchronize_session=False)
                 )
     return sent
+
+
+async def invite(
+    sessions: async_sessionmaker[AsyncSession],
+    notifier: PushNotifier,
+    content: ContentRuntime,
+    tenant_id: int,
+    live_id: int,
+    *,
+    oa_appid: str,
+    base_url: str,
+    render,  # type: ignore[no-untyped-def]
+) -> dict[str, int]:
+    """The invitation message to the live's audience, once per member (marketing: customer
+    service inside the window, else a subscribe credit; never a template)."""
+    from zoneinfo import ZoneInfo
+
+    async with session_scope(sessions) as session:
+        show = await live.get(session, tenant_id, live_id)
+    if show is None:
+        raise ValueError(f"no live {live_id}")
+    link = f"{base_url}/live/{show.id}"
+    when = f"{show.starts_at.astimezone(ZoneInfo('Asia/Shanghai')):%m月%d日 %H:%M}"
+    text = render("live_invite", title=show.title, when=when, host=show.host, link=link)
+    plan = live.PushPlan("invite", text, content.live_template_id, link, oa_appid)
+    return await live.push(sessions, notifier, show, plan)

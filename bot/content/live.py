@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content.errors import NotAllowed
 from bot.content.interface import Live
 from bot.content.models import ContentCredit, LiveDelivery, LiveReservation, Livestream
 from bot.db import insert_ignore, is_postgres, session_scope, utcnow
-from bot.membership.models import MemberIdentity
+from bot.membership.models import Member, MemberIdentity
 from bot.ports import Purpose, PushNotifier, Recipient, SubscribeMessage
 
 REMIND_BEFORE = timedelta(minutes=15)
@@ -156,24 +156,40 @@ async def mark(session: AsyncSession, live: Live, member_id: int, kind: str) -> 
     return done.first() is not None
 
 
+def _audience(live: Live) -> Select[tuple[int]]:
+    """Members an invitation goes to: active, not opted out of pushes, of the live's audience
+    (roles or tiers; empty = every member)."""
+    stmt = select(Member.id.label("member_id")).where(
+        Member.tenant_id == live.tenant_id, Member.status == "active", Member.push_opt_out.is_(False)
+    )
+    if live.audience:
+        stmt = stmt.where(or_(Member.role.in_(live.audience), Member.tier.in_(live.audience)))
+    return stmt
+
+
+def _reservants(live: Live) -> Select[tuple[int]]:
+    return select(LiveReservation.member_id.label("member_id")).where(LiveReservation.live_id == live.id)
+
+
 async def _claim(
     sessions: async_sessionmaker[AsyncSession], live: Live, kind: str, now: datetime
 ) -> list[tuple[int, str, str]]:
-    """Claim up to BATCH reservants without a ``kind`` row: (member, appid, openid) of each."""
+    """Claim up to BATCH recipients (reservants; the audience for ``invite``) without a ``kind``
+    row: (member, appid, openid) of each."""
+    source = (_audience(live) if kind == "invite" else _reservants(live)).subquery()
     async with session_scope(sessions) as session:
         pending = (
-            select(LiveReservation.member_id)
-            .where(LiveReservation.live_id == live.id)
+            select(source.c.member_id)
             .where(
                 ~select(LiveDelivery.id)
                 .where(
                     LiveDelivery.live_id == live.id,
-                    LiveDelivery.member_id == LiveReservation.member_id,
+                    LiveDelivery.member_id == source.c.member_id,
                     LiveDelivery.kind == kind,
                 )
                 .exists()
             )
-            .order_by(LiveReservation.member_id)
+            .order_by(source.c.member_id)
             .limit(BATCH)
         )
         members = list((await session.execute(pending)).scalars())
