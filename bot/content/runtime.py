@@ -5,7 +5,9 @@ Deployment knobs (environment, read once at start-up; documented in docs/content
 ``JIUBOT_CONTENT_WINDOW_DAYS`` (attribution window, default 7),
 ``JIUBOT_CONTENT_REWARDS`` (JSON ``{"follow": 20, "scan": 10, "coupon": 5, "order": 50}``, or
 per tenant ``{"<tenant id>": {...}}``), ``JIUBOT_CONTENT_LIVE_TEMPLATE_ID`` (the 开播提醒
-subscribe template; empty: reminders only inside the customer-service window).
+subscribe template; empty: reminders only inside the customer-service window),
+``JIUBOT_CONTENT_S3_ENDPOINT`` (+ ``_BUCKET``, ``_REGION``, ``_ACCESS_KEY``, ``_SECRET_KEY``): media
+in an S3-compatible bucket instead of the folder.
 """
 
 from __future__ import annotations
@@ -47,7 +49,20 @@ class ContentRuntime:
             database = settings.database_url.split("///", 1)[-1] if "sqlite" in settings.database_url else ""
             base = Path(database).parent if database and database != ":memory:" else Path("var")
             folder = str(base / "content")
-        runtime = cls(LocalStorage(Path(folder)), content_secret(settings.secret_key))
+        storage: Storage = LocalStorage(Path(folder))
+        if env.get("JIUBOT_CONTENT_S3_ENDPOINT"):
+            from bot.content.storage_s3 import S3Config, S3Storage
+
+            storage = S3Storage(
+                S3Config(
+                    env["JIUBOT_CONTENT_S3_ENDPOINT"].rstrip("/"),
+                    env.get("JIUBOT_CONTENT_S3_BUCKET", "jiubot-content"),
+                    env.get("JIUBOT_CONTENT_S3_REGION", "us-east-1"),
+                    env.get("JIUBOT_CONTENT_S3_ACCESS_KEY", ""),
+                    env.get("JIUBOT_CONTENT_S3_SECRET_KEY", ""),
+                )
+            )
+        runtime = cls(storage, content_secret(settings.secret_key))
         runtime.live_template_id = env.get("JIUBOT_CONTENT_LIVE_TEMPLATE_ID", "")
         runtime.window = timedelta(days=float(env.get("JIUBOT_CONTENT_WINDOW_DAYS") or 7))
         raw = json.loads(env.get("JIUBOT_CONTENT_REWARDS") or "{}")
