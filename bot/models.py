@@ -1,5 +1,7 @@
 """Imports every model module so ``Base.metadata`` is complete (alembic env, create_all in tests)."""
 
+from bot.console import models as console_models
+from bot.console import org_models as console_org_models
 from bot.content import models as content_models
 from bot.db import Base
 from bot.membership import models as membership_models
@@ -11,6 +13,8 @@ from bot.wechat import models as wechat_models
 
 __all__ = [
     "Base",
+    "console_models",
+    "console_org_models",
     "content_models",
     "membership_models",
     "messaging_models",

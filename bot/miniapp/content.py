@@ -1,45 +1,53 @@
 """Mini-program content API: the 素材库 list with the caller's personal share links, a live's
 reservation (recorded with its inviter; the mini-program then calls ``reserveChannelsLive`` or
-shows the live plugin's subscribe component for the 开播提醒 credit)."""
+shows the live plugin's subscribe component for the 开播提醒 credit).
+
+* ``GET /mp/api/content/items``; ``POST /mp/api/content/lives/{live_id}/reservation``
+  ``{"inviter": "<token from the invitation link>"}`` (optional).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import StringConstraints
 
 from bot.content import attribution, library, live, stats, tokens
 from bot.content.errors import NotAllowed
+from bot.content.runtime import ContentRuntime
 from bot.db import session_scope
 from bot.membership.models import Member
+from bot.miniapp.api import api
 from bot.miniapp.errors import ErrorCode, MpError
-from bot.miniapp.routes import api, require_session, services_of
+from bot.miniapp.schemas import Body
+from bot.miniapp.session import MpSession
+from bot.services import Services
 
 routes = web.RouteTableDef()
 
 
-def _content(request: web.Request):  # type: ignore[no-untyped-def]
-    content = services_of(request).content
-    if content is None:
+class ReserveBody(Body):
+    inviter: Annotated[str, StringConstraints(max_length=120)] = ""
+
+
+def _content(services: Services) -> ContentRuntime:
+    if services.content is None:
         raise MpError(ErrorCode.NOT_CONFIGURED, "content is not configured")
-    return content
+    return services.content
 
 
 @routes.get("/mp/api/content/items")
-@api
-async def items(request: web.Request) -> dict[str, Any]:
-    session_info = require_session(request)
-    services, content = services_of(request), _content(request)
-    base = services.settings.public_base_url
-    async with session_scope(services.sessions) as session:
-        member = await session.get(Member, session_info.member_id)
+@api(member=True)
+async def items(request: web.Request, services: Services, *, session: MpSession) -> dict[str, Any]:
+    content, base = _content(services), services.settings.public_base_url
+    async with session_scope(services.sessions) as db:
+        member = await db.get(Member, session.member_id)
         role, region = (member.role, member.region_code) if member else ("consumer", None)
-        found = await library.visible(session, session_info.tenant_id, role=role, region=region, limit=20)
+        found = await library.visible(db, session.tenant_id, role=role, region=region, limit=20)
         out = []
         for item in found:
-            share = await attribution.share_for(
-                session, session_info.tenant_id, item.id, session_info.member_id
-            )
+            share = await attribution.share_for(db, session.tenant_id, item.id, session.member_id)
             token = attribution.share_token(content.secret, share)
             out.append(
                 {
@@ -53,34 +61,30 @@ async def items(request: web.Request) -> dict[str, Any]:
                     "poster_url": f"{base}/s/{token}/poster.png",
                 }
             )
-        mine = await stats.of_forwarder(session, session_info.tenant_id, session_info.member_id)
+        mine = await stats.of_forwarder(db, session.tenant_id, session.member_id)
     return {"items": out, "figures": mine}
 
 
 @routes.post("/mp/api/content/lives/{live_id}/reservation")
-@api
-async def reserve(request: web.Request) -> dict[str, Any]:
-    session_info = require_session(request)
-    services, content = services_of(request), _content(request)
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except ValueError:
-        raise MpError(ErrorCode.BAD_REQUEST, "body is not JSON") from None
-    inviter_raw = str((body or {}).get("inviter", ""))
-    inviter_body = tokens.read(content.secret, inviter_raw, "inviter") if inviter_raw else None
-    async with session_scope(services.sessions) as session:
-        raw = request.match_info["live_id"]
-        found = await live.get(session, session_info.tenant_id, int(raw)) if raw.isdigit() else None
+@api(member=True, body=ReserveBody)
+async def reserve(
+    request: web.Request, services: Services, *, session: MpSession, body: ReserveBody
+) -> dict[str, Any]:
+    content = _content(services)
+    inviter_body = tokens.read(content.secret, body.inviter, "inviter") if body.inviter else None
+    raw = request.match_info["live_id"]
+    async with session_scope(services.sessions) as db:
+        found = await live.get(db, session.tenant_id, int(raw)) if raw.isdigit() and len(raw) < 19 else None
         if found is None:
-            raise MpError(ErrorCode.BAD_REQUEST, "no such live")
+            raise MpError(ErrorCode.NOT_FOUND, "no_live")
         try:
             new = await live.reserve(
-                session,
+                db,
                 found,
-                session_info.member_id,
+                session.member_id,
                 inviter_id=int(inviter_body) if inviter_body and inviter_body.isdigit() else None,
                 channel="mp",
             )
         except NotAllowed as exc:
-            raise MpError(ErrorCode.BAD_REQUEST, exc.reason) from None
+            raise MpError(ErrorCode.BAD_REQUEST, exc.reason, field="live_id") from None
     return {"reserved": True, "new": new, "subscribe_template_id": content.live_template_id}

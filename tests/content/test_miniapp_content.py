@@ -55,10 +55,12 @@ async def test_items_and_reservation(aiohttp_client, make_settings, tmp_path, mo
     assert forged.status == 200
     assert (
         await m.client.post("/mp/api/content/lives/999999/reservation", headers=m.bearer(owner))
-    ).status == 400
+    ).status == 404
     assert (
         await m.client.post("/mp/api/content/lives/abc/reservation", headers=m.bearer(owner))
-    ).status == 400
+    ).status == 404
+    bad = await m.client.post(path, json={"inviter": 5}, headers=m.bearer(owner))
+    assert bad.status == 400 and (await bad.json())["error"] == "bad_request"
     async with session_scope(m.services.sessions) as session:
         rows = (await session.execute(select(LiveReservation.member_id, LiveReservation.inviter_id))).all()
     assert sorted(rows) == sorted([(consumer, inviter), (owner, None)])
