@@ -357,7 +357,9 @@ async def sweep(
         OrderIntent.order_id.is_not(None),
         OrderIntent.member_id.in_(touched),
     )
-    for member_id, order_id, at in (await session.execute(orders)).all():
-        made = await credit(session, tenant_id, "order", f"o{order_id}", member_id, at, rewards)
+    for buyer, order_id, at in (await session.execute(orders)).all():
+        if buyer is None:
+            continue
+        made = await credit(session, tenant_id, "order", f"o{order_id}", buyer, at, rewards)
         done += [made] if made else []
     return done

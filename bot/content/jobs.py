@@ -3,6 +3,7 @@ scheduler): the attribution sweep, T-15 livestream reminders, the radar digest."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -15,6 +16,9 @@ from bot.db import session_scope, utcnow
 from bot.membership.models import MemberIdentity
 from bot.ports import Purpose, PushNotifier, Recipient
 from bot.tenancy.models import Tenant
+
+Render = Callable[..., str]
+"""``services.text``: (template name, **values) -> the Chinese text."""
 
 
 async def sweep_all(
@@ -41,7 +45,7 @@ async def replay(
     replay_url: str,
     *,
     oa_appid: str,
-    render,  # type: ignore[no-untyped-def]
+    render: Render,
 ) -> dict[str, int]:
     """End the live and push its replay to every reservant once (same lawful channels)."""
     async with session_scope(sessions) as session:
@@ -58,7 +62,7 @@ async def remind(
     *,
     oa_appid: str,
     base_url: str,
-    render,  # type: ignore[no-untyped-def]  # (template name, values) -> text
+    render: Render,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Reminders for every live starting within 15 minutes, once per reservant."""
@@ -89,7 +93,7 @@ async def digest(
     notifier: PushNotifier,
     *,
     oa_appid: str,
-    render,  # type: ignore[no-untyped-def]
+    render: Render,
     now: datetime | None = None,
     settle: timedelta = timedelta(minutes=2),
 ) -> int:
@@ -163,7 +167,7 @@ async def invite(
     *,
     oa_appid: str,
     base_url: str,
-    render,  # type: ignore[no-untyped-def]
+    render: Render,
 ) -> dict[str, int]:
     """The invitation message to the live's audience, once per member (marketing: customer
     service inside the window, else a subscribe credit; never a template)."""

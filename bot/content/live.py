@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -156,7 +157,7 @@ async def mark(session: AsyncSession, live: Live, member_id: int, kind: str) -> 
     return done.first() is not None
 
 
-def _audience(live: Live) -> Select[tuple[int]]:
+def _audience(live: Live) -> Select[Any]:
     """Members an invitation goes to: active, not opted out of pushes, of the live's audience
     (roles or tiers; empty = every member)."""
     stmt = select(Member.id.label("member_id")).where(
@@ -167,7 +168,7 @@ def _audience(live: Live) -> Select[tuple[int]]:
     return stmt
 
 
-def _reservants(live: Live) -> Select[tuple[int]]:
+def _reservants(live: Live) -> Select[Any]:
     return select(LiveReservation.member_id.label("member_id")).where(LiveReservation.live_id == live.id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.content.models import ContentCredit, ContentDailyViewer, ContentItem, ContentShare, ContentView
 from bot.membership.models import Member
@@ -16,7 +17,9 @@ def _blank() -> dict[str, int]:
     return dict.fromkeys(FIELDS, 0)
 
 
-async def _grouped(session: AsyncSession, tenant_id: int, by) -> dict[int, dict[str, int]]:  # type: ignore[no-untyped-def]
+async def _grouped(
+    session: AsyncSession, tenant_id: int, by: InstrumentedAttribute[int]
+) -> dict[int, dict[str, int]]:
     """``by``: ContentShare.item_id or ContentShare.forwarder_id."""
     out: dict[int, dict[str, int]] = {}
     views = (

@@ -19,6 +19,7 @@ from typing import Any
 import segno
 import structlog
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import attribution, library, live, poster, stats, storage, tokens
 from bot.content.interface import Item, Share
@@ -67,7 +68,7 @@ async def _load(request: web.Request) -> tuple[Share, Item]:
     return share, item
 
 
-async def _display_name(session, member_id: int) -> str:  # type: ignore[no-untyped-def]
+async def _display_name(session: AsyncSession, member_id: int) -> str:
     member = await session.get(Member, member_id)
     if member is not None and member.store_id is not None:
         store = await session.get(Store, member.store_id)
@@ -203,15 +204,17 @@ async def follow_qr(request: web.Request) -> web.StreamResponse:
     if services.wechat is None or app is None:
         raise web.HTTPServiceUnavailable(text="no Official Account configured")
     key = services.keys("content", "followqr", share.code)
-    url = await services.redis.get(key)
-    if url is None:
+    cached = await services.redis.get(key)
+    if cached is None:
         qr = await services.wechat.qrcode.create(
             app.appid, FOLLOW_SCENE + share.code, expire_seconds=2_592_000
         )
-        url = qr.url.encode()
-        await services.redis.set(key, url, ex=2_500_000)
+        url = qr.url
+        await services.redis.set(key, url.encode(), ex=2_500_000)
+    else:
+        url = cached.decode() if isinstance(cached, bytes) else cached
     out = io.BytesIO()
-    segno.make(url.decode(), error="m").save(out, kind="png", scale=6, border=2)
+    segno.make(url, error="m").save(out, kind="png", scale=6, border=2)
     return web.Response(
         body=out.getvalue(), content_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
     )
