@@ -22,12 +22,21 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import attribution, library, live, poster, stats, storage, tokens
-from bot.content.interface import Item, Share
+from bot.content.interface import Item, Live, Share
 from bot.content.runtime import ContentRuntime
 from bot.db import session_scope, utcnow
 from bot.membership.models import Member, MemberIdentity, Store
 from bot.ports import Purpose, Recipient
-from bot.web.h5auth import brand_of, current_member, in_wechat, login_redirect, official_account, services_of
+from bot.web.h5auth import (
+    H5Member,
+    brand_of,
+    current_member,
+    form_token,
+    in_wechat,
+    login_redirect,
+    official_account,
+    services_of,
+)
 from bot.web.member_pages import render
 
 log = structlog.get_logger(__name__)
@@ -278,8 +287,8 @@ async def library_page(request: web.Request) -> web.StreamResponse:
     return render("content_library", brand=brand, entries=entries, mine=mine, may_forward=role != "consumer")
 
 
-@routes.get("/live/{live_id:\\d+}")
-async def live_page(request: web.Request) -> web.StreamResponse:
+async def _live_for(request: web.Request) -> tuple[Live, str, int, H5Member] | web.StreamResponse:
+    """The live, the brand, the tenant and the signed-in member; else the page to answer."""
     services = services_of(request)
     app = official_account(services)
     if app is None:
@@ -294,20 +303,66 @@ async def live_page(request: web.Request) -> web.StreamResponse:
     if not in_wechat(request):
         return render("scan_open_in_wechat", brand=brand, what="content")
     member = current_member(request)
-    if member is None:
+    if member is None or member.tenant_id != app.tenant_id:
         raise await login_redirect(request, request.path_qs, app.tenant_id)
-    inviter = _inviter(request)
-    reserved = False
+    return found, brand, app.tenant_id, member
+
+
+@routes.get("/live/{live_id:\\d+}")
+async def live_page(request: web.Request) -> web.StreamResponse:
+    """The invitation page: opening it is a click (once per member); the button reserves."""
+    services = services_of(request)
+    found = await _live_for(request)
+    if isinstance(found, web.StreamResponse):
+        return found
+    show, brand, _, member = found
     async with session_scope(services.sessions) as session:
-        await live.mark(session, found, member.member_id, "click")
-        if request.query.get("reserve") == "1" and found.state == "scheduled":
-            reserved = await live.reserve(session, found, member.member_id, inviter_id=inviter)
-    return render("content_live", brand=brand, live=found, reserved=reserved, starts=_local(found.starts_at))
+        await live.mark(session, show, member.member_id, "click")
+    return render(
+        "content_live", brand=brand, live=show, reserved=False, starts=_local(show.starts_at),
+        token=form_token(services, member, f"live.{show.id}"), inviter=request.query.get("i", "")[:120],
+    )  # fmt: skip
 
 
-def _inviter(request: web.Request) -> int | None:
-    raw = request.query.get("i", "")
-    body = tokens.read(content_of(request).secret, raw, "inviter") if raw else None
+@routes.post("/live/{live_id:\\d+}/reserve")
+async def live_reserve(request: web.Request) -> web.StreamResponse:
+    """The reservation (form token of this member and live; the inviter from the link)."""
+    import hmac
+
+    services = services_of(request)
+    found = await _live_for(request)
+    if isinstance(found, web.StreamResponse):
+        return found
+    show, brand, _, member = found
+    form = await request.post()
+    if not hmac.compare_digest(str(form.get("token", "")), form_token(services, member, f"live.{show.id}")):
+        log.info("live_reserve_refused", reason="bad_form_token")
+        return render(
+            "member_message",
+            status=403,
+            heading="请重新打开",
+            text="页面已过期，请重新打开邀请链接。",
+            brand=brand,
+        )
+    inviter = _inviter(str(form.get("i", ""))[:120], content_of(request).secret)
+    reserved = False
+    if show.state == "scheduled":
+        async with session_scope(services.sessions) as session:
+            await live.reserve(session, show, member.member_id, inviter_id=inviter)
+        reserved = True
+    return render(
+        "content_live",
+        brand=brand,
+        live=show,
+        reserved=reserved,
+        starts=_local(show.starts_at),
+        token="",
+        inviter="",
+    )
+
+
+def _inviter(raw: str, secret: bytes) -> int | None:
+    body = tokens.read(secret, raw, "inviter") if raw else None
     return int(body) if body and body.isdigit() else None
 
 

@@ -54,12 +54,21 @@ async def test_invite_audience_once_then_reserve_through_the_page(
     assert "预约" in str(notifier.notified[0][3]["text"])
 
     inviter = tokens.sign(m.services.content.secret, str(owners[0]), "inviter")
-    page = await m.client.get(
-        f"/live/{show.id}?i={inviter}&reserve=1",
-        headers={"User-Agent": WECHAT_UA},
-        cookies=m.cookie(consumers[0]),
+    ua, cookie = {"User-Agent": WECHAT_UA}, m.cookie(consumers[0])
+    page = await m.client.get(f"/live/{show.id}?i={inviter}", headers=ua, cookies=cookie)
+    html = await page.text()
+    assert page.status == 200 and "预约直播" in html
+    token = html.split('name="token" value="')[1].split('"')[0]
+    forged = await m.client.post(
+        f"/live/{show.id}/reserve", data={"token": token + "0", "i": inviter}, headers=ua, cookies=cookie
     )
-    assert page.status == 200 and "预约成功" in await page.text()
+    assert forged.status == 403
+    for _ in range(2):  # a double tap reserves once
+        done = await m.client.post(
+            f"/live/{show.id}/reserve", data={"token": token, "i": inviter}, headers=ua, cookies=cookie
+        )
+        assert done.status == 200 and "预约成功" in await done.text()
+    await m.client.get(f"/live/{show.id}", headers=ua, cookies=cookie)  # a second visit is not a second click
     async with session_scope(m.services.sessions) as session:
         rows = (await session.execute(select(LiveReservation.member_id, LiveReservation.inviter_id))).all()
         figures = await live.figures(session, show)
