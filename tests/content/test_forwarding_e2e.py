@@ -125,6 +125,11 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
             await session.execute(select(func.count()).where(ContentView.read_valid.is_(False)))
         ).scalar_one() == 1
 
+    # a crawler or link preview outside WeChat's browser sees "open in WeChat" and counts nothing
+    async with aiohttp.ClientSession() as http:
+        bot_ua = {"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}
+        async with http.get(f"{stack.url}/s/{token}", headers=bot_ua, allow_redirects=False) as resp:
+            assert resp.status == 200 and "分享的内容" in await resp.text()
     # a tampered token is refused, and counts nothing
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert (await pa.open(f"/s/{forged}")).status == 404
