@@ -173,7 +173,7 @@ def _reservants(live: Live) -> Select[Any]:
 
 
 async def _claim(
-    sessions: async_sessionmaker[AsyncSession], live: Live, kind: str, now: datetime
+    sessions: async_sessionmaker[AsyncSession], live: Live, kind: str, now: datetime, appid: str
 ) -> list[tuple[int, str, str]]:
     """Claim up to BATCH recipients (reservants; the audience for ``invite``) without a ``kind``
     row: (member, appid, openid) of each."""
@@ -213,7 +213,7 @@ async def _claim(
         mine = set((await session.execute(stmt)).scalars())
         identities = await session.execute(
             select(MemberIdentity.member_id, MemberIdentity.appid, MemberIdentity.openid).where(
-                MemberIdentity.member_id.in_(mine)
+                MemberIdentity.member_id.in_(mine), MemberIdentity.appid == appid
             )
         )
         found: dict[int, tuple[str, str]] = {}
@@ -259,7 +259,7 @@ async def push(
                     else None
                 )
                 delivery = await notifier.notify(
-                    Recipient(plan.oa_appid or appid, openid, member_id),
+                    Recipient(appid, openid, member_id),
                     Purpose.MARKETING,
                     key=f"live:{live.id}:{plan.kind}:{member_id}",
                     text=plan.text,
@@ -271,7 +271,7 @@ async def push(
             outcomes.setdefault((state, channel[:16], reason[:128]), []).append(member_id)
 
     while True:
-        batch = await _claim(sessions, live, plan.kind, now)
+        batch = await _claim(sessions, live, plan.kind, now, plan.oa_appid)
         if not batch:
             return counts
         outcomes: dict[tuple[str, str, str], list[int]] = {}

@@ -19,6 +19,7 @@ from typing import Any
 import segno
 import structlog
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import attribution, library, live, poster, stats, storage, tokens
@@ -107,18 +108,22 @@ def _radar(request: web.Request, share: Share, item: Item, view_id: int) -> None
     services = services_of(request)
 
     async def run() -> None:
-        async with session_scope(services.sessions) as session:
-            identity = (
-                await session.execute(
-                    MemberIdentity.__table__.select().where(MemberIdentity.member_id == share.forwarder_id)
-                )
-            ).first()
         app = official_account(services, share.tenant_id)
-        if identity is None or app is None:
+        if app is None:
+            return
+        async with session_scope(services.sessions) as session:
+            openid = (
+                await session.execute(
+                    select(MemberIdentity.openid).where(
+                        MemberIdentity.member_id == share.forwarder_id, MemberIdentity.appid == app.appid
+                    )
+                )
+            ).scalar_one_or_none()
+        if openid is None:  # he never followed the Official Account: nothing can reach him
             return
         text = services.text("content_radar", title=item.title)
         delivery = await services.notifier.notify(
-            Recipient(app.appid, identity.openid, share.forwarder_id),
+            Recipient(app.appid, openid, share.forwarder_id),
             Purpose.REPLY,
             key=f"radar:{view_id}",
             text=text,
@@ -133,7 +138,13 @@ def _radar(request: web.Request, share: Share, item: Item, view_id: int) -> None
                     update(ContentView).where(ContentView.id == view_id).values(notified="live")
                 )
 
-    task = asyncio.get_running_loop().create_task(run())
+    async def guarded() -> None:
+        try:
+            await run()
+        except Exception:  # the page was served; the digest will carry this view
+            log.warning("content_radar_failed", view=view_id, exc_info=True)
+
+    task = asyncio.get_running_loop().create_task(guarded())
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
 
