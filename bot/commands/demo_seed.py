@@ -51,10 +51,13 @@ async def seed_materials(
         )
         coupon_url, coupon_name = await _store_coupon(runtime, core, tenant_id, store.code if store else None)
         distributor = await _distributor(services, core, tenant_id, appid, distributor_openid, store)
-        await _content(services, tenant_id, product_sku)
     except Exception as exc:  # the demo still runs; the banner says what is missing
         print(f"[demo] could not prepare the demo materials: {type(exc).__name__}: {exc}", file=sys.stderr)
         return Materials()
+    try:  # the content demo is optional: the other materials stand without it
+        await _content(services, tenant_id, product_sku)
+    except Exception as exc:
+        print(f"[demo] could not prepare the demo content: {type(exc).__name__}: {exc}", file=sys.stderr)
     return Materials(f"{product_name}（{product_sku}）", batch_id, urls, coupon_url, coupon_name, distributor)
 
 
