@@ -174,3 +174,27 @@ async def test_visibility_by_role_region_and_dates(sessions, tenant_id, role, re
         shown = await library.visible(session, tenant_id, role=role, region=region, now=now)
         assert draft.id not in [i.id for i in shown]
     assert (len(shown) == 1) is visible
+
+
+async def test_leaderboards_per_region_and_per_item(sessions, tenant_id):  # noqa: F811
+    from bot.content import stats
+    from bot.membership.models import Member
+
+    first, second = await _item(sessions, tenant_id), await _item(sessions, tenant_id)
+    west, east, viewer, other = [await new_member(sessions, tenant_id) for _ in range(4)]
+    async with session_scope(sessions) as session:
+        for member_id, region in ((west, "SW"), (east, "EC")):
+            (await session.get(Member, member_id)).region_code = region
+    await _view(sessions, tenant_id, first, west, viewer, T0)
+    await _view(sessions, tenant_id, first, west, other, T0)
+    await _view(sessions, tenant_id, second, east, viewer, T0 + timedelta(days=1))
+    await _credit(sessions, tenant_id, "order", "o-board", viewer, T0 + timedelta(days=2))  # west was first
+    async with session_scope(sessions) as session:
+        board = await stats.leaderboard(session, tenant_id)
+        assert [(r["forwarder_id"], r["rewards"], r["unique_viewers"]) for r in board] == [
+            (west, 50, 2),
+            (east, 0, 1),
+        ]
+        assert [r["forwarder_id"] for r in await stats.leaderboard(session, tenant_id, region="EC")] == [east]
+        on_second = await stats.leaderboard(session, tenant_id, item_id=second)
+        assert [(r["forwarder_id"], r["views"]) for r in on_second] == [(east, 1)]
