@@ -69,16 +69,11 @@ def delivery(result: DeliveryResult | None) -> dict[str, Any] | None:
         "reply": result.reply,
         "elapsed": round(result.elapsed, 4),
         "attempts": [
-            {
-                "number": a.number,
-                "outcome": a.outcome,
-                "status": a.status,
-                "elapsed": round(a.elapsed, 4),
-                "detail": a.detail,
-            }
+            {"number": a.number, "outcome": a.outcome, "status": a.status, "elapsed": round(a.elapsed, 4),
+             "detail": a.detail}
             for a in result.attempts
         ],
-    }
+    }  # fmt: skip
 
 
 def app_view(sim: Simulator, app: App) -> dict[str, Any]:
@@ -92,15 +87,10 @@ def app_view(sim: Simulator, app: App) -> dict[str, Any]:
     view["conditional_menus"] = rt.conditional_menus
     view["templates"] = list(rt.templates.values())
     view["qr_codes"] = [
-        {
-            "ticket": t.ticket,
-            "scene": t.scene,
-            "url": t.url,
-            "permanent": t.expires_at is None,
-            "expires_at": t.expires_at,
-        }
+        {"ticket": t.ticket, "scene": t.scene, "url": t.url, "permanent": t.expires_at is None,
+         "expires_at": t.expires_at}
         for t in sim.qr_codes(app.appid)[:50]
-    ]
+    ]  # fmt: skip
     return view
 
 
