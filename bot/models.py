@@ -3,6 +3,7 @@
 from bot.analytics import models as analytics_models
 from bot.console import models as console_models
 from bot.console import org_models as console_org_models
+from bot.content import models as content_models
 from bot.db import Base
 from bot.membership import models as membership_models
 from bot.messaging import models as messaging_models
@@ -16,6 +17,7 @@ __all__ = [
     "analytics_models",
     "console_models",
     "console_org_models",
+    "content_models",
     "membership_models",
     "messaging_models",
     "ordering_models",

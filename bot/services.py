@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.analytics.runtime import AnalyticsRuntime
 from bot.config import Settings
+from bot.content.runtime import ContentRuntime
 from bot.flows.storage import FlowStorage
 from bot.membership.runtime import MembershipRuntime
 from bot.messages import Inbound
@@ -57,6 +58,7 @@ class Services:
     ordering: OrderingRuntime | None = None
     membership: MembershipRuntime | None = None
     analytics: AnalyticsRuntime | None = None
+    content: ContentRuntime | None = None
     receipt_hooks: list[ReceiptHook] = field(default_factory=list)
     _fixed_texts: dict[str, str] = field(default_factory=dict, repr=False)
 

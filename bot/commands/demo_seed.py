@@ -56,7 +56,19 @@ async def seed_materials(
     except Exception as exc:  # the demo still runs; the banner says what is missing
         print(f"[demo] could not prepare the demo materials: {type(exc).__name__}: {exc}", file=sys.stderr)
         return Materials()
+    try:  # the content demo is optional: the other materials stand without it
+        await _content(services, tenant_id, product_sku)
+    except Exception as exc:
+        print(f"[demo] could not prepare the demo content: {type(exc).__name__}: {exc}", file=sys.stderr)
     return Materials(f"{product_name}（{product_sku}）", batch_id, urls, coupon_url, coupon_name, distributor)
+
+
+async def _content(services: Services, tenant_id: int, sku: str) -> None:
+    """A published article for 王经理 to forward (「素材」 in chat) and a livestream (「直播」)."""
+    from bot.content.demo import seed_demo_content
+
+    if services.content is not None:
+        await seed_demo_content(services.sessions, tenant_id, sku)
 
 
 async def _core_store(core: Any, code: str) -> Any | None:
