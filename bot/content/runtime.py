@@ -1,6 +1,6 @@
 """What the content feature builds once: storage, the token key, reward rules, the live template.
 
-Deployment knobs (environment, read once at start-up; documented in docs/content.md):
+Deployment knobs (``Settings``, environment ``JIUBOT_CONTENT_*``; documented in docs/content.md):
 ``JIUBOT_CONTENT_DIR`` (media folder, default ``<database folder>/content``),
 ``JIUBOT_CONTENT_WINDOW_DAYS`` (attribution window, default 7),
 ``JIUBOT_CONTENT_REWARDS`` (JSON ``{"follow": 20, "scan": 10, "coupon": 5, "order": 50}``, or
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -42,32 +40,34 @@ class ContentRuntime:
         return Rewards(self.rewards_by_tenant.get(tenant_id, self.default_rewards), self.window)
 
     @classmethod
-    def from_settings(cls, settings: Settings, environ: dict[str, str] | None = None) -> ContentRuntime:
-        env = dict(os.environ if environ is None else environ)
-        folder = env.get("JIUBOT_CONTENT_DIR") or ""
+    def from_settings(cls, settings: Settings) -> ContentRuntime:
+        folder = settings.content_dir
         if not folder:
             database = settings.database_url.split("///", 1)[-1] if "sqlite" in settings.database_url else ""
             base = Path(database).parent if database and database != ":memory:" else Path("var")
             folder = str(base / "content")
         storage: Storage = LocalStorage(Path(folder))
-        if env.get("JIUBOT_CONTENT_S3_ENDPOINT"):
+        if settings.content_s3_endpoint:
             from bot.content.storage_s3 import S3Config, S3Storage
 
             storage = S3Storage(
                 S3Config(
-                    env["JIUBOT_CONTENT_S3_ENDPOINT"].rstrip("/"),
-                    env.get("JIUBOT_CONTENT_S3_BUCKET", "jiubot-content"),
-                    env.get("JIUBOT_CONTENT_S3_REGION", "us-east-1"),
-                    env.get("JIUBOT_CONTENT_S3_ACCESS_KEY", ""),
-                    env.get("JIUBOT_CONTENT_S3_SECRET_KEY", ""),
+                    settings.content_s3_endpoint,
+                    settings.content_s3_bucket,
+                    settings.content_s3_region,
+                    settings.content_s3_access_key,
+                    settings.content_s3_secret_key,
                 )
             )
         runtime = cls(storage, content_secret(settings.secret_key))
-        runtime.live_template_id = env.get("JIUBOT_CONTENT_LIVE_TEMPLATE_ID", "")
-        runtime.window = timedelta(days=float(env.get("JIUBOT_CONTENT_WINDOW_DAYS") or 7))
-        raw = json.loads(env.get("JIUBOT_CONTENT_REWARDS") or "{}")
+        runtime.live_template_id = settings.content_live_template_id
+        runtime.window = timedelta(days=settings.content_window_days)
+        raw = settings.content_rewards
         if raw and all(k.isdigit() for k in raw):
-            runtime.rewards_by_tenant = {int(k): {**runtime.default_rewards, **v} for k, v in raw.items()}
+            runtime.rewards_by_tenant = {
+                int(k): {**runtime.default_rewards, **v} for k, v in raw.items() if isinstance(v, dict)
+            }
         elif raw:
-            runtime.default_rewards = {**runtime.default_rewards, **{k: int(v) for k, v in raw.items()}}
+            flat = {k: int(v) for k, v in raw.items() if isinstance(v, int)}
+            runtime.default_rewards = {**runtime.default_rewards, **flat}
         return runtime

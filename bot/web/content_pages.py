@@ -183,15 +183,9 @@ async def share_page(request: web.Request) -> web.StreamResponse:
         if seen.view_id
         else "",
         wx=await _wx_config(request, app.appid) if app else None,
-        jssdk_url=_jssdk(),
+        jssdk_url=services_of(request).settings.content_jssdk_url or JSSDK_URL,
         paragraphs=[p for p in item.body.split("\n") if p.strip()],
     )
-
-
-def _jssdk() -> str:
-    import os
-
-    return os.environ.get("JIUBOT_CONTENT_JSSDK_URL") or JSSDK_URL
 
 
 @routes.post("/s/{token}/beacon")
