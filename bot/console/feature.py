@@ -31,7 +31,9 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_apps",
     "bot.console.pages_settings",
     "bot.console.pages_rewards",
+    "bot.console.pages_content",
     "bot.console.pages_account",
+    "bot.console.pages_reports",  # the analytics feature's weekly reports
     "bot.console.pages_journeys",
 )
 

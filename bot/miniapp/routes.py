@@ -6,6 +6,7 @@ group, and ``openapi.yaml`` documents them all (``tests/miniapp/test_openapi.py`
   rewards, coupons -- ``membership.py``, ``rewards.py``, ``coupons.py``.
 * ``add_ordering_routes`` (feature ``core``): store binding, catalog, cart, quote, orders --
   ``ordering.py``, ``cart.py``, ``orders.py``.
+* ``add_analytics_routes`` (feature ``analytics``): behaviour events -- ``events.py``.
 
 Modules are imported when their feature adds its routes: a feature composed alone pulls in only
 its own part.
@@ -34,3 +35,9 @@ def add_ordering_routes(app: web.Application) -> None:
 
     for table in (ordering.routes, cart.routes, orders.routes):
         app.router.add_routes(table)
+
+
+def add_analytics_routes(app: web.Application) -> None:
+    from bot.miniapp import events
+
+    app.router.add_routes(events.routes)

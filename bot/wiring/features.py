@@ -7,9 +7,10 @@ Importing this module is cheap: each part is resolved when the app or a command 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.wiring import automation, core, membership, wechat
+from bot.wiring import analytics, automation, content, core, membership, wechat
 from bot.wiring.feature import Feature
 
 if TYPE_CHECKING:
@@ -50,6 +51,12 @@ def _distributor_routers() -> Sequence[Router]:
     return (router,)
 
 
+def _content_routers() -> Sequence[Router]:
+    from bot.handlers.content import router  # also registers the cs: follow scene
+
+    return (router,)
+
+
 def _ordering_routers() -> Sequence[Router]:
     from bot.handlers.ordering import router  # also registers the bind: scene
 
@@ -70,12 +77,33 @@ MEMBERSHIP = Feature(
 )
 # a distributor's 我的门店 / 我的订单, before chat ordering reads them as a store owner's
 DISTRIBUTOR = Feature("distributor", routers=_distributor_routers)
+# brand content forwarded by distributors and stores, attribution, livestreams (素材 / 直播)
+CONTENT = Feature(
+    "content",
+    routers=_content_routers,
+    setup=content.setup,
+    routes=content.routes,
+    jobs=content.jobs,
+    cli=("bot.commands.content",),
+    migrations=Path(__file__).parent.parent / "content" / "migrations",
+)
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli=("bot.ordering.cli",))
 
 # the operator back office at /console/ (sign-in, roles over the org tree, pages of every domain)
 CONSOLE = Feature(
     "console", routes=_console_routes, jobs=_console_jobs, cli=("bot.commands.console", "bot.commands.org")
+)
+
+
+# behaviour events, rollups, funnels, sell-through (动销) and the weekly report
+ANALYTICS = Feature(
+    "analytics",
+    setup=analytics.setup,
+    routes=analytics.routes,
+    jobs=analytics.jobs,
+    cli=("bot.commands.analytics",),
+    migrations=analytics.MIGRATIONS,
 )
 
 # journeys, profiles and tiers (issue 13): no chat router (退订 is membership's), jobs and CLI
@@ -87,5 +115,5 @@ AUTOMATION = Feature(
 )
 
 FEATURES: tuple[Feature, ...] = (
-    WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING, CONSOLE, AUTOMATION
+    WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, CONTENT, ORDERING, CONSOLE, ANALYTICS, AUTOMATION
 )
