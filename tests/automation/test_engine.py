@@ -231,10 +231,16 @@ async def test_a_crash_after_the_step_row_repeats_nothing(world):
     assert len([n for n in notifier.notified if n[1] == "marketing"]) == 1
 
 
-@pytest.mark.pg_only
-async def test_concurrent_ticks_run_every_step_once(world, db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL: FOR UPDATE SKIP LOCKED across connections")
+@pytest.fixture
+async def pg_world(pg_url):
+    w = await World(pg_url).setup()
+    yield w
+    await w.close()
+
+
+@pytest.mark.pg_only  # FOR UPDATE SKIP LOCKED across connections (SQLite serialises writers)
+async def test_concurrent_ticks_run_every_step_once(pg_world):
+    world = pg_world
     for i in range(40):
         await world.store(f"P{i:02d}")
         await world.order(f"P{i:02d}", T0 - timedelta(days=31))
