@@ -333,10 +333,10 @@ class TerminalSms:
         self.inner = inner
         self.sim = sim
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(self, phone: str, text: str, *, purpose: str, params=None, client_ip=None) -> None:  # type: ignore[no-untyped-def]
         from wechat_sim.phone import send_sms
 
-        await self.inner.send(phone, text, purpose=purpose)
+        await self.inner.send(phone, text, purpose=purpose, params=params, client_ip=client_ip)
         if self.sim is not None:
             send_sms(self.sim, phone, text, DEMO_BRAND)
         print(f"[demo] 短信 -> {phone}: {text}", flush=True)

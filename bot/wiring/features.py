@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.wiring import core, membership, wechat
+from bot.wiring import core, membership, regional, wechat
 from bot.wiring.feature import Feature
 
 if TYPE_CHECKING:
@@ -59,4 +59,7 @@ DISTRIBUTOR = Feature("distributor", routers=_distributor_routers)
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli="bot.ordering.cli")
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING)
+# issue 16: production SMS behind the code limits (after CORE: it wraps the ordering runtime's sender)
+REGIONAL = Feature("regional", setup=regional.setup)
+
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING, REGIONAL)

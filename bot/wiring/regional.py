@@ -1,0 +1,39 @@
+"""The regional feature (issue 16): production SMS now; campaigns, the store's account,
+B-side referral and regional storefronts as they land.
+
+SMS: with ``JIUBOT_SMS_PROVIDER=aliyun|tencent`` the ordering runtime's sender becomes the
+provider's adapter on its own HTTP session (closed with the runtime); with the default
+``outbox`` it stays the development outbox. Either way it sits behind the per-phone / per-IP
+limits of verification codes (``bot/sms/limits.py``).
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from bot.wiring.feature import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+async def setup(runtime: Runtime) -> None:
+    import aiohttp
+
+    from bot.sms import factory
+
+    services = runtime.services
+    ordering = services.ordering
+    if ordering is None:  # no core: nothing sends codes
+        return
+    settings = runtime.settings
+    inner = ordering.sms
+    if settings.sms_provider != "outbox":
+        session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=settings.sms_timeout_seconds, connect=2.0)
+        )
+        runtime.stack.push_async_callback(session.close)
+        provider = factory.provider(settings, session)
+        assert provider is not None
+        inner = provider
+        log.info("sms_provider", provider=settings.sms_provider)
+    ordering.sms = factory.limited(inner, settings, services.redis, services.keys)
