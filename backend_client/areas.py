@@ -190,11 +190,20 @@ class Promotions(_Area):
         kind: str | None = None,
         status: str | None = None,
         sku: str | None = None,
+        store_id: int | None = None,
         cursor: str | None = None,
         limit: int = 20,
     ) -> m.PromotionPage:
+        """Newest first; ``store_id``: only those whose audience includes the store."""
         return await self._get(
-            m.PromotionPage, "/v1/promotions", kind=kind, status=status, sku=sku, cursor=cursor, limit=limit
+            m.PromotionPage,
+            "/v1/promotions",
+            kind=kind,
+            status=status,
+            sku=sku,
+            store_id=store_id,
+            cursor=cursor,
+            limit=limit,
         )
 
     async def get(self, promotion_id: int) -> m.Promotion:

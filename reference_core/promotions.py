@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reference_core import cursor as cursors
 from reference_core import engine
 from reference_core.errors import not_found, validation
-from reference_core.models import GroupParticipant, Product, Promotion, Region, Warehouse
+from reference_core.models import GroupParticipant, Product, Promotion, Region, Store, Warehouse
 from reference_core.schemas import promotions as s
 
 
@@ -181,12 +181,25 @@ async def listing(
         else:
             item = engine.Item(0, product.id, product.sku, product.category, 0, 1, 1, 0, 0)
             rows = [r for r in rows if _touches(r, item)]
+    if query.store_id is not None:
+        store = await session.scalar(
+            select(Store).where(Store.tenant_id == tenant_id, Store.id == query.store_id)
+        )
+        if store is None:
+            raise not_found("store", query.store_id)
+        rows = [r for r in rows if open_to(r, store.region_id, store.tier)]
     page = rows[offset : offset + query.limit]
     more = len(rows) > offset + query.limit
     return s.PromotionPage(
         items=await views(session, page, now),
         next_cursor=cursors.encode(offset + query.limit) if more else None,
     )
+
+
+def open_to(row: Promotion, region_id: int, tier: str) -> bool:
+    """The store's region and tier are in the promotion's audience (empty lists: everyone)."""
+    regions, tiers = (row.audience or {}).get("region_ids", []), (row.audience or {}).get("tiers", [])
+    return (not regions or region_id in regions) and (not tiers or tier in tiers)
 
 
 def _touches(row: Promotion, item: engine.Item) -> bool:

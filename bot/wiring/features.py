@@ -59,7 +59,14 @@ DISTRIBUTOR = Feature("distributor", routers=_distributor_routers)
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli="bot.ordering.cli")
 
-# issue 16: production SMS behind the code limits (after CORE: it wraps the ordering runtime's sender)
-REGIONAL = Feature("regional", setup=regional.setup)
+def _regional_routers() -> Sequence[Router]:
+    from bot.handlers.campaigns import router
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, ORDERING, REGIONAL)
+    return (router,)
+
+
+# issue 16: campaigns in chat (before ORDERING: 「抢12」 is not a free-text order) and in the
+# mini-program; production SMS behind the code limits (after CORE: it wraps the ordering sender)
+REGIONAL = Feature("regional", routers=_regional_routers, setup=regional.setup, routes=regional.routes)
+
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, REGIONAL, ORDERING)

@@ -1,5 +1,5 @@
-"""The regional feature (issue 16): production SMS now; campaigns, the store's account,
-B-side referral and regional storefronts as they land.
+"""The regional feature (issue 16): campaigns open to a store in chat (bot/handlers/campaigns.py)
+and the mini-program (bot/miniapp/promotions.py), and production SMS.
 
 SMS: with ``JIUBOT_SMS_PROVIDER=aliyun|tencent`` the ordering runtime's sender becomes the
 provider's adapter on its own HTTP session (closed with the runtime); with the default
@@ -9,9 +9,14 @@ limits of verification codes (``bot/sms/limits.py``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import structlog
 
 from bot.wiring.feature import Runtime
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = structlog.get_logger(__name__)
 
@@ -37,3 +42,9 @@ async def setup(runtime: Runtime) -> None:
         inner = provider
         log.info("sms_provider", provider=settings.sms_provider)
     ordering.sms = factory.limited(inner, settings, services.redis, services.keys)
+
+
+def routes(app: web.Application) -> None:
+    from bot.miniapp.promotions import add_routes
+
+    add_routes(app)
