@@ -3,7 +3,9 @@
 * 「活动」「秒杀」「拼单」「拍卖」: the campaigns open to the member's store, with countdowns,
   remaining stock, group progress and the auction's current price, each with its reply word;
 * 「抢12」「抢12 6瓶」: buy at campaign 12's flash price (or take auction lot 12 at its price now);
-* 「拍12」: the same for an auction; 「拼12 6瓶」: join (or open) group buy 12 with 6 bottles.
+* 「拍12」: the same for an auction; 「拼12 6瓶」: join (or open) group buy 12 with 6 bottles;
+* 「额度」「库存」: the store's credit (limit, used, available) and the stock by warehouse of
+  the products it orders.
 
 Each action's idempotency key is the message id: WeChat's retries of one message reach the
 core with one key (one order); the core's stock and per-store limits settle a rush.
@@ -18,6 +20,7 @@ from typing import Any
 import structlog
 
 from backend_client import BackendUnavailable
+from bot.campaigns import account as accounts
 from bot.campaigns import actions
 from bot.campaigns.errors import CampaignRefused
 from bot.dispatch import EventContext, Router
@@ -30,6 +33,7 @@ router = Router("campaigns")
 LIST_WORDS = ("活动", "秒杀", "拼单", "拍卖", "促销活动", "限时活动", "营销活动")
 ACTION = re.compile(r"^(抢|拍|拼)\s*(\d{1,9})(?:\s*[x×*]?\s*(\d{1,4})\s*(?:瓶)?)?$")
 VERB = {"抢": "buy", "拍": "buy", "拼": "join"}
+ACCOUNT_WORDS = ("额度", "授信", "订货额度", "订货贷", "我的额度", "库存", "查库存")
 
 
 async def _store(ctx: EventContext) -> dict[str, Any] | bool:
@@ -85,3 +89,14 @@ async def on_action(services: Services, binding: Any, match: re.Match[str], mess
         return _text(services, "campaign_refused", reason="busy")
     log.info("campaign_bought", campaign=campaign.id, store=store.code, order=bought.number)
     return _text(services, "campaign_bought", campaign=campaign, purchase=bought)
+
+
+@router.text(_store, equals=ACCOUNT_WORDS)
+async def on_account(services: Services, binding: Any) -> Reply:
+    if binding is None or not binding.bound:
+        return _text(services, "campaign_refused", reason="not_bound")
+    try:
+        found = await accounts.account(services.core, binding.store.core_store_id)
+    except BackendUnavailable:
+        return _text(services, "campaign_refused", reason="busy")
+    return _text(services, "store_account", account=found)

@@ -5,7 +5,9 @@
 * ``GET /mp/api/promotions/{id}``: one of them (the group buy's share link opens this);
 * ``POST /mp/api/promotions/{id}/buy`` ``{"bottles", "request_key"}``: buy at the flash price or
   take an auction lot at its current price;
-* ``POST /mp/api/promotions/{id}/join`` ``{"bottles", "request_key"}``: join or open a group buy.
+* ``POST /mp/api/promotions/{id}/join`` ``{"bottles", "request_key"}``: join or open a group buy;
+* ``GET /mp/api/account``: the store's credit (limit, used, available) and the stock by
+  warehouse of the products it orders.
 
 ``request_key`` is made once per button press by the page (8-64 of ``[A-Za-z0-9_-]``): a double
 tap or a network retry sends the same key and gets the same order back. Refusals are
@@ -23,6 +25,7 @@ import structlog
 from aiohttp import web
 
 from backend_client import BackendUnavailable
+from bot.campaigns import account as accounts
 from bot.campaigns import actions
 from bot.campaigns.errors import CampaignRefused
 from bot.miniapp.routes import api, require_session, services_of
@@ -146,6 +149,26 @@ async def promotion_buy(request: web.Request) -> Any:
 @_guard
 async def promotion_join(request: web.Request) -> Any:
     return await _act(request, "join")
+
+
+@routes.get("/mp/api/account")
+@api
+@_guard
+async def store_account(request: web.Request) -> Any:
+    services, binding = await _context(request)
+    found = await accounts.account(services.core, binding.store.core_store_id)
+    credit = found.credit
+    body = {
+        "store": found.store,
+        "credit": {
+            "limit_fen": credit.limit_fen,
+            "used_fen": credit.used_fen,
+            "available_fen": credit.available_fen,
+            "used_percent": credit.used_percent,
+        },
+        "stock": found.stock,
+    }
+    return web.json_response(body, dumps=_dumps)
 
 
 def add_routes(app: web.Application) -> None:
