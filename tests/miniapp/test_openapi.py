@@ -9,6 +9,7 @@ import yaml
 import bot.miniapp
 from bot.miniapp.errors import STATUS, ErrorCode
 from bot.miniapp.ordering import routes as ordering_routes
+from bot.miniapp.promotions import routes as promotion_routes
 from bot.miniapp.routes import routes
 from bot.miniapp.texts import MESSAGES
 
@@ -16,7 +17,7 @@ SPEC = yaml.safe_load((Path(bot.miniapp.__file__).parent / "openapi.yaml").read_
 
 
 def test_every_route_is_documented():
-    served = {(r.method.lower(), r.path) for r in [*routes, *ordering_routes]}
+    served = {(r.method.lower(), r.path) for r in [*routes, *ordering_routes, *promotion_routes]}
     documented = {(method, path) for path, ops in SPEC["paths"].items() for method in ops}
     assert served == documented
 
