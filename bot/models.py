@@ -1,5 +1,6 @@
 """Imports every model module so ``Base.metadata`` is complete (alembic env, create_all in tests)."""
 
+from bot.campaigns import models as regional_models
 from bot.db import Base
 from bot.membership import models as membership_models
 from bot.messaging import models as messaging_models
@@ -13,6 +14,7 @@ __all__ = [
     "membership_models",
     "messaging_models",
     "ordering_models",
+    "regional_models",
     "tenancy_models",
     "wechat_models",
 ]

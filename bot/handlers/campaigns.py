@@ -5,7 +5,9 @@
 * 「抢12」「抢12 6瓶」: buy at campaign 12's flash price (or take auction lot 12 at its price now);
 * 「拍12」: the same for an auction; 「拼12 6瓶」: join (or open) group buy 12 with 6 bottles;
 * 「额度」「库存」: the store's credit (limit, used, available) and the stock by warehouse of
-  the products it orders.
+  the products it orders;
+* 「推荐门店」: a store member's or distributor's referral QR (scene ``sref:``); scanning it
+  records the referral (bot/campaigns/referral.py; rewarded by the feature's settle job).
 
 Each action's idempotency key is the message id: WeChat's retries of one message reach the
 core with one key (one order); the core's stock and per-store limits settle a rush.
@@ -21,9 +23,11 @@ import structlog
 
 from backend_client import BackendUnavailable
 from bot.campaigns import account as accounts
-from bot.campaigns import actions
+from bot.campaigns import actions, referral
 from bot.campaigns.errors import CampaignRefused
+from bot.db import session_scope
 from bot.dispatch import EventContext, Router
+from bot.handlers.scenes import scenes
 from bot.messages import Reply, TextReply
 from bot.services import Services
 
@@ -34,6 +38,8 @@ LIST_WORDS = ("活动", "秒杀", "拼单", "拍卖", "促销活动", "限时活
 ACTION = re.compile(r"^(抢|拍|拼)\s*(\d{1,9})(?:\s*[x×*]?\s*(\d{1,4})\s*(?:瓶)?)?$")
 VERB = {"抢": "buy", "拍": "buy", "拼": "join"}
 ACCOUNT_WORDS = ("额度", "授信", "订货额度", "订货贷", "我的额度", "库存", "查库存")
+SHARE_WORDS = ("推荐门店", "推荐有礼", "推荐客户", "邀请门店")
+SHARE_QR_SECONDS = 30 * 86400
 
 
 async def _store(ctx: EventContext) -> dict[str, Any] | bool:
@@ -100,3 +106,61 @@ async def on_account(services: Services, binding: Any) -> Reply:
     except BackendUnavailable:
         return _text(services, "campaign_refused", reason="busy")
     return _text(services, "store_account", account=found)
+
+
+def referral_secret(services: Services) -> bytes:
+    import hashlib
+    import hmac
+
+    return hmac.digest(services.settings.secret_key.encode(), b"jiubot/store-referral", hashlib.sha256)
+
+
+@router.text(equals=SHARE_WORDS)
+async def on_share(services: Services, member_id: int | None, app: Any) -> Reply:
+    from bot.membership.models import Member
+
+    if member_id is None:
+        return _text(services, "store_referral", outcome="not_a_referrer")
+    async with session_scope(services.sessions) as session:
+        member = await session.get(Member, member_id)
+    if member is None or member.role not in referral.REFERRER_ROLES:
+        return _text(services, "store_referral", outcome="not_a_referrer")
+    scene = referral.SCENE + referral.share_token(referral_secret(services), app.tenant_id, member_id)
+    url = ""
+    if services.wechat is not None:
+        try:
+            url = (
+                await services.wechat.qrcode.create(app.appid, scene, expire_seconds=SHARE_QR_SECONDS)
+            ).image_url
+        except Exception as exc:  # WeChat refused or is down: the reply says so, nothing else happens
+            log.warning("store_referral_qr_failed", error=type(exc).__name__)
+    config = await _config(services, app.tenant_id)
+    referrer_points, referee_points = referral.rewards(config)
+    return _text(
+        services, "store_referral", outcome="share", url=url, referrer=referrer_points, referee=referee_points
+    )
+
+
+async def _config(services: Services, tenant_id: int) -> Any:
+    membership = services.membership
+    if membership is None:
+        from bot.membership.loyalty_config import LoyaltyConfig
+
+        return LoyaltyConfig()
+    return await membership.configs.get(tenant_id)
+
+
+@scenes.handler(referral.SCENE)
+async def on_referral_scene(ctx: EventContext, token: str) -> Reply | None:
+    services = ctx.services
+    found = referral.read_token(referral_secret(services), token)
+    if found is None or found[0] != ctx.app.tenant_id or ctx.member_id is None:
+        return _text(services, "store_referral", outcome="invalid")
+    try:
+        async with session_scope(services.sessions) as session:
+            await referral.record(session, found[0], found[1], ctx.member_id)
+    except referral.StoreReferralRefused as exc:
+        log.info("store_referral_refused", reason=exc.reason)
+        return _text(services, "store_referral", outcome=exc.reason)
+    log.info("store_referral_recorded", referrer=found[1], referee=ctx.member_id)
+    return _text(services, "store_referral", outcome="recorded")

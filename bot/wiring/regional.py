@@ -9,6 +9,7 @@ limits of verification codes (``bot/sms/limits.py``).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import structlog
@@ -17,6 +18,9 @@ from bot.wiring.feature import Runtime
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from bot.scheduler import Scheduler
+    from bot.services import Services
 
 log = structlog.get_logger(__name__)
 
@@ -48,3 +52,22 @@ def routes(app: web.Application) -> None:
     from bot.miniapp.promotions import add_routes
 
     add_routes(app)
+
+
+async def settle_referrals(services: Services) -> None:
+    """Reward the store referrals whose first order was delivered (each tenant with an app)."""
+    from bot.campaigns import referral
+    from bot.membership.loyalty_config import LoyaltyConfig
+
+    if services.core is None:
+        return
+    for tenant_id in sorted({app.tenant_id for app in services.registry.all()}):
+        membership = services.membership
+        config = await membership.configs.get(tenant_id) if membership is not None else LoyaltyConfig()
+        settled = await referral.settle(services.sessions, services.core, tenant_id, config)
+        if settled.rewarded or settled.lapsed or settled.refused:
+            log.info("store_referrals_settled", tenant=tenant_id, **dataclasses.asdict(settled))
+
+
+def jobs(scheduler: Scheduler, services: Services) -> None:
+    scheduler.every("store-referrals", 60, lambda: settle_referrals(services))

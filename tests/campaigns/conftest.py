@@ -4,9 +4,12 @@ database (binding itself is tested in tests/ordering_flows and tests/sms)."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,7 +18,7 @@ from backend_client import CoreClient
 from bot import keys
 from bot.app import create_app
 from bot.db import session_scope
-from bot.handlers import notifications
+from bot.handlers import basic, notifications
 from bot.membership.actions import assign_role, ensure_member
 from bot.miniapp.session import MpSession, SessionSigner
 from bot.ordering import binding
@@ -26,6 +29,7 @@ from bot.wiring.features import CORE, ORDERING, REGIONAL
 from tests.conftest import OA_APPID, OA_TOKEN
 from tests.ordering_flows.conftest import (  # noqa: F401 - fixtures
     CORE_KEY,
+    RUN,
     CoreServer,
     _admin,
     _pg_url,
@@ -126,7 +130,7 @@ async def shop_factory(make_settings, aiohttp_client):
         app = create_app(
             settings,
             notifier=notifier,
-            routers=[notifications.router],
+            routers=[notifications.router, basic.router],
             features=[CORE, REGIONAL, ORDERING],
             background=False,
         )
@@ -142,9 +146,7 @@ async def shop_factory(make_settings, aiohttp_client):
 
 @pytest.fixture
 def core_many_stores_pg() -> Iterator[str]:
-    """A PostgreSQL core seeded with many stores (the rush), made per test from a template."""
-    import asyncio
-
+    """A PostgreSQL core seeded with many stores (the rush), made per test."""
     from reference_core.seed import seed_core
 
     name = f"jo_rush_{datetime.now(UTC).strftime('%H%M%S%f')}"
@@ -157,3 +159,44 @@ def core_many_stores_pg() -> Iterator[str]:
 
 
 RUSH_STORES = 100
+
+
+async def _seed_fresh(url: str) -> None:
+    from reference_core.seed import seed_core
+
+    await seed_core(url, tenant="demo", api_key=CORE_KEY, stores=8, orders_per_store=0, random_seed=7)
+
+
+@pytest.fixture(scope="session")
+def core_fresh_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("core-fresh") / "core.sqlite3"
+    asyncio.run(_seed_fresh(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def core_fresh_pg() -> Iterator[str]:
+    name = f"jo_{RUN}_fresh_tpl"
+    _admin(f'DROP DATABASE IF EXISTS "{name}"')
+    _admin(f'CREATE DATABASE "{name}"')
+    asyncio.run(_seed_fresh(_pg_url(name)))
+    yield name
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_fresh = iter(range(1, 10**9))
+
+
+@pytest.fixture
+def core_fresh_db(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A core whose 8 stores have never ordered (new customers), on jiubot's backend."""
+    if db_url.startswith("sqlite"):
+        path = tmp_path / "core-fresh.sqlite3"
+        shutil.copy(request.getfixturevalue("core_fresh_sqlite"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template = request.getfixturevalue("core_fresh_pg")
+    name = f"jo_{RUN}_fresh_{next(_fresh)}"
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
