@@ -209,6 +209,10 @@ class Promotions(_Area):
     async def get(self, promotion_id: int) -> m.Promotion:
         return await self._get(m.Promotion, f"/v1/promotions/{int(promotion_id)}")
 
+    async def stop(self, promotion_id: int) -> m.Promotion:
+        """End the promotion now; stopping twice returns the stopped promotion (retried like a read)."""
+        return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/stop", {}, safe=True)
+
     async def join_group(
         self, promotion_id: int, store_id: int, bottles: int, *, idempotency_key: str
     ) -> m.GroupParticipation:

@@ -161,6 +161,18 @@ async def get(session: AsyncSession, tenant_id: int, promotion_id: int, now: dat
     return (await views(session, [row], now))[0]
 
 
+async def stop(session: AsyncSession, tenant_id: int, promotion_id: int, now: datetime) -> s.Promotion:
+    row = await session.scalar(
+        select(Promotion).where(Promotion.tenant_id == tenant_id, Promotion.id == promotion_id)
+    )
+    if row is None:
+        raise not_found("promotion", promotion_id)
+    row.status = "stopped"
+    row.ends_at = min(row.ends_at, max(now, row.starts_at))  # it ends now: nothing prices it any more
+    await session.flush()
+    return (await views(session, [row], now))[0]
+
+
 async def listing(
     session: AsyncSession, tenant_id: int, query: s.PromotionQuery, now: datetime
 ) -> s.PromotionPage:

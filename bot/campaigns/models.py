@@ -1,10 +1,11 @@
-"""Tables of the regional feature (migration 0014, branch ``regional``)."""
+"""Tables of the regional feature (migration 0014, branch ``regional``): store referrals and
+regional storefronts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -38,3 +39,20 @@ class StoreReferral(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Storefront(Base):
+    """One published version of a region's mini-program home (页面装修): the newest version of a
+    region is live (publishing is inserting the next version); ``region_code`` "*" is the
+    tenant's default for regions without their own."""
+
+    __tablename__ = "regional_storefronts"
+    __table_args__ = (UniqueConstraint("tenant_id", "region_code", "version"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    region_code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(BigInteger)
+    layout: Mapped[str] = mapped_column(Text)  # JSON, validated by storefront.check_layout
+    published_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

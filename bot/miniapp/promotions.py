@@ -7,7 +7,9 @@
   take an auction lot at its current price;
 * ``POST /mp/api/promotions/{id}/join`` ``{"bottles", "request_key"}``: join or open a group buy;
 * ``GET /mp/api/account``: the store's credit (limit, used, available) and the stock by
-  warehouse of the products it orders.
+  warehouse of the products it orders;
+* ``GET /mp/api/home``: the home of the store's region (页面装修: banners, featured products,
+  campaign blocks filled with the campaigns open to the store, shortcuts), its live version.
 
 ``request_key`` is made once per button press by the page (8-64 of ``[A-Za-z0-9_-]``): a double
 tap or a network retry sends the same key and gets the same order back. Refusals are
@@ -26,8 +28,9 @@ from aiohttp import web
 
 from backend_client import BackendUnavailable
 from bot.campaigns import account as accounts
-from bot.campaigns import actions
+from bot.campaigns import actions, storefront
 from bot.campaigns.errors import CampaignRefused
+from bot.db import session_scope
 from bot.miniapp.routes import api, require_session, services_of
 from bot.services import Services
 
@@ -167,6 +170,40 @@ async def store_account(request: web.Request) -> Any:
             "used_percent": credit.used_percent,
         },
         "stock": found.stock,
+    }
+    return web.json_response(body, dumps=_dumps)
+
+
+@routes.get("/mp/api/home")
+@api
+@_guard
+async def home(request: web.Request) -> Any:
+    services = services_of(request)
+    session = require_session(request)
+    runtime, core = services.ordering, services.core
+    binding = await runtime.bindings.get(session.member_id) if runtime is not None else None
+    region, found = None, []
+    if core is not None and binding is not None and binding.bound:
+        store_id = binding.store.core_store_id
+        store, regions = await core.org.store(store_id), await core.org.regions()
+        region = next((r.code for r in regions if r.id == store.region_id), None)
+        found = await actions.open_for_store(core, store_id, datetime.now(UTC))
+    async with session_scope(services.sessions) as db:
+        live = await storefront.current(db, session.tenant_id, region)
+    layout = live.layout
+    blocks = [
+        {"title": b["title"], "items": [_item(v) for v in found if v.kind in b["kinds"]]}
+        for b in layout.get("campaign_blocks", [])
+    ]
+    body = {
+        "region": region,
+        "layout_region": live.region_code,
+        "version": live.version,
+        "published_at": live.published_at,
+        "banners": layout.get("banners", []),
+        "featured": layout.get("featured", []),
+        "campaign_blocks": blocks,
+        "shortcuts": layout.get("shortcuts", []),
     }
     return web.json_response(body, dumps=_dumps)
 

@@ -68,7 +68,12 @@ def _regional_routers() -> Sequence[Router]:
 # issue 16: campaigns in chat (before ORDERING: 「抢12」 is not a free-text order) and in the
 # mini-program; production SMS behind the code limits (after CORE: it wraps the ordering sender)
 REGIONAL = Feature(
-    "regional", routers=_regional_routers, setup=regional.setup, routes=regional.routes, jobs=regional.jobs
+    "regional",
+    routers=_regional_routers,
+    setup=regional.setup,
+    routes=regional.routes,
+    jobs=regional.jobs,
+    cli="bot.commands.regional",
 )
 
 FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, REGIONAL, ORDERING)
