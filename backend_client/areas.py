@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from backend_client import models as m
-from backend_client.decode import decode
+from backend_client.decode import decode_as
 
 if TYPE_CHECKING:
     from backend_client.client import CoreClient
+
+T = TypeVar("T")
 
 
 def _params(**values: Any) -> list[tuple[str, str]]:
@@ -32,11 +34,11 @@ class _Area:
     def __init__(self, client: CoreClient) -> None:
         self._client = client
 
-    async def _get(self, cls: Any, path: str, **params: Any) -> Any:
-        return decode(cls, await self._client._request("GET", path, params=_params(**params)))
+    async def _get(self, cls: type[T], path: str, **params: Any) -> T:
+        return decode_as(cls, await self._client._request("GET", path, params=_params(**params)))
 
-    async def _post(self, cls: Any, path: str, body: Any, **options: Any) -> Any:
-        return decode(cls, await self._client._request("POST", path, json=body, **options))
+    async def _post(self, cls: type[T], path: str, body: Any, **options: Any) -> T:
+        return decode_as(cls, await self._client._request("POST", path, json=body, **options))
 
 
 class Org(_Area):
@@ -310,7 +312,7 @@ class Admin(_Area):
 
     async def set_stock(self, warehouse_id: int, sku: str, on_hand: int) -> m.StockLevel:
         body = {"warehouse_id": warehouse_id, "sku": sku, "on_hand": on_hand}
-        return decode(
+        return decode_as(
             m.StockLevel, await self._client._request("PUT", "/v1/admin/inventory", json=body, safe=True)
         )
 

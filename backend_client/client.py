@@ -88,11 +88,11 @@ class CoreClient:
         method: str,
         path: str,
         *,
-        params: Any = None,
-        json: Any = None,
+        params: Any = None,  # anything aiohttp accepts as query parameters
+        json: Any = None,  # a JSON-serialisable body
         idempotency_key: str | None = None,
         safe: bool = False,
-    ) -> Any:
+    ) -> Any:  # parsed JSON of unknown shape: the areas decode it into models
         """One logical call: returns the decoded JSON body of a 2xx, raises a CoreError otherwise.
 
         Retried only when a repeat cannot duplicate an effect: GET, a request carrying an
@@ -153,7 +153,7 @@ class CoreClient:
         raise last
 
 
-def _json(raw: bytes, status: int) -> Any:
+def _json(raw: bytes, status: int) -> Any:  # parsed JSON of unknown shape
     try:
         return orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:

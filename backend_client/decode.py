@@ -22,6 +22,8 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def decode(tp: Any, value: Any, path: str = "$") -> Any:
+    """Decode ``value`` as the type ``tp`` (``Any``: a type expression read at run time, and a value of
+    that type, which the checker cannot follow; ``decode_as`` is the typed entry point)."""
     if tp is Any:
         return value
     origin = get_origin(tp)
@@ -42,10 +44,10 @@ def decode(tp: Any, value: Any, path: str = "$") -> Any:
         return tuple(decode(item, v, f"{path}[{n}]") for n, v in enumerate(_expect(list, value, path)))
     if origin in (dict, Mapping) or tp in (dict, Mapping):
         return dict(_expect(dict, value, path))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         data = _expect(dict, value, path)
-        hints = _hints(tp)  # type: ignore[arg-type]
-        kwargs = {}
+        hints = _hints(tp)
+        kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(tp):
             if f.name in data:
                 kwargs[f.name] = decode(hints[f.name], data[f.name], f"{path}.{f.name}")
@@ -77,4 +79,4 @@ def _expect(kind: type[T], value: Any, path: str) -> T:
 
 
 def decode_as(cls: type[T], value: Any) -> T:
-    return decode(cls, value)
+    return typing.cast(T, decode(cls, value))

@@ -324,8 +324,7 @@ def command_modules() -> list[str]:
 
     modules = list(TOOL_COMMANDS)
     for feature in FEATURES:
-        if feature.cli is not None and feature.cli not in modules:
-            modules.append(feature.cli)
+        modules.extend(m for m in feature.cli if m not in modules)
     # menu.py wires the core catalog into `order-parse`, so it registers after ordering's CLI
     modules.remove("bot.commands.menu")
     modules.append("bot.commands.menu")

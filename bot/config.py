@@ -11,10 +11,13 @@ import binascii
 import re
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 ENV_PREFIX = "JIUBOT_"
 DEFAULT_DB_PATH = Path("var") / "jiubot.sqlite3"
@@ -340,19 +343,19 @@ def _local_secret(database_url: str) -> str:
     return key
 
 
-def _describe(error: dict) -> str:
-    loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
-    message = str(error.get("msg", "invalid"))
+def _describe(error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"] if part != "__root__"]
+    message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     if not loc:
         return message
     return f"{ENV_PREFIX}{loc[0].upper()}: {message}"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:  # Any: values of every field's type, validated below
     """Build Settings, turning pydantic's report into one line per bad setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError([_describe(err) for err in exc.errors()]) from None
 

@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -52,6 +55,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a plain Table (none to a join or a select), which the
+        # statements built from ``Model.__table__`` rely on; DeclarativeBase types it as FromClause.
+        __table__: ClassVar[Table]
 
 
 def utcnow() -> datetime:
@@ -91,7 +99,7 @@ def create_engine(
 
 def _install_sqlite_recipe(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:  # Any: the DBAPI connection
         # Let SQLAlchemy emit BEGIN itself (below) instead of the driver's deferred BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -102,7 +110,7 @@ def _install_sqlite_recipe(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -119,14 +127,26 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
 
 def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:
     bind = session_or_engine.bind if isinstance(session_or_engine, AsyncSession) else session_or_engine
+    if bind is None:
+        raise RuntimeError("the session is not bound to an engine")
     return bind.dialect.name == "postgresql"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``session.execute`` types its result as ``Result``;
+    a DML statement's is a ``CursorResult``, the one that has ``rowcount``."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rowcount of a {type(result).__name__}, not of a DML statement's result")
+    return result.rowcount
 
 
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 """64-bit primary keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY."""
 
 
-def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *, index_elements: list[str]):
+def insert_ignore(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, index_elements: list[str]
+) -> PgInsert | SqliteInsert:
     """``INSERT ... ON CONFLICT DO NOTHING`` on either database; returns the executable.
 
     One row uses the single-row form: a list of rows is a multi-row VALUES, which SQLAlchemy
@@ -137,7 +157,9 @@ def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *, inde
     return stmt.on_conflict_do_nothing(index_elements=index_elements)
 
 
-def insert_ignore_statement(session: AsyncSession, table: Table, *, index_elements: list[str]):
+def insert_ignore_statement(
+    session: AsyncSession, table: Table, *, index_elements: list[str]
+) -> PgInsert | SqliteInsert:
     """The same statement without values: execute it with a list of rows (executemany), which
     SQLAlchemy compiles once and caches, unlike a multi-row VALUES of varying length."""
     stmt = (pg_insert if is_postgres(session) else sqlite_insert)(table)

@@ -10,7 +10,9 @@ import hashlib
 import hmac
 import logging
 import sys
+from collections.abc import MutableMapping
 from types import SimpleNamespace
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -71,7 +73,9 @@ def _masked(value: object, depth: int = 0) -> object:
     return value
 
 
-def mask_secrets(_logger: object, _method: str, event_dict: dict) -> dict:
+def mask_secrets(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor: drop the values of known secret fields (``SECRET_FIELDS``)."""
     for key in list(event_dict):
         if key.lower().replace("-", "_") in SECRET_FIELDS:

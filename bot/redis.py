@@ -23,6 +23,12 @@ class Keys:
         return self.prefix + ":".join(str(p) for p in parts)
 
 
+def as_text(raw: bytes | str | None) -> str | None:
+    """A reply as text: the clients here return bytes (``decode_responses=False``), redis-py's
+    types allow str too."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 async def connect(
     url: str,
     *,

@@ -31,20 +31,21 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-_Arg = bytes | str | int | float
+CommandArg = bytes | str | int | float
+Command = tuple[CommandArg, ...]
 
 
 class Mux(Protocol):
     """What the hot path needs from Redis: one command, or several sent together."""
 
-    async def execute(self, *args: _Arg) -> object: ...
+    async def execute(self, *args: CommandArg) -> object: ...
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]: ...
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]: ...
 
     async def aclose(self) -> None: ...
 
 
-def _encode_py(args: tuple[_Arg, ...]) -> bytes:
+def _encode_py(args: tuple[CommandArg, ...]) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
         if isinstance(arg, bytes):
@@ -130,7 +131,7 @@ class MuxRedis:
         except OSError as exc:
             raise RedisConnectionError(f"redis connect to {self.host}:{self.port} failed: {exc}") from None
         self._protocol = protocol
-        setup: list[tuple[_Arg, ...]] = []
+        setup: list[tuple[CommandArg, ...]] = []
         if self.password:
             setup.append(("AUTH", self.username, self.password) if self.username else ("AUTH", self.password))
         if self.db:
@@ -150,7 +151,7 @@ class MuxRedis:
             if self._connecting is connecting and connecting.done():
                 self._connecting = None
 
-    def _send(self, args: tuple[_Arg, ...]) -> asyncio.Future[object]:
+    def _send(self, args: tuple[CommandArg, ...]) -> asyncio.Future[object]:
         assert self._protocol is not None
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._protocol.waiting.append(future)
@@ -174,7 +175,7 @@ class MuxRedis:
         the network is silent and the connection is given up."""
         if protocol.received < expected and protocol is self._protocol:
             self._lost(protocol, RedisTimeoutError(f"redis did not answer within {self.command_timeout}s"))
-            protocol.transport.close()  # type: ignore[attr-defined]
+            protocol.transport.close()
 
     def _lost(self, protocol: _Protocol, error: RedisError) -> None:
         if protocol is self._protocol:
@@ -185,11 +186,11 @@ class MuxRedis:
             if not future.done():
                 future.set_exception(error)
 
-    async def execute(self, *args: _Arg) -> object:
+    async def execute(self, *args: CommandArg) -> object:
         await self._ensure()
         return await self._send(args)
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]:
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]:
         """Several commands in order, sent together; errors are returned in place, not raised."""
         await self._ensure()
         futures = [self._send(args) for args in commands]
@@ -206,7 +207,7 @@ class MuxRedis:
         protocol = self._protocol
         if protocol is not None:
             self._lost(protocol, RedisConnectionError("redis connection closed"))
-            protocol.transport.close()  # type: ignore[attr-defined]
+            protocol.transport.close()
 
 
 class ClientMux:
@@ -216,10 +217,10 @@ class ClientMux:
     def __init__(self, client: object) -> None:
         self.client = client
 
-    async def execute(self, *args: _Arg) -> object:
+    async def execute(self, *args: CommandArg) -> object:
         return await self.client.execute_command(*args)  # type: ignore[attr-defined]
 
-    async def execute_many(self, commands: list[tuple[_Arg, ...]]) -> list[object]:
+    async def execute_many(self, commands: list[tuple[CommandArg, ...]]) -> list[object]:
         pipe = self.client.pipeline(transaction=False)  # type: ignore[attr-defined]
         for args in commands:
             pipe.execute_command(*args)
@@ -239,10 +240,10 @@ class Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
-    def command(self, keys: list[_Arg], args: list[_Arg]) -> tuple[_Arg, ...]:
+    def command(self, keys: list[CommandArg], args: list[CommandArg]) -> tuple[CommandArg, ...]:
         return ("EVALSHA", self.sha, len(keys), *keys, *args)
 
-    async def __call__(self, keys: list[_Arg], args: list[_Arg]) -> object:
+    async def __call__(self, keys: list[CommandArg], args: list[CommandArg]) -> object:
         try:
             return await self.mux.execute(*self.command(keys, args))
         except NoScriptError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import Settings
@@ -65,7 +66,12 @@ async def unreachable(settings: Settings) -> str | None:
     return None
 
 
-def wait_for_dependencies(settings: Settings, *, clock=time.monotonic, sleep=time.sleep) -> int | None:  # type: ignore[no-untyped-def]
+def wait_for_dependencies(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int | None:
     """None when the database and Redis answer; else, after printing, the exit code."""
     give_up = clock() + settings.startup_retry_seconds
     while True:

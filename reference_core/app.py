@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import orjson
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference_core import groups, logistics, models  # noqa: F401  (models registers the tables)
 from reference_core.api.http import build_handler, errors, json_response
@@ -32,7 +34,7 @@ CONFIG = web.AppKey("reference_core_config", CoreConfig)
 DISPATCHER = web.AppKey("reference_core_dispatcher", Dispatcher)
 
 
-async def create_tables(engine) -> None:  # type: ignore[no-untyped-def]
+async def create_tables(engine: AsyncEngine) -> None:
     """``metadata.create_all`` (only missing core_* tables); on PostgreSQL under an advisory lock so
     several processes starting together do not race on CREATE TABLE."""
     async with engine.begin() as conn:
@@ -53,14 +55,14 @@ def create_core_app(config: CoreConfig, *, clock: Clock | None = None) -> web.Ap
     return app
 
 
-def _database(config: CoreConfig, clock: Clock):  # type: ignore[no-untyped-def]
+def _database(config: CoreConfig, clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine, reader = create_engines(config.database_url, pool_size=config.pool_size)
         if config.create_tables:
             await create_tables(engine)
         sessions = session_factory(engine)
         for tenant in config.tenants:
-            await run_transaction(sessions, lambda session, tenant=tenant: apply_config(session, tenant))
+            await run_transaction(sessions, functools.partial(apply_config, tenant_config=tenant))
         readers = reader_factory(reader)
         app[CORE] = Core(config, engine, sessions, readers, clock, TenantKeys(readers))
         yield

@@ -12,6 +12,10 @@ import asyncio
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reference_core.config import CoreConfig
 
 DEFAULT_DB = "sqlite+aiosqlite:///var/core.sqlite3"
 
@@ -74,11 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spec.set_defaults(func=cmd_openapi)
 
 
-def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def build_config(args: argparse.Namespace) -> CoreConfig:
     from reference_core.config import CoreConfig, LogisticsConfig, TenantConfig
 
     keys = args.api_key if args.api_key is not None else [k for k in [_env("JIUBOT_CORE_API_KEY")] if k]
-    tenants = ()
+    tenants: tuple[TenantConfig, ...] = ()
     if keys or args.webhook_url:
         tenants = (
             TenantConfig(
@@ -110,7 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvloop
 
-        loop = uvloop.new_event_loop()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         loop = asyncio.new_event_loop()
     web.run_app(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import cursor as cursors
 from reference_core import webhooks
-from reference_core.db import is_postgres, take_and_commit
+from reference_core.db import is_postgres, rowcount, take_and_commit
 from reference_core.errors import coupon_unavailable, not_found
 from reference_core.idempotency import Deferred
 from reference_core.models import CouponCampaign, CouponClaim, CouponHolder, Store
@@ -253,7 +253,7 @@ async def list_claims(
         stmt = stmt.where(CouponClaim.status == "available", CouponClaim.expires_at <= now)
     elif query.status == "redeemed":
         stmt = stmt.where(CouponClaim.status == "redeemed")
-    rows = [tuple(r) for r in await session.execute(stmt)]
+    rows = list(await session.execute(stmt))
     page, more = rows[: query.limit], len(rows) > query.limit
     return s.ClaimPage(
         items=[claim_out(c, k, now) for c, k in page],
@@ -292,7 +292,7 @@ async def redeem(
         .where(CouponClaim.id == claim_id, CouponClaim.status == "available", CouponClaim.expires_at > now)
         .values(status="redeemed", redeemed_at=now, redeemed_store_id=store.id)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         reason = "redeemed" if current.status == "redeemed" else "expired"
         raise coupon_unavailable(reason, f"this coupon is {current.status}")
     event = CouponRedeemed(

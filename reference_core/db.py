@@ -13,13 +13,13 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import psycopg
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Update, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, Update, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Result, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -38,6 +38,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a plain Table (none to a join or a select), which the
+        # statements built from ``Model.__table__`` rely on; DeclarativeBase types it as FromClause.
+        __table__: ClassVar[Table]
 
 
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -98,7 +103,7 @@ def create_engine(
 
 def _install_sqlite_recipe(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:  # Any: the DBAPI connection
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -108,7 +113,7 @@ def _install_sqlite_recipe(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         # Readers take a deferred BEGIN (a consistent WAL snapshot that does not block writers);
         # anything that may write takes the write lock up front.
         if conn.get_execution_options().get(READONLY):
@@ -144,7 +149,17 @@ def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def is_postgres(session: AsyncSession) -> bool:
+    if session.bind is None:
+        raise RuntimeError("the session is not bound to an engine")
     return session.bind.dialect.name == "postgresql"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``session.execute`` types its result as ``Result``;
+    a DML statement's is a ``CursorResult``, the one that has ``rowcount``."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rowcount of a {type(result).__name__}, not of a DML statement's result")
+    return result.rowcount
 
 
 def insert_ignore(session: AsyncSession, table, values: dict | list[dict], *, index_elements: list[str]):
@@ -202,10 +217,10 @@ async def run_transaction(
 Take = tuple[Update, dict[str, int]]
 """A conditional UPDATE built once with ``bindparam``s, and this request's values for them."""
 
-_compiled_takes: dict[tuple[int, str], tuple[str, dict]] = {}
+_compiled_takes: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
 
 
-def _take_sql(stmt: Update, dialect, params: dict[str, int]) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+def _take_sql(stmt: Update, dialect: Dialect, params: dict[str, int]) -> tuple[str, dict[str, Any]]:
     """The statement wrapped to fail when it changes no row, compiled once (the statements are
     module constants), with its literal values (``remaining > 0``) merged into this call's values."""
     key = (id(stmt), dialect.name)
@@ -231,12 +246,14 @@ async def take_and_commit(session: AsyncSession, takes: Sequence[Take]) -> None:
         return
     if not is_postgres(session):
         for stmt, params in takes:
-            if (await session.execute(stmt, params)).rowcount != 1:
+            if rowcount(await session.execute(stmt, params)) != 1:
                 raise RetryTransaction
         return
     await session.flush()
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
+    if not isinstance(raw, psycopg.AsyncConnection):
+        raise TypeError(f"expected a psycopg connection, got {type(raw).__name__}")
     try:
         async with raw.pipeline():
             for stmt, params in takes:

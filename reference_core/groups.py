@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import orders
-from reference_core.db import insert_ignore, run_transaction
+from reference_core.db import insert_ignore, rowcount, run_transaction
 from reference_core.errors import CoreError, ErrorCode, not_found, promotion_unavailable
 from reference_core.models import GroupParticipant, Promotion, Store
 from reference_core.promotions import get as get_promotion
@@ -86,7 +86,7 @@ async def join(
     still_open = await session.execute(
         update(Promotion).where(Promotion.id == promo.id, Promotion.outcome == "").values(outcome="")
     )
-    if still_open.rowcount != 1:
+    if rowcount(still_open) != 1:
         raise promotion_unavailable(promo.id, "ended", "the group has closed")
     await session.execute(
         insert_ignore(
@@ -129,7 +129,7 @@ async def close(core: Core, tenant_id: int, promotion_id: int) -> s.Promotion:
             .where(Promotion.id == promo.id, Promotion.outcome == "")
             .values(outcome="closing")
         )
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             return promo.outcome
         count = await session.scalar(select(func.count()).where(GroupParticipant.promotion_id == promo.id))
         outcome = "succeeded" if (count or 0) >= promo.rules["min_group_size"] else "failed"
@@ -175,7 +175,7 @@ async def _place_orders(core: Core, tenant_id: int, promotion_id: int) -> None:
                 .where(GroupParticipant.id == participant.id, GroupParticipant.status == "joined")
                 .values(status="ordered")
             )
-            if claimed.rowcount != 1:
+            if rowcount(claimed) != 1:
                 return  # another closer placed it
             created = await orders.create(
                 session, core, tenant_id, request, core.clock.now(), source="group_buy", allow_group=True

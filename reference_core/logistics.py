@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import webhooks
-from reference_core.db import run_transaction
+from reference_core.db import rowcount, run_transaction
 from reference_core.models import Allocation, Inventory, Order, OrderEvent, Shipment, Store
 from reference_core.order_view import order_number
 from reference_core.runtime import Core
@@ -82,7 +82,7 @@ async def advance(session: AsyncSession, core: Core, order: Order, now: datetime
             updated_at=now,
         )
     )
-    if moved.rowcount != 1:
+    if rowcount(moved) != 1:
         return False
     carrier = waybill = ""
     if step["status"] == "shipped":

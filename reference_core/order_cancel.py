@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import logistics
+from reference_core.db import rowcount
 from reference_core.errors import CoreError, ErrorCode
 from reference_core.models import (
     Allocation,
@@ -39,7 +40,7 @@ async def cancel(session: AsyncSession, tenant_id: int, order_id: int, reason: s
         .where(Order.id == order.id, Order.status.in_(("created", "allocated")))
         .values(status="cancelled", next_transition_at=None, updated_at=now)
     )
-    if moved.rowcount != 1:
+    if rowcount(moved) != 1:
         current = await session.scalar(
             select(Order.status).where(Order.id == order.id).execution_options(populate_existing=True)
         )

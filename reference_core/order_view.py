@@ -21,31 +21,31 @@ async def orders_out(session: AsyncSession, orders: list[Order]) -> list[s.Order
         return []
     ids = [o.id for o in orders]
     lines = defaultdict(list)
-    for row in await session.scalars(
+    for line in await session.scalars(
         select(OrderLine).where(OrderLine.order_id.in_(ids)).order_by(OrderLine.order_id, OrderLine.line_no)
     ):
-        lines[row.order_id].append(row)
+        lines[line.order_id].append(line)
     allocations = defaultdict(list)
-    for row, wh in await session.execute(
+    for allocation, wh in await session.execute(
         select(Allocation, Warehouse)
         .join(Warehouse, Warehouse.id == Allocation.warehouse_id)
         .where(Allocation.order_id.in_(ids))
         .order_by(Allocation.order_id, Allocation.line_no, Allocation.distance_km)
     ):
-        allocations[row.order_id].append((row, wh))
+        allocations[allocation.order_id].append((allocation, wh))
     shipments = defaultdict(list)
-    for row, wh in await session.execute(
+    for shipment, wh in await session.execute(
         select(Shipment, Warehouse)
         .join(Warehouse, Warehouse.id == Shipment.warehouse_id)
         .where(Shipment.order_id.in_(ids))
         .order_by(Shipment.order_id, Shipment.id)
     ):
-        shipments[row.order_id].append((row, wh))
+        shipments[shipment.order_id].append((shipment, wh))
     events = defaultdict(list)
-    for row in await session.scalars(
+    for event in await session.scalars(
         select(OrderEvent).where(OrderEvent.order_id.in_(ids)).order_by(OrderEvent.order_id, OrderEvent.id)
     ):
-        events[row.order_id].append(row)
+        events[event.order_id].append(event)
     return [order_out(o, lines[o.id], allocations[o.id], shipments[o.id], events[o.id]) for o in orders]
 
 
@@ -110,7 +110,7 @@ def order_out(order: Order, lines, allocations, shipments, events) -> s.Order:
         ],
         timeline=[
             s.TimelineEvent(
-                status=e.status,  # type: ignore[arg-type]
+                status=e.status,
                 at=e.at,
                 location=e.location,
                 carrier=e.carrier,

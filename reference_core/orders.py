@@ -8,7 +8,7 @@ concurrent orders neither oversell nor deadlock each other. Any refusal rolls ev
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import logistics, quotes, webhooks
-from reference_core.db import Take, insert_ignore, take_and_commit
+from reference_core.db import Take, insert_ignore, rowcount, take_and_commit
 from reference_core.errors import (
     CoreError,
     ErrorCode,
@@ -168,7 +168,7 @@ async def _charge_credit(session: AsyncSession, cart: quotes.PricedCart) -> None
         )
         .values(credit_used_fen=Store.credit_used_fen + total)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         store = await session.scalar(
             select(Store).where(Store.id == cart.store.id).execution_options(populate_existing=True)
         )
@@ -194,7 +194,7 @@ async def create(
     *,
     source: str = "api",
     allow_group: bool = False,
-) -> Order:
+) -> Created:
     cart = await quotes.price_cart(
         session, tenant_id, request, now, core.config.sourcing, allow_group=allow_group, list_coupons=False
     )
@@ -280,7 +280,7 @@ async def create(
 class Created(Deferred):
     """The order, its response, and ``finish`` (the reservations) which the caller runs last."""
 
-    row: Order = field(default=None)  # type: ignore[assignment]
+    row: Order
 
 
 def _wh(site: Site) -> SimpleNamespace:
@@ -350,7 +350,7 @@ async def _redeem_coupon(
         )
         .values(status="redeemed", redeemed_at=now, order_id=order.id, redeemed_store_id=order.store_id)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise coupon_unavailable("redeemed", "this coupon was just used", claim_id=coupon.claim.id)
     event = CouponRedeemed(
         claim_id=coupon.claim.id,

@@ -139,7 +139,8 @@ async def products(session: AsyncSession, tenant_id: int, query: s.ProductQuery)
         )
     rows = list((await session.scalars(stmt)).all())
     if query.q:
-        rows.sort(key=lambda p: (_rank(p, query.q.lower().strip()), p.sku))
+        wanted = query.q.lower().strip()
+        rows.sort(key=lambda p: (_rank(p, wanted), p.sku))
     else:
         rows.sort(key=lambda p: p.sku)
     page = rows[offset : offset + query.limit]

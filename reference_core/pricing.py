@@ -69,15 +69,15 @@ async def prices_for(
     result = {p.id: base_price(p) for p in products}
     for product in products:
         for price_list in ranked:
-            item = by_key.get((price_list.id, product.id))
-            if item is not None:
+            listed = by_key.get((price_list.id, product.id))
+            if listed is not None:
                 result[product.id] = StorePrice(
                     product_id=product.id,
                     sku=product.sku,
-                    bottle_price_fen=item.bottle_price_fen,
-                    case_price_fen=item.case_price_fen,
+                    bottle_price_fen=listed.bottle_price_fen,
+                    case_price_fen=listed.case_price_fen,
                     bottles_per_case=product.bottles_per_case,
-                    min_order_bottles=item.min_order_bottles,
+                    min_order_bottles=listed.min_order_bottles,
                     price_list=price_list.code,
                 )
                 break
@@ -93,15 +93,15 @@ async def prices_for(
     by_key = {(i.price_list_id, i.product_id): i for i in items}
     for product in products:
         for price_list in ranked:
-            item = by_key.get((price_list.id, product.id))
-            if item is not None:
+            listed = by_key.get((price_list.id, product.id))
+            if listed is not None:
                 result[product.id] = StorePrice(
                     product_id=product.id,
                     sku=product.sku,
-                    bottle_price_fen=item.bottle_price_fen,
-                    case_price_fen=item.case_price_fen,
+                    bottle_price_fen=listed.bottle_price_fen,
+                    case_price_fen=listed.case_price_fen,
                     bottles_per_case=product.bottles_per_case,
-                    min_order_bottles=item.min_order_bottles,
+                    min_order_bottles=listed.min_order_bottles,
                     price_list=price_list.code,
                 )
                 break

@@ -10,6 +10,7 @@ import random
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import logistics
 from reference_core.models import (
@@ -27,8 +28,13 @@ from reference_core.sourcing import distance_km
 
 
 async def add_history(
-    session, tenant_id: int, stores: list[Store], per_store: int, rng: random.Random, now: datetime
-) -> int:  # type: ignore[no-untyped-def]
+    session: AsyncSession,
+    tenant_id: int,
+    stores: list[Store],
+    per_store: int,
+    rng: random.Random,
+    now: datetime,
+) -> int:
     if per_store <= 0:
         return 0
     have = set(await session.scalars(select(Order.store_id).where(Order.tenant_id == tenant_id).distinct()))

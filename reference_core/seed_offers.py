@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from reference_core.models import CouponCampaign, Product, Promotion
 
 
@@ -19,14 +21,20 @@ def _pick(
     return options[0]
 
 
-async def add_promotions(session, tenant_id: int, products, warehouses, now: datetime) -> None:  # type: ignore[no-untyped-def]
+async def add_promotions(
+    session: AsyncSession,
+    tenant_id: int,
+    products: dict[str, Product],
+    warehouses: dict[str, int],
+    now: datetime,
+) -> None:
     day = timedelta(days=1)
     feitian = products.get("MT-FT-53-500") or _pick(products, "白酒", aroma="酱香")
     wine = _pick(products, "红酒", cheap=True)
     nong = _pick(products, "白酒", aroma="浓香")
     beer = _pick(products, "精酿", cheap=True)
 
-    def promo(kind, name, starts, ends, rules, **extra):  # type: ignore[no-untyped-def]
+    def promo(kind, name, starts, ends, rules, **extra):
         return Promotion(
             tenant_id=tenant_id,
             kind=kind,
@@ -123,7 +131,7 @@ async def add_promotions(session, tenant_id: int, products, warehouses, now: dat
     )
 
 
-def add_campaigns(session, tenant_id: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def add_campaigns(session: AsyncSession, tenant_id: int, now: datetime) -> None:
     day = timedelta(days=1)
     session.add_all(
         [

@@ -27,6 +27,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core.config import WebhookConfig
+from reference_core.db import rowcount
 from reference_core.models import Tenant, WebhookEvent
 from reference_core.runtime import Core
 
@@ -133,9 +134,9 @@ class Dispatcher:
                 )
                 .values(locked_until=until)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
-    async def _deliver(self, row) -> None:  # type: ignore[no-untyped-def]
+    async def _deliver(self, row) -> None:
         body = row.payload.encode()
         timestamp = int(self.core.clock.now().timestamp())
         headers = {

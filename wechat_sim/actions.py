@@ -7,15 +7,13 @@ on the real platform, so that an app answering late through the API finds the wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wechat_sim.driver import DeliveryResult
+from wechat_sim.host import SimHost
 from wechat_sim.model import Member, QrTicket
 from wechat_sim.window import open_grant, trigger_of
 from wechat_sim.xmlmsg import Fields, news_items
-
-if TYPE_CHECKING:
-    from wechat_sim.simulator import Simulator
 
 # replies WeChat does not show for these pushes
 _NO_REPLY_EVENTS = {
@@ -64,11 +62,11 @@ def reply_payload(reply: Fields, *, max_articles: int | None) -> dict[str, Any]:
     return {"msgtype": str(msg_type)}
 
 
-class UserActions:
+class UserActions(SimHost):
     """Mixed into :class:`wechat_sim.simulator.Simulator`."""
 
     async def act(
-        self: Simulator, person_id: str, appid: str, msg_type: str, extra: Fields, shown: dict[str, Any]
+        self, person_id: str, appid: str, msg_type: str, extra: Fields, shown: dict[str, Any]
     ) -> DeliveryResult:
         app = self.app(appid)
         member = self.member(person_id, appid)
@@ -90,7 +88,7 @@ class UserActions:
         self._show(member, fields, result)
         return result
 
-    def _show(self: Simulator, member: Member, fields: Fields, result: DeliveryResult) -> None:
+    def _show(self, member: Member, fields: Fields, result: DeliveryResult) -> None:
         appid, pid = member.appid, member.person_id
         if result.reason == "no_callback_url":
             self.add_entry(
@@ -112,16 +110,16 @@ class UserActions:
             payload = reply_payload(result.reply, max_articles=limit)
             self.add_entry(appid, pid, "out", "reply", channel="passive", payload=payload)
 
-    def _msg_id(self: Simulator) -> int:
+    def _msg_id(self) -> int:
         return self.store.next("msgid", start=MSGID_START)
 
-    def _require_follower(self: Simulator, member: Member) -> None:
+    def _require_follower(self, member: Member) -> None:
         if self.app(member.appid).kind == "oa" and not member.following:
             raise _sim_error("not_following", "请先关注公众号")
 
     # following ----------------------------------------------------------------------------------
     async def follow(
-        self: Simulator,
+        self,
         person_id: str,
         appid: str,
         *,
@@ -152,7 +150,7 @@ class UserActions:
         label = f"扫码关注（场景 {ticket.scene}）" if ticket else "关注了公众号"
         return await self.act(person_id, appid, "event", extra, {"event": "subscribe", "label": label})
 
-    async def unfollow(self: Simulator, person_id: str, appid: str) -> DeliveryResult:
+    async def unfollow(self, person_id: str, appid: str) -> DeliveryResult:
         member = self.member(person_id, appid)
         if not member.following:
             raise _sim_error("not_following", "未关注该公众号")
@@ -162,7 +160,7 @@ class UserActions:
         extra = {"Event": "unsubscribe", "EventKey": ""}
         return await self.act(person_id, appid, "event", extra, {"event": "unsubscribe", "label": "取消关注"})
 
-    async def scan(self: Simulator, person_id: str, what: str, appid: str | None = None) -> DeliveryResult:
+    async def scan(self, person_id: str, what: str, appid: str | None = None) -> DeliveryResult:
         """Scan a parametric QR code: its ticket, its URL (http://weixin.qq.com/q/...) or, with an
         appid, a scene value (the simulator issues a temporary ticket for a typed scene)."""
         ticket = self.find_qr(what, appid)
@@ -177,14 +175,14 @@ class UserActions:
             return await self.follow(person_id, ticket.appid, ticket=ticket)
         return await self._scan_event(person_id, ticket)
 
-    async def _scan_event(self: Simulator, person_id: str, ticket: QrTicket) -> DeliveryResult:
+    async def _scan_event(self, person_id: str, ticket: QrTicket) -> DeliveryResult:
         extra = {"Event": "SCAN", "EventKey": ticket.scene, "Ticket": ticket.ticket}
         shown = {"event": "SCAN", "label": f"扫描二维码（场景 {ticket.scene}）"}
         return await self.act(person_id, ticket.appid, "event", extra, shown)
 
     # messages -----------------------------------------------------------------------------------
     async def send_text(
-        self: Simulator, person_id: str, appid: str, text: str, *, bizmsgmenuid: str | None = None
+        self, person_id: str, appid: str, text: str, *, bizmsgmenuid: str | None = None
     ) -> DeliveryResult:
         member = self.member(person_id, appid)
         self._require_follower(member)
@@ -196,7 +194,7 @@ class UserActions:
         return await self.act(person_id, appid, "text", extra, shown)
 
     async def send_location(
-        self: Simulator, person_id: str, appid: str, lat: float, lng: float, label: str = "", scale: int = 15
+        self, person_id: str, appid: str, lat: float, lng: float, label: str = "", scale: int = 15
     ) -> DeliveryResult:
         self._require_follower(self.member(person_id, appid))
         extra = {
@@ -210,29 +208,27 @@ class UserActions:
         return await self.act(person_id, appid, "location", extra, shown)
 
     async def report_location(
-        self: Simulator, person_id: str, appid: str, lat: float, lng: float, precision: float = 65.0
+        self, person_id: str, appid: str, lat: float, lng: float, precision: float = 65.0
     ) -> DeliveryResult:
         """The LOCATION event sent on entering the chat when the user shares their location."""
         extra = {"Event": "LOCATION", "Latitude": lat, "Longitude": lng, "Precision": precision}
         shown = {"event": "LOCATION", "label": f"上报地理位置 {lat:.4f},{lng:.4f}"}
         return await self.act(person_id, appid, "event", extra, shown)
 
-    async def enter_session(
-        self: Simulator, person_id: str, appid: str, session_from: str = ""
-    ) -> DeliveryResult:
+    async def enter_session(self, person_id: str, appid: str, session_from: str = "") -> DeliveryResult:
         """Mini-program: the user opens the customer-service session (2 messages in 1 minute)."""
         extra = {"Event": "user_enter_tempsession", "SessionFrom": session_from}
         shown = {"event": "user_enter_tempsession", "label": "进入客服会话"}
         return await self.act(person_id, appid, "event", extra, shown)
 
-    async def event(self: Simulator, person_id: str, appid: str, event: str, **fields: Any) -> DeliveryResult:
+    async def event(self, person_id: str, appid: str, event: str, **fields: Any) -> DeliveryResult:
         """Any other event, fields as WeChat names them (``EventKey=...``)."""
         return await self.act(
             person_id, appid, "event", {"Event": event, **fields}, {"event": event, "label": event}
         )
 
     # menu ---------------------------------------------------------------------------------------
-    async def click(self: Simulator, person_id: str, appid: str, key: str) -> DeliveryResult:
+    async def click(self, person_id: str, appid: str, key: str) -> DeliveryResult:
         self._require_follower(self.member(person_id, appid))
         extra = {"Event": "CLICK", "EventKey": key}
         return await self.act(
@@ -240,7 +236,7 @@ class UserActions:
         )
 
     async def tap_menu(
-        self: Simulator, person_id: str, appid: str, path: str, *, scan_result: str | None = None
+        self, person_id: str, appid: str, path: str, *, scan_result: str | None = None
     ) -> tuple[dict[str, Any], DeliveryResult | None]:
         """Tap the button at ``path`` ("1" = second top button, "0.2" = its third sub-button) of the
         menu this user sees. Returns the button and the delivery (None when WeChat pushes nothing)."""
@@ -264,14 +260,14 @@ class UserActions:
             extra = {"Event": kind, "EventKey": button.get("key", ""), "ScanCodeInfo": info}
             label += f" 扫码：{scan_result}"
         elif kind == "location_select":
-            info = {
+            place = {
                 "Location_X": 31.2304,
                 "Location_Y": 121.4737,
                 "Scale": 15,
                 "Label": "上海市",
                 "Poiname": "",
             }
-            extra = {"Event": kind, "EventKey": button.get("key", ""), "SendLocationInfo": info}
+            extra = {"Event": kind, "EventKey": button.get("key", ""), "SendLocationInfo": place}
         elif kind in ("pic_sysphoto", "pic_photo_or_album", "pic_weixin"):
             pics = {"Count": 1, "PicList": {"item": [{"PicMd5Sum": "1b5f7c23b5bf75682a53e7b6d163e185"}]}}
             extra = {"Event": kind, "EventKey": button.get("key", ""), "SendPicsInfo": pics}
@@ -283,7 +279,7 @@ class UserActions:
 
     # subscription notifications ---------------------------------------------------------------
     async def subscribe_popup(
-        self: Simulator, person_id: str, appid: str, choices: dict[str, bool], *, scene: int = 1
+        self, person_id: str, appid: str, choices: dict[str, bool], *, scene: int = 1
     ) -> DeliveryResult:
         """The user answers a subscribe popup (H5 ``wx-open-subscribe`` or ``wx.requestSubscribeMessage``):
         each accepted template grants one send."""
@@ -302,9 +298,7 @@ class UserActions:
         shown = {"event": "subscribe_msg_popup_event", "label": f"订阅通知：{names}"}
         return await self.act(person_id, appid, "event", extra, shown)
 
-    async def cancel_subscription(
-        self: Simulator, person_id: str, appid: str, template_id: str
-    ) -> DeliveryResult:
+    async def cancel_subscription(self, person_id: str, appid: str, template_id: str) -> DeliveryResult:
         """The user turns a notification off in the settings (only rejects are pushed)."""
         member = self.member(person_id, appid)
         member.credits.pop(template_id, None)
@@ -313,7 +307,7 @@ class UserActions:
         shown = {"event": "subscribe_msg_change_event", "label": "关闭了订阅通知"}
         return await self.act(person_id, appid, "event", extra, shown)
 
-    def block_templates(self: Simulator, person_id: str, appid: str, blocked: bool = True) -> None:
+    def block_templates(self, person_id: str, appid: str, blocked: bool = True) -> None:
         """The user refuses this account's template messages (TEMPLATESENDJOBFINISH says user block)."""
         self.member(person_id, appid).blocks_templates = blocked
         self.touch()

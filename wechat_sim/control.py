@@ -151,6 +151,7 @@ async def add_person(request: web.Request, sim: Simulator) -> Any:
 async def _act(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     pid, appid, action = str(body["person"]), str(body.get("appid", "")), body.get("action")
     extra: dict[str, Any] = {}
+    result: DeliveryResult | None
     if action == "follow":
         result = await sim.follow(pid, appid, scene=body.get("scene"))
     elif action == "unfollow":

@@ -219,7 +219,16 @@ class CallbackDriver:
             raise BadXml("encrypted_reply_in_plain_mode")
         encrypted = outer.get("Encrypt")
         ts, nonce, signature = outer.get("TimeStamp"), outer.get("Nonce"), outer.get("MsgSignature")
-        if not all(isinstance(v, str) and v for v in (encrypted, ts, nonce, signature)):
+        if not (
+            isinstance(encrypted, str)
+            and encrypted
+            and isinstance(ts, str)
+            and ts
+            and isinstance(nonce, str)
+            and nonce
+            and isinstance(signature, str)
+            and signature
+        ):
             raise BadXml("incomplete_encrypted_reply")
         if not same(signature, sha1_signature(target.token, ts, nonce, encrypted)):
             raise BadXml("bad_reply_signature")

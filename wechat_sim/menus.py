@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wechat_sim.errors import WxError
+from wechat_sim.host import SimHost
 from wechat_sim.model import Member
-
-if TYPE_CHECKING:
-    from wechat_sim.simulator import Simulator
 
 BUTTON_TYPES = {
     "click",
@@ -70,16 +68,16 @@ def check_buttons(body: dict[str, Any]) -> list[dict[str, Any]]:
     return buttons
 
 
-class Menus:
+class Menus(SimHost):
     """Mixed into :class:`wechat_sim.simulator.Simulator`."""
 
-    def menu_create(self: Simulator, appid: str, body: dict[str, Any]) -> None:
+    def menu_create(self, appid: str, body: dict[str, Any]) -> None:
         rt = self.runtime(appid)
         rt.menu = {"button": check_buttons(body), "menuid": rt.next_menu_id}
         rt.next_menu_id += 1
         self.touch()
 
-    def menu_get(self: Simulator, appid: str) -> dict[str, Any]:
+    def menu_get(self, appid: str) -> dict[str, Any]:
         rt = self.runtime(appid)
         if rt.menu is None:
             raise WxError(46003)
@@ -88,13 +86,13 @@ class Menus:
             answer["conditionalmenu"] = rt.conditional_menus
         return answer
 
-    def menu_delete(self: Simulator, appid: str) -> None:
+    def menu_delete(self, appid: str) -> None:
         rt = self.runtime(appid)
         rt.menu = None
         rt.conditional_menus = []  # deleting the menu also deletes the conditional menus
         self.touch()
 
-    def menu_add_conditional(self: Simulator, appid: str, body: dict[str, Any]) -> int:
+    def menu_add_conditional(self, appid: str, body: dict[str, Any]) -> int:
         rt = self.runtime(appid)
         if rt.menu is None:
             raise WxError(65303)
@@ -110,7 +108,7 @@ class Menus:
         self.touch()
         return menuid
 
-    def menu_del_conditional(self: Simulator, appid: str, menuid: Any) -> None:
+    def menu_del_conditional(self, appid: str, menuid: Any) -> None:
         rt = self.runtime(appid)
         kept = [m for m in rt.conditional_menus if str(m["menuid"]) != str(menuid)]
         if len(kept) == len(rt.conditional_menus):
@@ -118,7 +116,7 @@ class Menus:
         rt.conditional_menus = kept
         self.touch()
 
-    def menu_for(self: Simulator, member: Member) -> dict[str, Any] | None:
+    def menu_for(self, member: Member) -> dict[str, Any] | None:
         """The menu this user sees: the newest conditional menu whose tag they carry, else the
         default menu (client_platform_type is ignored: the simulated phone has no platform)."""
         rt = self.runtime(member.appid)
@@ -128,7 +126,7 @@ class Menus:
                 return menu
         return rt.menu
 
-    def menu_button(self: Simulator, member: Member, path: str) -> tuple[dict[str, Any], str]:
+    def menu_button(self, member: Member, path: str) -> tuple[dict[str, Any], str]:
         """(button at "i" or "i.j", the conditional menu id or "")."""
         from wechat_sim.simulator import SimError
 

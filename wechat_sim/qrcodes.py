@@ -6,13 +6,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wechat_sim.errors import WxError
+from wechat_sim.host import SimHost
 from wechat_sim.model import QrTicket
-
-if TYPE_CHECKING:
-    from wechat_sim.simulator import Simulator
 
 ACTIONS = {"QR_SCENE", "QR_STR_SCENE", "QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"}
 QR_URL_PREFIX = "http://weixin.qq.com/q/"
@@ -23,10 +21,10 @@ def _new_ticket() -> str:
     return "gQ" + base64.b64encode(os.urandom(66)).decode()
 
 
-class QrCodes:
+class QrCodes(SimHost):
     """Mixed into :class:`wechat_sim.simulator.Simulator`."""
 
-    def qr_create(self: Simulator, appid: str, body: dict[str, Any]) -> dict[str, Any]:
+    def qr_create(self, appid: str, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action_name")
         if action not in ACTIONS:
             raise WxError(40053, "action_name")
@@ -78,13 +76,13 @@ class QrCodes:
             answer["expire_seconds"] = int(expires_at - now)
         return answer
 
-    def _prune_qr(self: Simulator, now: float) -> None:
+    def _prune_qr(self, now: float) -> None:
         if len(self.store.qr) > 5000:
             for key, ticket in list(self.store.qr.items()):
                 if ticket.expires_at is not None and ticket.expires_at + 86400 < now:
                     del self.store.qr[key]
 
-    def find_qr(self: Simulator, what: str, appid: str | None = None) -> QrTicket | None:
+    def find_qr(self, what: str, appid: str | None = None) -> QrTicket | None:
         """A ticket by its ticket string or its URL; with an appid, also by scene value (newest
         live ticket first)."""
         what = what.strip()
@@ -104,7 +102,7 @@ class QrCodes:
             return None
         return ticket
 
-    def qr_for_scene(self: Simulator, appid: str, scene: str) -> QrTicket:
+    def qr_for_scene(self, appid: str, scene: str) -> QrTicket:
         """The app's live ticket for this scene, or one the simulator issues (a typed scene)."""
         ticket = self.find_qr(scene, appid)
         if ticket is not None:
@@ -126,7 +124,7 @@ class QrCodes:
         self.touch()
         return ticket
 
-    def qr_codes(self: Simulator, appid: str, *, include_expired: bool = False) -> list[QrTicket]:
+    def qr_codes(self, appid: str, *, include_expired: bool = False) -> list[QrTicket]:
         """The app's QR codes, newest first (the console lists them for scanning)."""
         now = self.now()
         return sorted(

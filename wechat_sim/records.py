@@ -4,13 +4,11 @@ channel and errcode), and the API call log (token fetches for benchmarks and tes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wechat_sim.errors import WxError
+from wechat_sim.host import SimHost
 from wechat_sim.model import Entry, Outbound
-
-if TYPE_CHECKING:
-    from wechat_sim.simulator import Simulator
 
 
 @dataclass(frozen=True)
@@ -21,11 +19,11 @@ class ApiCall:
     errcode: int
 
 
-class Records:
+class Records(SimHost):
     """Mixed into :class:`wechat_sim.simulator.Simulator`."""
 
     def add_entry(
-        self: Simulator,
+        self,
         appid: str,
         person_id: str,
         direction: str,
@@ -54,7 +52,7 @@ class Records:
         self.touch()
         return entry
 
-    def conversation(self: Simulator, person_id: str, appid: str, since: int = 0) -> list[Entry]:
+    def conversation(self, person_id: str, appid: str, since: int = 0) -> list[Entry]:
         """The user's chat with the app in order: their messages and actions, passive replies,
         pushed messages (with the errcode of failed sends) and user-visible failures."""
         return [
@@ -62,7 +60,7 @@ class Records:
         ]
 
     def record_outbound(
-        self: Simulator,
+        self,
         appid: str,
         openid: str,
         channel: str,
@@ -114,13 +112,11 @@ class Records:
             and (channel is None or o.channel == channel)
         ]
 
-    def log_api(self: Simulator, api: str, appid: str | None, errcode: int) -> None:
+    def log_api(self, api: str, appid: str | None, errcode: int) -> None:
         self.api_log.append(ApiCall(self.now(), api, appid, errcode))
         self.api_counts[(appid, api, errcode)] += 1
 
-    def api_calls(
-        self: Simulator, appid: str | None = None, api: str | None = None, errcode: int | None = None
-    ) -> int:
+    def api_calls(self, appid: str | None = None, api: str | None = None, errcode: int | None = None) -> int:
         return sum(
             n
             for (a, name, code), n in self.api_counts.items()
@@ -129,6 +125,6 @@ class Records:
             and (errcode is None or code == errcode)
         )
 
-    def token_fetches(self: Simulator, appid: str) -> int:
+    def token_fetches(self, appid: str) -> int:
         """Successful calls of /cgi-bin/token and /cgi-bin/stable_token for the app."""
         return sum(self.api_calls(appid, api, 0) for api in ("cgi-bin/token", "cgi-bin/stable_token"))

@@ -5,14 +5,12 @@ Every send is recorded with its channel and errcode, delivered or not."""
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wechat_sim.errors import OK, WxError
+from wechat_sim.host import SimHost
 from wechat_sim.model import Member
 from wechat_sim.window import take
-
-if TYPE_CHECKING:
-    from wechat_sim.simulator import Simulator
 
 KF_TYPES = {
     "text": ("content",),
@@ -30,7 +28,7 @@ KF_TYPES = {
 }
 
 
-def _member_of(sim: Simulator, appid: str, body: dict[str, Any]) -> Member:
+def _member_of(sim: SimHost, appid: str, body: dict[str, Any]) -> Member:
     touser = body.get("touser")
     if not isinstance(touser, str) or not touser:
         raise WxError(40003)
@@ -40,7 +38,7 @@ def _member_of(sim: Simulator, appid: str, body: dict[str, Any]) -> Member:
     return member
 
 
-def _check_kf_body(sim: Simulator, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _check_kf_body(sim: SimHost, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     msgtype = body.get("msgtype")
     if msgtype not in KF_TYPES or not isinstance(body.get(msgtype), dict):
         raise WxError(40008)
@@ -61,13 +59,13 @@ def _check_kf_body(sim: Simulator, body: dict[str, Any]) -> tuple[str, dict[str,
     return msgtype, payload
 
 
-class Sending:
+class Sending(SimHost):
     """Mixed into :class:`wechat_sim.simulator.Simulator`."""
 
     # customer service --------------------------------------------------------------------------
-    def kf_send(self: Simulator, appid: str, body: dict[str, Any]) -> dict[str, Any]:
+    def kf_send(self, appid: str, body: dict[str, Any]) -> dict[str, Any]:
         msgtype = str(body.get("msgtype", ""))
-        payload = body.get(msgtype) if isinstance(body.get(msgtype), dict) else {}
+        payload: dict[str, Any] = body[msgtype] if isinstance(body.get(msgtype), dict) else {}
         try:
             msgtype, payload = _check_kf_body(self, body)
             member = _member_of(self, appid, body)
@@ -81,7 +79,7 @@ class Sending:
         self.record_outbound(appid, member.openid, "kf", msgtype, payload)
         return dict(OK)
 
-    def kf_typing(self: Simulator, appid: str, body: dict[str, Any]) -> dict[str, Any]:
+    def kf_typing(self, appid: str, body: dict[str, Any]) -> dict[str, Any]:
         member = _member_of(self, appid, body)
         command = body.get("command")
         if command not in ("Typing", "CancelTyping"):
@@ -100,11 +98,13 @@ class Sending:
         return dict(OK)
 
     # template messages -------------------------------------------------------------------------
-    def template_send(self: Simulator, appid: str, body: dict[str, Any]) -> dict[str, Any]:
+    def template_send(self, appid: str, body: dict[str, Any]) -> dict[str, Any]:
         if self.app(appid).kind != "oa":
             raise WxError(45109)
         template = self.runtime(appid).templates.get(str(body.get("template_id", "")))
-        payload = {k: body.get(k) for k in ("template_id", "url", "miniprogram", "data") if k in body}
+        payload: dict[str, Any] = {
+            k: body.get(k) for k in ("template_id", "url", "miniprogram", "data") if k in body
+        }
         if template is not None:
             payload["title"] = template.title
         try:
@@ -130,7 +130,7 @@ class Sending:
         return {**OK, "msgid": msgid}
 
     # subscription notifications --------------------------------------------------------------
-    def subscribe_send(self: Simulator, appid: str, body: dict[str, Any], *, channel: str) -> dict[str, Any]:
+    def subscribe_send(self, appid: str, body: dict[str, Any], *, channel: str) -> dict[str, Any]:
         """``bizsend`` (OA subscription notification) or the mini-program ``subscribe/send``:
         each send spends one credit the user granted for that template (43101 when none)."""
         kind = "oa" if channel == "bizsend" else "mp"
@@ -161,7 +161,7 @@ class Sending:
         self.notify_later(appid, fields)
         return {**OK, "msgid": msgid}
 
-    def _event(self: Simulator, member: Member, event: str, **extra: Any) -> dict[str, Any]:
+    def _event(self, member: Member, event: str, **extra: Any) -> dict[str, Any]:
         return {
             "ToUserName": self.app(member.appid).original_id,
             "FromUserName": member.openid,
@@ -173,7 +173,7 @@ class Sending:
 
     # templates ---------------------------------------------------------------------------------
     def add_template(
-        self: Simulator,
+        self,
         appid: str,
         title: str,
         content: str = "",
@@ -193,7 +193,7 @@ class Sending:
         self.touch()
         return template_id
 
-    def grant_subscription(self: Simulator, person_id: str, appid: str, template_id: str, n: int = 1) -> None:
+    def grant_subscription(self, person_id: str, appid: str, template_id: str, n: int = 1) -> None:
         """Give credits without the popup event (for tests that only exercise sending)."""
         member = self.member(person_id, appid)
         member.credits[template_id] = member.credits.get(template_id, 0) + n

@@ -85,7 +85,7 @@ def load(tp: Any, data: Any) -> Any:
     if origin is dict:
         _, item = typing.get_args(tp) or (str, Any)
         return {k: load(item, v) for k, v in data.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp, _NAMESPACE)
         known = {f.name for f in dataclasses.fields(tp)}
         return tp(**{k: load(hints[k], v) for k, v in data.items() if k in known})

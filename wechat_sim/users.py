@@ -3,21 +3,19 @@ open-platform group, follower state, subscribe scene, tags (<= 20 per user, <= 1
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wechat_sim.errors import WxError
+from wechat_sim.host import SimHost
 from wechat_sim.model import Member, Tag
-
-if TYPE_CHECKING:
-    from wechat_sim.simulator import Simulator
 
 STAR_TAG = Tag(2, "星标组")  # present on every account, cannot be changed
 
 
-class Users:
+class Users(SimHost):
     """Mixed into :class:`wechat_sim.simulator.Simulator`."""
 
-    def user_info(self: Simulator, appid: str, openid: str | None, lang: str = "zh_CN") -> dict[str, Any]:
+    def user_info(self, appid: str, openid: str | None, lang: str = "zh_CN") -> dict[str, Any]:
         if not openid:
             raise WxError(41009)
         member = self.by_openid(appid, openid)
@@ -40,7 +38,7 @@ class Users:
             info["unionid"] = self.unionid(member.person_id, app.group)
         return info
 
-    def user_batchget(self: Simulator, appid: str, body: dict[str, Any]) -> dict[str, Any]:
+    def user_batchget(self, appid: str, body: dict[str, Any]) -> dict[str, Any]:
         users = body.get("user_list")
         if not isinstance(users, list) or not 1 <= len(users) <= 100:
             raise WxError(40032)
@@ -50,7 +48,7 @@ class Users:
             ]
         }
 
-    def user_list(self: Simulator, appid: str, next_openid: str = "") -> dict[str, Any]:
+    def user_list(self, appid: str, next_openid: str = "") -> dict[str, Any]:
         followers = sorted((m for m in self.members(appid) if m.following), key=lambda m: m.openid)
         start = 0
         if next_openid:
@@ -63,7 +61,7 @@ class Users:
             "next_openid": page[-1].openid if page else "",
         }
 
-    def update_remark(self: Simulator, appid: str, body: dict[str, Any]) -> None:
+    def update_remark(self, appid: str, body: dict[str, Any]) -> None:
         member = self._follower(appid, body.get("openid"))
         remark = str(body.get("remark", ""))
         if len(remark) > 30:
@@ -71,25 +69,25 @@ class Users:
         member.remark = remark
         self.touch()
 
-    def _follower(self: Simulator, appid: str, openid: Any) -> Member:
+    def _follower(self, appid: str, openid: Any) -> Member:
         member = self.by_openid(appid, openid if isinstance(openid, str) else None)
         if member is None:
             raise WxError(40003)
         return member
 
     # tags ----------------------------------------------------------------------------------------
-    def _tags(self: Simulator, appid: str) -> dict[str, Tag]:
+    def _tags(self, appid: str) -> dict[str, Tag]:
         tags = self.runtime(appid).tags
         tags.setdefault(str(STAR_TAG.id), Tag(STAR_TAG.id, STAR_TAG.name))
         return tags
 
-    def _tag_id(self: Simulator, appid: str, value: Any) -> Tag:
+    def _tag_id(self, appid: str, value: Any) -> Tag:
         tag = self._tags(appid).get(str(value))
         if tag is None:
             raise WxError(45159)
         return tag
 
-    def tag_create(self: Simulator, appid: str, name: Any) -> Tag:
+    def tag_create(self, appid: str, name: Any) -> Tag:
         tags = self._tags(appid)
         if not isinstance(name, str) or not name.strip():
             raise WxError(45157)
@@ -106,14 +104,14 @@ class Users:
         self.touch()
         return tag
 
-    def tag_list(self: Simulator, appid: str) -> list[dict[str, Any]]:
+    def tag_list(self, appid: str) -> list[dict[str, Any]]:
         members = self.members(appid)
         return [
             {"id": t.id, "name": t.name, "count": sum(1 for m in members if t.id in m.tagids)}
             for t in sorted(self._tags(appid).values(), key=lambda t: t.id)
         ]
 
-    def tag_update(self: Simulator, appid: str, tag_id: Any, name: Any) -> None:
+    def tag_update(self, appid: str, tag_id: Any, name: Any) -> None:
         tag = self._tag_id(appid, tag_id)
         if tag.id <= 2:
             raise WxError(45058)
@@ -124,7 +122,7 @@ class Users:
         tag.name = name
         self.touch()
 
-    def tag_delete(self: Simulator, appid: str, tag_id: Any) -> None:
+    def tag_delete(self, appid: str, tag_id: Any) -> None:
         tag = self._tag_id(appid, tag_id)
         if tag.id <= 2:
             raise WxError(45058)
@@ -134,7 +132,7 @@ class Users:
                 member.tagids.remove(tag.id)
         self.touch()
 
-    def tag_members(self: Simulator, appid: str, body: dict[str, Any], *, add: bool) -> None:
+    def tag_members(self, appid: str, body: dict[str, Any], *, add: bool) -> None:
         openids = body.get("openid_list")
         if not isinstance(openids, list) or not 1 <= len(openids) <= 50:
             raise WxError(40032)
@@ -149,17 +147,17 @@ class Users:
                 member.tagids.remove(tag.id)
         self.touch()
 
-    def tag_users(self: Simulator, appid: str, tag_id: Any, next_openid: str = "") -> dict[str, Any]:
+    def tag_users(self, appid: str, tag_id: Any, next_openid: str = "") -> dict[str, Any]:
         tag = self._tag_id(appid, tag_id)
         tagged = sorted(m.openid for m in self.members(appid) if tag.id in m.tagids)
         start = tagged.index(next_openid) + 1 if next_openid in tagged else 0
         page = tagged[start : start + 10000]
         return {"count": len(page), "data": {"openid": page}, "next_openid": page[-1] if page else ""}
 
-    def tags_of(self: Simulator, appid: str, openid: Any) -> list[int]:
+    def tags_of(self, appid: str, openid: Any) -> list[int]:
         return list(self._follower(appid, openid).tagids)
 
-    def tag_person(self: Simulator, person_id: str, appid: str, tag_name: str) -> Tag:
+    def tag_person(self, person_id: str, appid: str, tag_name: str) -> Tag:
         """Python API: put a person under a tag (created when missing), as an operator would."""
         tag = next((t for t in self._tags(appid).values() if t.name == tag_name), None)
         tag = tag or self.tag_create(appid, tag_name)

@@ -48,7 +48,7 @@ def parse_xml(body: bytes | str) -> Fields:
     return dict(doc["xml"])
 
 
-_REQUIRED = {
+_REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "text": [("Content",)],
     "image": [("Image", "MediaId")],
     "voice": [("Voice", "MediaId")],

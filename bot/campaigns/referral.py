@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns.models import StoreReferral
-from bot.db import insert_ignore, session_scope, utcnow
+from bot.db import insert_ignore, rowcount, session_scope, utcnow
 from bot.membership import ledger
 from bot.membership.actions import live_member_id
 from bot.membership.ledger_models import ORDERING
@@ -165,7 +165,7 @@ async def _move(session: AsyncSession, referral_id: int, to: str, now: datetime,
         .where(StoreReferral.id == referral_id, StoreReferral.state == "pending")
         .values(state=to, settled_at=now, **values)
     )
-    return moved.rowcount == 1
+    return rowcount(moved) == 1
 
 
 async def settle(
@@ -238,6 +238,7 @@ async def settle(
             if taken is not None:  # another referrer already has this store
                 counts["refused"] += await _move(session, referral_id, "refused", now)
                 continue
+            assert first is not None  # its status was read above
             order_id = str(first.id)
             if status == "cancelled":
                 counts["lapsed"] += await _move(

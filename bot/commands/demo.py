@@ -24,6 +24,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # aiohttp is imported when the demo runs, not when ``jiubot`` builds its parser
     from aiohttp import web
 
-from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, SIM_PREFIX, print_banner
+from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, DEMO_OPERATOR, SIM_PREFIX, print_banner
 from bot.commands.demo_guard import remove_env, write_env
 
 DEMO_MP = "wxdemomp00000001"
@@ -142,7 +143,7 @@ def _installation(var: Path) -> str:
     return path.read_text().strip()
 
 
-async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ignore[no-untyped-def]
+async def _run(settings, var: Path, base: str, stores: int) -> int:
     from aiohttp import web
 
     from bot.app import freeze_heap_after_startup
@@ -184,7 +185,7 @@ async def _run(settings, var: Path, base: str, stores: int) -> int:  # type: ign
     return 0
 
 
-def build(settings, var: Path, core_db: str) -> web.Application:  # type: ignore[no-untyped-def]
+def build(settings, var: Path, core_db: str) -> web.Application:
     """The one-process application: jiubot with the simulator and the core mounted inside."""
     from bot.app import create_app
     from reference_core.app import create_core_app
@@ -244,7 +245,7 @@ def _sim_app_key() -> web.AppKey[web.Application]:
     return web.AppKey("demo_sim_app", web.Application)
 
 
-async def _register_mini_program(settings) -> None:  # type: ignore[no-untyped-def]
+async def _register_mini_program(settings) -> None:
     from bot.db import create_engine, session_factory, session_scope
     from bot.tenancy import repository
 
@@ -270,7 +271,7 @@ async def _register_mini_program(settings) -> None:  # type: ignore[no-untyped-d
         await engine.dispose()
 
 
-def _demo_people(seeded) -> list[DemoPerson]:  # type: ignore[no-untyped-def]
+def _demo_people(seeded) -> list[DemoPerson]:
     store = seeded.stores[0] if seeded.stores else None
     return [
         DemoPerson(
@@ -284,7 +285,7 @@ def _demo_people(seeded) -> list[DemoPerson]:  # type: ignore[no-untyped-def]
     ]
 
 
-def _connection_facts(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _connection_facts(settings) -> dict[str, str]:
     """What operator commands in a second terminal need to work on this demo (var/demo.env)."""
     facts = {
         "JIUBOT_DATABASE_URL": settings.database_url,
@@ -307,7 +308,7 @@ def _connection_facts(settings) -> dict[str, str]:  # type: ignore[no-untyped-de
     return facts
 
 
-async def _materials(app: web.Application, store_code: str | None):  # type: ignore[no-untyped-def]
+async def _materials(app: web.Application, store_code: str | None):
     """Bottle codes, the store's coupon QR and the distributor, also listed in the console."""
     from bot import keys
     from bot.commands.demo_seed import seed_materials
@@ -329,11 +330,19 @@ class TerminalSms:
     simulated phone of whoever has that number (a notification in the console), and is printed
     here too."""
 
-    def __init__(self, inner, sim=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner, sim=None) -> None:
         self.inner = inner
         self.sim = sim
 
-    async def send(self, phone: str, text: str, *, purpose: str, params=None, client_ip=None) -> None:  # type: ignore[no-untyped-def]
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        *,
+        purpose: str,
+        params: Mapping[str, str] | None = None,
+        client_ip: str | None = None,
+    ) -> None:
         from wechat_sim.phone import send_sms
 
         await self.inner.send(phone, text, purpose=purpose, params=params, client_ip=client_ip)
@@ -352,6 +361,7 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     for person in people:
         sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
     services = app[keys.SERVICES]
+    await _demo_operator(services)
     ordering = services.ordering
     if ordering is not None:
         ordering.sms = TerminalSms(ordering.sms, sim)
@@ -386,6 +396,22 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     except Exception as exc:  # the demo still runs; binding needs `jiubot store qr`
         print(f"[demo] could not make the store binding QR: {exc}", file=sys.stderr)
         return None
+
+
+async def _demo_operator(services) -> None:
+    from bot.console import accounts
+    from bot.db import session_scope
+
+    oa = await services.registry.get(DEMO_OA)
+    async with session_scope(services.sessions) as session:
+        await accounts.ensure(
+            session,
+            oa.tenant_id,
+            username=DEMO_OPERATOR[0],
+            password=DEMO_OPERATOR[1],
+            role="hq_admin",
+            display_name="演示管理员",
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,10 @@ CORE_PREFIX = "/refcore"  # and the reference core
 DEMO_OA = "wxdemooa00000001"
 
 
-def print_banner(base: str, people: list[Any], scene: str | None, store, materials) -> None:  # type: ignore[no-untyped-def]
+DEMO_OPERATOR = ("admin", "demo-admin-2026")  # the console's HQ admin of the demo tenant
+
+
+def print_banner(base: str, people: list[Any], scene: str | None, store, materials) -> None:
     console = f"{base}{SIM_PREFIX}/_sim/console"
     bind = (
         [
@@ -52,6 +55,7 @@ def print_banner(base: str, people: list[Any], scene: str | None, store, materia
         "",
         "jiubot demo is running.",
         f"  chat console (open this):  {console}",
+        f"  operator console:          {base}/console/  (sign in as {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]})",
         f"  jiubot callback:           {base}/wechat/{DEMO_OA}",
         f"  reference core API:        {base}{CORE_PREFIX}/openapi.json",
         f"  health:                    {base}/readyz",

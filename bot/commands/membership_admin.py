@@ -21,7 +21,7 @@ def register(
     run: Any,
     tenant_of: Any,
 ) -> None:
-    async def item_add(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def item_add(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import redemption
 
@@ -40,7 +40,7 @@ def register(
         print(f"item {item}: {args.name} ({args.catalog}) {args.points} points, stock {args.stock}")
         return 0
 
-    async def items(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def items(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import redemption
 
@@ -53,8 +53,8 @@ def register(
                     )
         return 0
 
-    def order_action(action: str):  # type: ignore[no-untyped-def]
-        async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    def order_action(action: str):
+        async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
             from bot.db import session_scope
             from bot.membership import redemption
             from bot.membership.errors import MembershipError
@@ -72,7 +72,7 @@ def register(
 
         return runner
 
-    async def campaign(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def campaign(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import rules
 
@@ -91,7 +91,7 @@ def register(
         print(f"campaign {cid}: {args.name} x{args.percent}% {args.start} .. {args.end}")
         return 0
 
-    async def review(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def review(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from sqlalchemy import select
 
         from bot.db import session_scope
@@ -143,7 +143,7 @@ def register(
             await client.aclose()
         return 0
 
-    async def status(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def status(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import actions
 
@@ -157,7 +157,7 @@ def register(
     )
     sub = rewards.add_subparsers(dest="rewards_command", required=True)
 
-    def add(where, name: str, help_text: str, runner) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def add(where, name: str, help_text: str, runner) -> argparse.ArgumentParser:
         parser = where.add_parser(name, help=help_text)
         parser.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
         parser.set_defaults(func=run(runner))
@@ -182,7 +182,7 @@ def register(
 
     p = add(
         codes,
-        "campaign",  # type: ignore[attr-defined]
+        "campaign",
         "a points multiplier for a period (and SKU / region)",
         campaign,
     )
@@ -194,7 +194,7 @@ def register(
     p.add_argument("--region", default=None)
     p = add(
         codes,
-        "review",  # type: ignore[attr-defined]
+        "review",
         "diversion alerts, refused scans and fraud flags for review",
         review,
     )
@@ -210,7 +210,7 @@ def register(
 def register_store_qr(codes: argparse._SubParsersAction, run: Any, tenant_of: Any) -> None:
     """``jiubot codes store-qr``: the URL (and optionally an SVG) of a store's coupon QR."""
 
-    async def store_qr(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def store_qr(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.membership.coupons import store_claim_path
         from bot.membership.settings import code_base_url, referral_secret
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 
-def _keys(settings: Settings):  # type: ignore[no-untyped-def]
+def _keys(settings: Settings):
     from bot.membership.codes import CodeKeys
     from bot.membership.settings import code_master_key
 
@@ -33,7 +33,7 @@ def _base_url(settings: Settings) -> str:
     return code_base_url(settings)
 
 
-def _write_files(job, args: argparse.Namespace, count: int) -> None:  # type: ignore[no-untyped-def]
+def _write_files(job, args: argparse.Namespace, count: int) -> None:
     """Blocking file and process-pool work, off the event loop."""
     from bot.membership import codegen
 
@@ -83,7 +83,7 @@ async def _check_sku(settings: Settings, args: argparse.Namespace) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -> argparse._SubParsersAction:
-    async def region_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def region_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import regions
 
@@ -101,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         print(f"region {view.code} {view.name}: {view.describe()}")
         return 0
 
-    async def batch_create(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def batch_create(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import batches
         from bot.membership.errors import MembershipError
@@ -140,7 +140,7 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         print(f"batch {batch.id}: {batch.product_name} ({batch.sku}) x {batch.size}")
         return 0
 
-    async def batch_list(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def batch_list(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import batches
 
@@ -151,8 +151,8 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
                 print(f"{b.id}\t{b.brand}\t{b.sku}\t{b.product_name}\t{b.size}\t{where}")
         return 0
 
-    def mark(action: str):  # type: ignore[no-untyped-def]
-        async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    def mark(action: str):
+        async def runner(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
             from bot.db import session_scope
             from bot.membership import batches
             from bot.membership.errors import MembershipError
@@ -181,7 +181,7 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
 
         return runner
 
-    async def generate(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def generate(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import batches, codegen
         from bot.membership.errors import MembershipError
@@ -201,7 +201,7 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         await asyncio.to_thread(_write_files, job, args, count)
         return 0
 
-    async def verify(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def verify(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import batches
         from bot.membership.codes import InvalidCode, extract, parse
@@ -218,7 +218,7 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         print(f"genuine: {where} {batch.product_name} [{state.state}]")
         return 0
 
-    async def rule_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:  # type: ignore[no-untyped-def]
+    async def rule_set(settings: Settings, sessions: async_sessionmaker[AsyncSession], args) -> int:
         from bot.db import session_scope
         from bot.membership import rules
 
@@ -233,7 +233,7 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
     codes = subparsers.add_parser("codes", help="bottle codes (一物一码): batches, printing, activation")
     sub = codes.add_subparsers(dest="codes_command", required=True)
 
-    def add(name: str, help_text: str, runner, where=None) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def add(name: str, help_text: str, runner, where=None) -> argparse.ArgumentParser:
         parser = (where or sub).add_parser(name, help=help_text)
         parser.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
         parser.set_defaults(func=run(runner))

@@ -224,7 +224,7 @@ def cmd_store_revoke(args: argparse.Namespace) -> int:
     async def run() -> int:
         from sqlalchemy import update
 
-        from bot.db import session_scope, utcnow
+        from bot.db import rowcount, session_scope, utcnow
         from bot.ordering.models import BindToken
 
         async with context(settings, core=True) as ctx:
@@ -239,7 +239,7 @@ def cmd_store_revoke(args: argparse.Namespace) -> int:
                     .where(BindToken.revoked_at.is_(None))
                     .values(revoked_at=utcnow())
                 )
-        print(f"revoked {result.rowcount} binding code(s) of {args.store}")
+        print(f"revoked {rowcount(result)} binding code(s) of {args.store}")
         return 0
 
     return asyncio.run(run())

@@ -2,6 +2,15 @@
 
 from bot.dispatch.context import EventContext, MemberLock
 from bot.dispatch.dispatcher import Dispatcher
-from bot.dispatch.router import Router, in_flow
+from bot.dispatch.router import Router, SkipHandler, in_flow, state_is, text_word
 
-__all__ = ["Dispatcher", "EventContext", "MemberLock", "Router", "in_flow"]
+__all__ = [
+    "Dispatcher",
+    "EventContext",
+    "MemberLock",
+    "Router",
+    "SkipHandler",
+    "in_flow",
+    "state_is",
+    "text_word",
+]

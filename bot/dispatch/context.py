@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from bot.flows.storage import FlowKey, FlowRecord
 from bot.messages import Inbound
@@ -34,7 +35,11 @@ class MemberLock:
             self.held = False
 
 
-_UNSET: Any = object()
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
 
 
 @dataclass(slots=True)
@@ -45,7 +50,8 @@ class EventContext:
     lock: MemberLock
     member_id: int | None = None
     # Raw flow record prefetched together with the lock, or _UNSET to load lazily.
-    _flow: Any = _UNSET
+    _flow: FlowRecord | _Unset | None = _UNSET
+    # Any: whatever filters and middlewares hand on to handlers by parameter name.
     data: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -56,7 +62,7 @@ class EventContext:
         self._flow = self.services.flows.decode(raw)
 
     async def flow(self) -> FlowRecord | None:
-        if self._flow is _UNSET:
+        if isinstance(self._flow, _Unset):
             self._flow = await self.services.flows.get(self.flow_key)
         return self._flow
 
@@ -68,7 +74,7 @@ class EventContext:
         """Call after a handler changed the flow so that later reads go to storage."""
         self._flow = _UNSET
 
-    def injectables(self) -> dict[str, Any]:
+    def injectables(self) -> dict[str, Any]:  # Any: see ``data``
         return {
             "message": self.message,
             "app": self.app,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.dispatch.context import EventContext
-from bot.dispatch.router import Router
+from bot.dispatch.router import Router, SkipHandler
 from bot.messages import NoReply, Reply
 
 Next = Callable[[EventContext], Awaitable[Reply]]
@@ -38,7 +38,10 @@ class Dispatcher:
             if extra is None:
                 continue
             ctx.data["handler"] = entry.name
-            reply = await entry.call(ctx, extra)
+            try:
+                reply = await entry.call(ctx, extra)
+            except SkipHandler:
+                continue
             return reply if reply is not None else NoReply()
         ctx.data["handler"] = "fallback"
         if self.fallback is not None:

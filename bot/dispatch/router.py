@@ -17,8 +17,19 @@ from typing import Any
 from bot.dispatch.context import EventContext
 from bot.messages import Reply
 
+# A filter passes (True), fails (False) or passes handing values on to the handler by parameter name
+# (Any: each value's type is the one the handler declares; handlers take any such parameters).
 Filter = Callable[[EventContext], "bool | dict[str, Any] | Awaitable[bool | dict[str, Any]]"]
 Handler = Callable[..., Awaitable[Reply | None]]
+# The rest of the call: the handler with the named values gathered so far (plus any added).
+CallNext = Callable[[dict[str, Any]], Awaitable[Reply | None]]
+# Runs after a handler's filters passed, before the handler (aiogram's inner middleware): may add
+# named values for the handler, or answer instead of it.
+InnerMiddleware = Callable[[CallNext, EventContext, dict[str, Any]], Awaitable[Reply | None]]
+
+
+class SkipHandler(Exception):
+    """Raised by a handler (or an inner middleware) to let the next matching handler answer."""
 
 
 @dataclass(slots=True)
@@ -28,6 +39,7 @@ class HandlerEntry:
     params: frozenset[str]
     accepts_any: bool
     name: str
+    middlewares: list[InnerMiddleware] = field(default_factory=list)  # the router's, shared
 
     async def check(self, ctx: EventContext) -> dict[str, Any] | None:
         extra: dict[str, Any] = {}
@@ -42,7 +54,12 @@ class HandlerEntry:
         return extra
 
     async def call(self, ctx: EventContext, extra: dict[str, Any]) -> Reply | None:
-        available = ctx.injectables() | extra
+        call: CallNext = self._invoke
+        for middleware in reversed(self.middlewares):
+            call = _inner(middleware, call, ctx)
+        return await call(ctx.injectables() | extra)
+
+    async def _invoke(self, available: dict[str, Any]) -> Reply | None:
         kwargs = available if self.accepts_any else {k: v for k, v in available.items() if k in self.params}
         missing = self.params - kwargs.keys()
         if missing and not self.accepts_any:
@@ -50,13 +67,27 @@ class HandlerEntry:
         return await self.callback(**kwargs)
 
 
+def _inner(middleware: InnerMiddleware, nxt: CallNext, ctx: EventContext) -> CallNext:
+    async def call(data: dict[str, Any]) -> Reply | None:
+        return await middleware(nxt, ctx, data)
+
+    return call
+
+
 @dataclass
 class Router:
     name: str
     entries: list[HandlerEntry] = field(default_factory=list)
     children: list[Router] = field(default_factory=list)
+    middlewares: list[InnerMiddleware] = field(default_factory=list)
 
     # registration -------------------------------------------------------------------------
+    def inner_middleware(self, middleware: InnerMiddleware) -> InnerMiddleware:
+        """Run ``middleware`` around every handler of this router (not of its children) once
+        the handler's filters passed: what all of them need is injected in one place."""
+        self.middlewares.append(middleware)
+        return middleware
+
     def register(self, *filters: Filter) -> Callable[[Handler], Handler]:
         def decorator(callback: Handler) -> Handler:
             sig = inspect.signature(callback)
@@ -66,7 +97,12 @@ class Router:
             accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
             self.entries.append(
                 HandlerEntry(
-                    callback, tuple(filters), params, accepts_any, f"{self.name}.{callback.__name__}"
+                    callback,
+                    tuple(filters),
+                    params,
+                    accepts_any,
+                    f"{self.name}.{callback.__name__}",
+                    self.middlewares,
                 )
             )
             return callback
@@ -179,6 +215,31 @@ def in_flow(name: str) -> Filter:
         return state == name or state.startswith(name + ":")
 
     return check
+
+
+def state_is(*states: str) -> Filter:
+    """The member's flow state is one of ``states`` (``"Order:choose"``); the record is injected
+    as ``record``. ``state_is("*")`` is any flow state at all."""
+    wanted = frozenset(states)
+
+    async def check(ctx: EventContext) -> dict[str, Any] | bool:
+        record = await ctx.flow()
+        if record is None or not ("*" in wanted or record.state in wanted):
+            return False
+        return {"record": record}
+
+    return check
+
+
+def text_word(values: Iterable[str]) -> Filter:
+    """The text is one of ``values`` as a short answer: case, spaces and a trailing "。!~" do
+    not count ("确认。", "OK")."""
+    wanted = frozenset(_word(v) for v in values)
+    return lambda ctx: is_text(ctx) and _word(ctx.message.content or "") in wanted
+
+
+def _word(text: str) -> str:
+    return text.strip().lower().rstrip("。.!！~")
 
 
 def not_in_any_flow(ctx: EventContext) -> Awaitable[bool]:

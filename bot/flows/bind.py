@@ -1,8 +1,9 @@
 """Binding flow: a store owner scans the store's binding QR (scene ``bind:<token>``) and proves
 ownership with a code sent to the phone the core holds for the store; staff scan an invitation.
 
-States (diagram: bind.mmd):
-  Bind:code  a code was sent to 138****0001; the 6 digits bind, "重发" sends a new code
+States (diagram: bind.mmd), routed by the handlers' filters:
+  Bind:code  a code was sent to 138****0001; the digits bind (``verify``), "重发" sends a new
+             code (``resend``), anything else gets a hint
 
 Staff invitations need no state: the first member to scan one becomes staff at once.
 """
@@ -29,6 +30,7 @@ log = structlog.get_logger(__name__)
 CODE = "Bind:code"
 RESEND = frozenset({"重发", "重新发送", "没收到", "再发一次", "重发验证码"})
 _DIGITS = re.compile(r"^\d{4,8}$")
+STAFF_LIST, STAFF_LIST_TTL = "ordering:staff-list", 600  # the list "移除店员 2" numbers refer to
 
 
 def mask_phone(phone: str) -> str:
@@ -99,18 +101,29 @@ async def _send_code(kit: Kit, turn: Turn, token: str, store: CoreStore) -> Repl
     return kit.say("bind_code_sent", store=store.name, phone=mask_phone(store.owner_phone), current=current)
 
 
-async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
+async def resend(kit: Kit, turn: Turn) -> Reply:
+    """ "重发" in Bind:code: a new code to the same phone (or the flow ends if the code expired)."""
+    pending = await kit.runtime.codes.pending(_subject(turn))
+    if pending is None:
+        await kit.leave(turn)
+        return kit.say("bind_invalid", reason="code_expired")
+    payload = pending.payload
+    store = CoreStore(payload["store"], payload["code"], payload["name"], pending.phone)
+    return await _send_code(kit, turn, payload["token"], store)
+
+
+def is_code(text: str) -> bool:
+    return bool(_DIGITS.match(text.strip()))
+
+
+async def hint(kit: Kit, turn: Turn, record: Any) -> Reply:
+    """Anything else in Bind:code: what is expected."""
+    return kit.say("order_hint", state=CODE, data=record.data)
+
+
+async def verify(kit: Kit, turn: Turn) -> Reply:
+    """The digits in Bind:code: a right code binds the member as the store's owner."""
     subject = _subject(turn)
-    if turn.word in RESEND:
-        pending = await kit.runtime.codes.pending(subject)
-        if pending is None:
-            await kit.leave(turn)
-            return kit.say("bind_invalid", reason="code_expired")
-        payload = pending.payload
-        store = CoreStore(payload["store"], payload["code"], payload["name"], pending.phone)
-        return await _send_code(kit, turn, payload["token"], store)
-    if not _DIGITS.match(turn.text.strip()):
-        return kit.say("order_hint", state=CODE, data=record.data)
     try:
         challenge = await kit.runtime.codes.verify(subject, turn.text.strip())
     except ChatOrderingError as exc:
@@ -165,9 +178,7 @@ async def list_staff(kit: Kit, turn: Turn) -> Reply:
             for m, role in await repo.store_members(session, turn.tenant_id, store.store_id)
             if role == "store_staff"
         ]
-    await kit.redis.set(
-        kit.keys("ordering", "staff-list", turn.appid, turn.openid), ",".join(map(str, staff)), ex=600
-    )
+    await kit.remember(turn, STAFF_LIST, ",".join(map(str, staff)), ttl=STAFF_LIST_TTL)
     return kit.say("bind_staff_list", staff=staff, store=store)
 
 
@@ -175,8 +186,8 @@ async def remove_staff(kit: Kit, turn: Turn, number: int) -> Reply:
     store = turn.binding.store
     if not turn.binding.is_owner or store is None:
         return kit.say("bind_owner_only")
-    raw = await kit.redis.get(kit.keys("ordering", "staff-list", turn.appid, turn.openid))
-    listed = [int(x) for x in raw.decode().split(",") if x] if raw else []
+    raw = await kit.recall(turn, STAFF_LIST)
+    listed = [int(x) for x in raw.split(",") if x] if raw else []
     if not 1 <= number <= len(listed):
         return kit.say("bind_staff_removed", ok=False)
     async with session_scope(kit.sessions) as session:

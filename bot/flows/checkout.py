@@ -1,9 +1,10 @@
 """Checkout flow: quote the cart with this store's prices, then confirm, change or cancel.
 
-States (diagram: checkout.mmd):
-  Checkout:confirm  the quote is shown; "确认" places the order, an order text or an edit
-                    ("删除 2", "飞天改成3箱") changes the cart and quotes again
-  Checkout:stock    some lines are short; "1" orders what is available, "2" keeps the cart and waits
+States (diagram: checkout.mmd), routed by the handlers' ``state_is`` filters:
+  Checkout:confirm  the quote is shown; "确认" -> ``confirm``, "修改" -> ``edit_help``; an order
+                    text or an edit ("删除 2", "飞天改成3箱") changes the cart and quotes again
+                    (``order.edit_or_add``, above this module)
+  Checkout:stock    some lines are short; "1" -> ``cut_to_stock``, "2" -> ``wait``
 
 The order goes through ``OrderPlacer`` with a key derived from the cart's id and version, so a
 repeated "确认", WeChat's retries and timeouts all land on the same core order.
@@ -17,10 +18,10 @@ from typing import Any
 import structlog
 
 from backend_client import BackendUnavailable, CoreError
-from bot.flows import edits
-from bot.flows.kit import YES, Kit, Turn
+from bot.flows.kit import Kit, Turn
 from bot.messages import Reply
 from bot.ordering import checkout as co
+from bot.ordering.cart_edits import Note
 from bot.ordering.placing import PENDING, PLACED, Submission
 from bot.ordering.views import Cart, CartLine, PlaceResult, QuoteView, yuan
 
@@ -28,12 +29,15 @@ log = structlog.get_logger(__name__)
 
 CONFIRM = "Checkout:confirm"
 STOCK = "Checkout:stock"
-RECENT_TTL = 24 * 3600  # how long "确认" after an order still finds it
+RECENT, RECENT_TTL = "ordering:recent", 24 * 3600  # the memo "确认" after an order still finds it by
+CUT_TO_STOCK = ("1", "有货", "只订有货的", "先发有货的")
+WAIT = ("2", "等", "等到货", "等货", "等一等")
+EDIT = ("修改", "改", "改一下")
 QUOTE_BUDGET = 3.5  # seconds a quote may take inside a chat turn (WeChat gives up after 5)
 
 
 async def present(
-    kit: Kit, turn: Turn, *, header: str = "", state: str = CONFIRM, notes: list[str] | None = None
+    kit: Kit, turn: Turn, *, header: str = "", state: str = CONFIRM, notes: list[Note] | None = None
 ) -> Reply:
     """Quote the member's cart and ask for confirmation (or offer a way out of a shortage)."""
     store = turn.binding.store
@@ -77,51 +81,32 @@ async def quote(kit: Kit, cart: Cart) -> QuoteView:
     return co.quote_view(priced, cart)
 
 
-async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
-    """A text while a quote is on screen (Checkout:confirm, Reorder:confirm, Checkout:stock)."""
-    if record.state == STOCK:
-        return await _on_stock(kit, turn, record)
-    if turn.word in YES:
-        return await confirm(kit, turn, record)
-    if turn.word in ("修改", "改", "改一下"):
-        return kit.say("cart_edit_help", cart=await kit.runtime.carts.get(turn.tenant_id, turn.member_id))
-    return await edit_or_add(kit, turn) or kit.say("order_hint", state=record.state)
+async def edit_help(kit: Kit, turn: Turn) -> Reply:
+    """ "修改" while a quote is shown: how to change the cart."""
+    return kit.say("cart_edit_help", cart=await kit.runtime.carts.get(turn.tenant_id, turn.member_id))
 
 
-async def edit_or_add(kit: Kit, turn: Turn) -> Reply | None:
-    """A cart edit, or more products: either changes the cart and quotes again."""
-    changed = await edits.apply(kit, turn)
-    if isinstance(changed, Reply):
-        return changed
-    if changed is not None:
-        return await present(kit, turn, notes=changed)
-    parsed = (await kit.runtime.parser()).parse(turn.text)
-    if parsed.is_order:
-        from bot.flows import order  # the order flow quotes through this module
+async def cut_to_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
+    """ "1" in Checkout:stock: order what is available (the cart is cut to the stock)."""
+    cart = await kit.runtime.carts.get(turn.tenant_id, turn.member_id)
+    store = turn.binding.store
+    assert store is not None
+    if cart is None or cart.version != record.data.get("version"):
+        return await present(kit, turn, notes=[{"kind": "cart_changed"}])
+    view = await quote(kit, cart)
+    cut = dict(co.available_only(cart, view))
+    lines = [
+        CartLine(li.sku, li.name, 0, cut[li.sku], li.bottles_per_case) if li.sku in cut else li
+        for li in cart.lines
+    ]
+    await kit.runtime.carts.replace(turn.tenant_id, turn.member_id, store.core_store_id, lines)
+    return await present(kit, turn, notes=[{"kind": "cut_to_stock"}])
 
-        return await order.take(kit, turn, parsed)
-    return None
 
-
-async def _on_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
-    if turn.word in ("1", "有货", "只订有货的", "先发有货的"):
-        cart = await kit.runtime.carts.get(turn.tenant_id, turn.member_id)
-        store = turn.binding.store
-        assert store is not None
-        if cart is None or cart.version != record.data.get("version"):
-            return await present(kit, turn, notes=[{"kind": "cart_changed"}])
-        view = await quote(kit, cart)
-        cut = dict(co.available_only(cart, view))
-        lines = [
-            CartLine(li.sku, li.name, 0, cut[li.sku], li.bottles_per_case) if li.sku in cut else li
-            for li in cart.lines
-        ]
-        await kit.runtime.carts.replace(turn.tenant_id, turn.member_id, store.core_store_id, lines)
-        return await present(kit, turn, notes=[{"kind": "cut_to_stock"}])
-    if turn.word in ("2", "等", "等到货", "等货", "等一等"):
-        await kit.leave(turn)
-        return kit.say("order_wait")
-    return await edit_or_add(kit, turn) or kit.say("order_hint", state=STOCK)
+async def wait(kit: Kit, turn: Turn) -> Reply:
+    """ "2" in Checkout:stock: wait for the stock; the cart is kept."""
+    await kit.leave(turn)
+    return kit.say("order_wait")
 
 
 async def confirm(kit: Kit, turn: Turn, record: Any) -> Reply:
@@ -145,7 +130,7 @@ async def confirm(kit: Kit, turn: Turn, record: Any) -> Reply:
     if record.data.get("coupon") is not None:
         body["coupon_claim_id"] = record.data["coupon"]
     body["_cart"] = cart.id  # kept with the intent (clears the cart when a late result arrives)
-    await kit.redis.set(kit.keys("ordering", "recent", turn.appid, turn.openid), key, ex=RECENT_TTL)
+    await kit.remember(turn, RECENT, key, ttl=RECENT_TTL)
     sub = Submission(turn.tenant_id, turn.member_id, turn.appid, turn.openid, "chat", key, body)
     result = await runtime.placer.place(sub, budget=runtime.confirm_budget)
     return await settle_reply(kit, turn, result, cart)
@@ -167,28 +152,20 @@ async def settle_reply(kit: Kit, turn: Turn, result: PlaceResult, cart: Cart | N
     # refused (or expired): the cart moves to a new version, so the next confirm is a new request
     if cart is not None:
         await runtime.carts.bump(turn.tenant_id, turn.member_id, store.core_store_id)
-    if result.error_code in ("conflict", "coupon_unavailable", "promotion_unavailable"):
-        return await present(
-            kit,
-            turn,
-            notes=[kit.render("order_refused", code=result.error_code, details=result.details, view=None)],
-        )
-    if result.error_code == "out_of_stock":
-        return await present(
-            kit,
-            turn,
-            notes=[kit.render("order_refused", code=result.error_code, details=result.details, view=None)],
-        )
+    if result.error_code in ("conflict", "coupon_unavailable", "promotion_unavailable", "out_of_stock"):
+        # quote again, the reason above the new quote (cart_note.j2 renders a "refused" note)
+        note = {"kind": "refused", "code": result.error_code, "details": result.details}
+        return await present(kit, turn, notes=[note])
     await kit.leave(turn)
     return kit.say("order_refused", code=result.error_code, details=result.details, view=None)
 
 
 async def _pending_elsewhere(kit: Kit, turn: Turn) -> Reply | None:
     """While the member's previous order is still being confirmed, do not start another one."""
-    key = await kit.redis.get(kit.keys("ordering", "recent", turn.appid, turn.openid))
+    key = await kit.recall(turn, RECENT)
     if not key:
         return None
-    result = await kit.runtime.placer.status(turn.tenant_id, key.decode(), core_store_id=None)
+    result = await kit.runtime.placer.status(turn.tenant_id, key, core_store_id=None)
     if result is not None and result.status == PENDING:
         return kit.say("order_pending", again=True)
     return None
@@ -196,8 +173,8 @@ async def _pending_elsewhere(kit: Kit, turn: Turn) -> Reply | None:
 
 async def recent(kit: Kit, turn: Turn) -> PlaceResult | None:
     """The member's last confirmed order, for a "确认" that arrives after the flow ended."""
-    key = await kit.redis.get(kit.keys("ordering", "recent", turn.appid, turn.openid))
-    return await kit.runtime.placer.status(turn.tenant_id, key.decode(), core_store_id=None) if key else None
+    key = await kit.recall(turn, RECENT)
+    return await kit.runtime.placer.status(turn.tenant_id, key, core_store_id=None) if key else None
 
 
 async def price_answer(kit: Kit, turn: Turn, skus: list[str]) -> Reply:

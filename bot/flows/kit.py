@@ -1,8 +1,10 @@
 """What the ordering flows share: the turn being answered, their dependencies, state helpers.
 
-Flows sit below the dispatcher and the services in the layers, so a handler builds a ``Turn``
-(who, what they wrote, whether a msgmenu can be sent) and a ``Kit`` (flow storage, the ordering
-runtime, the template renderer) and calls the flow; the flow returns a ``Reply``.
+Flows sit below the dispatcher and the services in the layers, so the handlers' store-member
+middleware (``bot/handlers/store_member.py``) builds a ``Turn`` (who, what they wrote, whether a
+msgmenu can be sent) and a ``Kit`` (flow storage and memos, the ordering runtime, the template
+renderer) and the handler calls the flow; the flow returns a ``Reply``. Which function answers
+which state is decided by the router's filters (``state_is``), not inside the flows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.storage import FlowKey, FlowRecord, FlowStorage
 from bot.messages import MenuItem, MsgMenuReply, Reply, TextReply
+from bot.ordering.numerals import parse_number
 from bot.ordering.runtime import OrderingRuntime
 from bot.ordering.views import Binding
 
@@ -56,8 +59,6 @@ class Kit:
     runtime: OrderingRuntime
     render: Render
     sessions: async_sessionmaker[AsyncSession]
-    redis: Any
-    keys: Callable[..., str]
     make_qr: QrMaker | None = None
 
     def say(self, name: str, **values: Any) -> TextReply:
@@ -74,6 +75,12 @@ class Kit:
 
     async def leave(self, turn: Turn) -> None:
         await self.flows.clear(turn.key)
+
+    async def remember(self, turn: Turn, name: str, value: str, *, ttl: int) -> None:
+        await self.flows.remember(turn.key, name, value, ttl=ttl)
+
+    async def recall(self, turn: Turn, name: str) -> str | None:
+        return await self.flows.recall(turn.key, name)
 
     def choices(self, turn: Turn, head: str, items: list[tuple[str, str]], tail: str) -> Reply:
         """Numbered choices: a msgmenu when the reach budget allows one, else numbered text.
@@ -104,8 +111,6 @@ def pick(turn: Turn, labels: list[str], serial: int) -> int | None:
     if word.isdigit():
         index = int(word) - 1
         return index if 0 <= index < len(labels) else None
-    from bot.ordering.numerals import parse_number
-
     number = parse_number(word) if word else None
     if number is not None and 0 < number <= len(labels) and len(word) <= 2:
         return number - 1

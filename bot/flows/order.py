@@ -3,13 +3,18 @@
 Lines the parser read with certainty go into the cart at once. What it could not settle becomes a
 queue of questions asked one at a time; when the queue is empty the cart is quoted (checkout).
 
-States (diagram: order.mmd):
+States (diagram: order.mmd), routed by the handlers' ``state_is`` filters:
   Order:choose    a mention fits several products, or an unknown one has suggestions: numbered
-                  choices (a msgmenu when the reach budget allows) -> "2", a tapped item, "跳过"
+                  choices (a msgmenu when the reach budget allows) -> "2", a tapped item
+                  (``answer_choice``), "跳过" (``skip``)
   Order:quantity  a line without a quantity, or above the sanity limit: "确认" keeps it, a
-                  quantity ("3箱", "六瓶") replaces it, "跳过" drops it -- never assumed
+                  quantity ("3箱", "六瓶") replaces it (``answer_quantity``), "跳过" drops it
+                  (``skip``) -- never assumed
 
 Another order text inside the flow adds its lines and questions; anything else gets a hint.
+``edit_or_add`` is what a text does to a quoted cart (checkout.mmd): an edit or more products.
+
+Imports point one way: order -> checkout -> kit; the cart rules are in ``bot.ordering``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.flows import checkout
-from bot.flows.edits import cart_line, quantity_line
 from bot.flows.kit import YES, Kit, Turn, pick
 from bot.messages import Reply
+from bot.ordering import cart_edits
+from bot.ordering.cart_edits import Note, cart_line, quantity_line
 from bot.ordering.interface import Ambiguity, Flag, ParsedLine, ParseResult, Unit
 from bot.ordering.parser import OrderParser
 
@@ -78,11 +84,11 @@ async def take(kit: Kit, turn: Turn, result: ParseResult) -> Reply:
 
 async def _absorb(
     kit: Kit, turn: Turn, parser: OrderParser, result: ParseResult
-) -> tuple[list[Question], list[dict]]:
+) -> tuple[list[Question], list[Note]]:
     store = turn.binding.store
     assert store is not None
     questions: list[Question] = []
-    notes: list[dict] = []
+    notes: list[Note] = []
     ready = []
     for line in result.lines:
         if line.needs_confirmation:
@@ -114,7 +120,7 @@ async def _absorb(
     return questions, notes
 
 
-async def ask(kit: Kit, turn: Turn, questions: list[Question], notes: list[dict]) -> Reply:
+async def ask(kit: Kit, turn: Turn, questions: list[Question], notes: list[Note]) -> Reply:
     """Ask the first open question, or quote the cart when none is left."""
     if not questions:
         return await checkout.present(kit, turn, notes=notes)
@@ -140,21 +146,48 @@ def _labels(parser: OrderParser, question: Question) -> list[str]:
     return [parser.entry(sku).name for sku in question["candidates"]]
 
 
-async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
+async def skip(kit: Kit, turn: Turn, record: Any) -> Reply:
+    """ "跳过" in Order:choose or Order:quantity: drop the open question, ask the next one."""
     queue: list[Question] = list(record.data.get("queue", []))
-    notes: list[dict] = []
     if not queue:
-        return await checkout.present(kit, turn, notes=notes)
-    question, rest = queue[0], queue[1:]
+        return await checkout.present(kit, turn)
+    question = queue[0]
+    return await ask(
+        kit, turn, queue[1:], [{"kind": "skipped", "words": question.get("name") or question["text"]}]
+    )
+
+
+async def answer_quantity(kit: Kit, turn: Turn, record: Any) -> Reply:
+    """A text in Order:quantity: a quantity, or "确认" for a line above the limit."""
+    queue: list[Question] = list(record.data.get("queue", []))
+    if not queue:
+        return await checkout.present(kit, turn)
     parser = await kit.runtime.parser()
-    if turn.word in SKIP:
-        notes.append({"kind": "skipped", "words": question.get("name") or question["text"]})
-        return await ask(kit, turn, rest, notes)
-    if question["kind"] == "quantity":
-        line = _answer_quantity(parser, question, turn)
-    else:
-        index = pick(turn, _labels(parser, question), record.data.get("serial", 0))
-        line = _answer_choice(parser, question, index) if index is not None else None
+    return await _answered(kit, turn, record, parser, queue, _answer_quantity(parser, queue[0], turn))
+
+
+async def answer_choice(kit: Kit, turn: Turn, record: Any) -> Reply:
+    """A text in Order:choose: "2", a tapped msgmenu item, the product's name."""
+    queue: list[Question] = list(record.data.get("queue", []))
+    if not queue:
+        return await checkout.present(kit, turn)
+    parser = await kit.runtime.parser()
+    question = queue[0]
+    index = pick(turn, _labels(parser, question), record.data.get("serial", 0))
+    line = _answer_choice(parser, question, index) if index is not None else None
+    return await _answered(kit, turn, record, parser, queue, line)
+
+
+async def _answered(
+    kit: Kit,
+    turn: Turn,
+    record: Any,
+    parser: OrderParser,
+    queue: list[Question],
+    line: ParsedLine | None,
+) -> Reply:
+    question, rest = queue[0], queue[1:]
+    notes: list[Note] = []
     if line is None:
         # not an answer: another order text adds to the queue, anything else gets a hint
         result = parser.parse(turn.text)
@@ -177,6 +210,25 @@ async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
         await carts.add(turn.tenant_id, turn.member_id, store.core_store_id, [new])
         notes.append({"kind": "added", "lines": [new.note()]})
     return await ask(kit, turn, rest, notes)
+
+
+async def edit_or_add(kit: Kit, turn: Turn) -> Reply | None:
+    """A cart edit, or more products: either changes the cart and quotes again; None when the
+    text is neither."""
+    store = turn.binding.store
+    assert store is not None
+    parser = await kit.runtime.parser()
+    edited = await cart_edits.apply(
+        kit.runtime.carts, parser, turn.tenant_id, turn.member_id, store.core_store_id, turn.text
+    )
+    if edited is not None and edited.ask is not None:
+        return await ask(kit, turn, [quantity_question(edited.ask, replace=True)], [])
+    if edited is not None:
+        return await checkout.present(kit, turn, notes=edited.notes)
+    parsed = parser.parse(turn.text)
+    if parsed.is_order:
+        return await take(kit, turn, parsed)
+    return None
 
 
 def _answer_quantity(parser: OrderParser, question: Question, turn: Turn) -> ParsedLine | None:

@@ -2,7 +2,9 @@
 "订单 123" one order: status timeline, carrier and waybill, ETA.
 
 States (diagram: track.mmd):
-  Track:list  recent orders numbered; "2" shows the second, an order text starts an order
+  Track:list  recent orders numbered, newest first; "2" (or an order number) shows that order
+              (``list_choice`` is the router's filter); any other text leaves the list and is
+              handled as it would be outside it ("飞天多少钱", an order text ...)
 """
 
 from __future__ import annotations
@@ -63,19 +65,14 @@ async def show(kit: Kit, turn: Turn, order_id: int) -> Reply:
     return kit.say("track_detail", o=tracking.order_view(order, link=_link(kit, order)), more=False)
 
 
-async def on_text(kit: Kit, turn: Turn, record: Any) -> Reply:
+def list_choice(record: Any, text: str) -> int | None:
+    """The order id a reply in Track:list picks ("2", "第2单", an order number), or None when
+    the reply is not an answer to the list."""
     ids = list(record.data.get("ids", []))
-    word = turn.word.removeprefix("第").removesuffix("个").removesuffix("单")
+    word = text.strip().lower().rstrip("。.!！~").removeprefix("第").removesuffix("个").removesuffix("单")
     if word.isdigit() and 1 <= int(word) <= len(ids):
-        return await show(kit, turn, ids[int(word) - 1])
-    order_id = tracking.order_id_from(turn.text)
-    if order_id is not None and len(turn.text.strip()) > 3:
-        return await show(kit, turn, order_id)
-    parser = await kit.runtime.parser()
-    parsed = parser.parse(turn.text)
-    if parsed.is_order:
-        from bot.flows import order  # leaving the list for an order
-
-        await kit.leave(turn)
-        return await order.take(kit, turn, parsed)
-    return kit.say("order_hint", state=LIST, count=len(ids))
+        return int(ids[int(word) - 1])
+    order_id = tracking.order_id_from(text)
+    if order_id is not None and len(text.strip()) > 3:
+        return order_id
+    return None

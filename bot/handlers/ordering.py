@@ -3,32 +3,61 @@
 commands, and free text read as an order for bound store members. Thin: every rule is in
 ``bot.flows`` and ``bot.ordering``.
 
+Store-only handlers live on routers with the ``store_member`` inner middleware
+(``bot/handlers/store_member.py``), which injects ``ordering``, ``binding``, ``kit`` and ``turn``
+and answers for them when the member is not bound or ordering is not configured; flow states are
+routed by ``state_is`` filters. Routers are walked in this order (the first match wins):
+
+  router    leaving, help inside a flow, the member centre        (anyone)
+  store     menu keys, navigation, order numbers, staff           (store members)
+  bind      the binding flow's code                               (anyone in Bind:code)
+  flows     Order:*, Checkout:*, Reorder:confirm, a Track:list pick (store members)
+  lists     any other reply to a list leaves it and is routed on  (anyone)
+  outside   cart, clear, a late "确认"; free text: edits, tracking, price questions, orders
+  common    after-sales questions, "系统繁忙" when the catalog cannot be loaded
+
 Compose after the membership router and before ``basic`` (which answers "帮助" and the fallback):
 ``[notifications.router, membership.router, ordering.router, basic.router]``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from backend_client import BackendUnavailable, CoreError, OrderNotCancellable
-from bot.db import session_scope
-from bot.dispatch import EventContext, Router, in_flow
-from bot.dispatch.router import is_text
-from bot.flows import bind, checkout, edits, order, reorder, track
-from bot.flows.kit import Kit, Turn
+from bot.dispatch import EventContext, Router, SkipHandler, state_is, text_word
+from bot.dispatch.router import Filter, is_text
+from bot.flows import bind, checkout, order, reorder, track
+from bot.flows.kit import YES, Kit, Turn
 from bot.handlers.scenes import scenes
+from bot.handlers.store_member import (
+    binding_of,
+    in_ordering_flow,
+    make_kit,
+    make_turn,
+    ordering_member,
+    store_member,
+)
 from bot.messages import NoReply, Reply, TextReply
-from bot.ordering import repository as repo
-from bot.ordering import tracking
+from bot.ordering import cart_edits, tracking
 from bot.ordering.binding import SCENE_PREFIX
+from bot.ordering.interface import ParseResult
 from bot.ordering.runtime import OrderingRuntime
-from bot.ordering.views import Binding
 from bot.services import Services
 
 router = Router("ordering")
+store = router.include(Router("ordering.store"))
+store.inner_middleware(store_member)
+bind_flow = router.include(Router("ordering.bind"))
+bind_flow.inner_middleware(ordering_member)
+flows = router.include(Router("ordering.flows"))
+flows.inner_middleware(store_member)
+lists = router.include(Router("ordering.lists"))
+outside = router.include(Router("ordering.outside"))
+outside.inner_middleware(store_member)
+common = router.include(Router("ordering.common"))
 
-FLOWS = ("Bind", "Order", "Checkout", "Reorder", "Track")
 LEAVE = ("取消", "退出", "不买了", "算了吧", "返回")
 HELP = ("帮助", "help", "?", "？", "怎么用")
 REORDER = ("再来一单", "老样子", "照上次", "和上次一样", "跟上次一样", "按上次", "还是老样子")
@@ -36,186 +65,72 @@ MY_ORDERS = ("我的订单", "订单", "查订单", "订单查询", "最近订�
 LOGISTICS = ("物流", "查物流", "到哪了", "发货了吗", "物流信息")
 CART = ("购物车", "查看购物车", "看看购物车", "下单", "结算", "去结算")
 CONFIRM_WORDS = ("确认", "确定", "确认下单")
-BUSY = object()  # the free-text filter's answer when the catalog cannot be loaded
+QUOTED = (checkout.CONFIRM, reorder.CONFIRM)  # a quote is on screen, waiting for "确认"
+BUSY = object()  # the free-text reading when the catalog cannot be loaded
 
 
-def runtime_of(services: Services) -> OrderingRuntime | None:
-    return services.ordering
-
-
-async def make_kit(services: Services) -> Kit:
-    runtime = runtime_of(services)
-    assert runtime is not None
-    client = services.wechat
-
-    async def make_qr(appid: str, scene: str, seconds: int) -> str:
-        qr = await client.qrcode.create(appid, scene, expire_seconds=seconds)
-        return qr.image_url
-
-    return Kit(
-        flows=services.flows,
-        runtime=runtime,
-        render=services.text,
-        sessions=services.sessions,
-        redis=services.redis,
-        keys=services.keys,
-        make_qr=make_qr if client is not None else None,
-    )
-
-
-async def _binding(ctx: EventContext) -> Binding:
-    cached = ctx.data.get("ordering.binding")
-    if cached is None:
-        runtime = runtime_of(ctx.services)
-        if runtime is not None:
-            cached = await runtime.bindings.get(ctx.member_id or 0)
-        else:
-            async with session_scope(ctx.services.sessions) as session:
-                cached = await repo.binding_of(session, ctx.member_id or 0)
-        cached = cached or Binding(ctx.member_id or 0, ctx.app.tenant_id, "consumer")
-        ctx.data["ordering.binding"] = cached
-    return cached
-
-
-async def _rich(ctx: EventContext) -> bool:
-    """May the answer be a msgmenu? Only through the customer-service channel, which this very
-    interaction opens, unless the member refuses messages or this is not an Official Account."""
-    reach = ctx.services.reach
-    if reach is None or ctx.app.kind != "oa" or ctx.message.trigger is None:
-        return False
-    state = await reach.state(ctx.message.appid, ctx.message.openid)
-    return not state.refuses
-
-
-async def make_turn(ctx: EventContext) -> Turn:
-    message = ctx.message
-    menu_id = message.fields.get("bizmsgmenuid")
-    return Turn(
-        key=ctx.flow_key,
-        tenant_id=ctx.app.tenant_id,
-        member_id=ctx.member_id or 0,
-        text=(message.content or "").strip(),
-        source=f"{message.appid}:{message.dedupe_key}",
-        rich=await _rich(ctx),
-        binding=await _binding(ctx),
-        menu_id=str(menu_id) if menu_id not in (None, "") else None,
-    )
-
-
-async def _store_turn(ctx: EventContext) -> tuple[Kit, Turn] | Reply:
-    """Kit and turn for a bound store member, or the reply telling how to bind."""
-    if runtime_of(ctx.services) is None:
-        return TextReply(ctx.services.text("order_busy", stage="setup"))
-    turn = await make_turn(ctx)
-    kit = await make_kit(ctx.services)
-    if not turn.binding.bound:
-        if await _in_my_flow(ctx):
-            await kit.leave(turn)
-        return kit.say("order_not_bound")
-    return kit, turn
-
-
-async def _in_my_flow(ctx: EventContext) -> bool:
-    state = await ctx.flow_state()
-    return state is not None and state.split(":", 1)[0] in FLOWS
-
-
-def _my_flow(name: str):
-    check = in_flow(name)
-
-    async def flt(ctx: EventContext) -> bool:
-        return is_text(ctx) and await check(ctx)
-
-    return flt
-
-
-# leaving and help ---------------------------------------------------------------------------------
+# leaving and help (anyone) ------------------------------------------------------------------------
 @router.text(equals=LEAVE)
 async def on_leave(ctx: EventContext, services: Services) -> Reply:
     state = await ctx.flow_state()
     if state is None:
         return TextReply(services.text("order_left", state=None, cart=False))
     await services.flows.clear(ctx.flow_key)
-    runtime = runtime_of(services)
+    runtime = services.ordering
     cart = None
     if runtime is not None and ctx.member_id is not None:
         cart = await runtime.carts.get(ctx.app.tenant_id, ctx.member_id)
     return TextReply(services.text("order_left", state=state, cart=bool(cart and not cart.empty)))
 
 
-async def _in_any_my_flow(ctx: EventContext) -> bool:
-    return is_text(ctx) and await _in_my_flow(ctx)
-
-
-@router.text(_in_any_my_flow, equals=HELP)
+@router.text(in_ordering_flow, equals=HELP)
 async def on_flow_help(ctx: EventContext, services: Services) -> Reply:
     return TextReply(services.text("order_help", state=await ctx.flow_state()))
 
 
-# menu ---------------------------------------------------------------------------------------------
-@router.click("ORDER")
-async def on_order_menu(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    if not isinstance(got, tuple):
-        return got
-    kit, turn = got
-    cart = await kit.runtime.carts.get(turn.tenant_id, turn.member_id)
+@router.click("MEMBER_CENTER")
+async def on_member_center(ctx: EventContext, services: Services) -> Reply:
+    return TextReply(services.text("menu_member_center", b=await binding_of(ctx)))
+
+
+# menu and navigation (work inside flows too) -------------------------------------------------------
+@store.click("ORDER")
+async def on_order_menu(kit: Kit, turn: Turn, ordering: OrderingRuntime) -> Reply:
+    cart = await ordering.carts.get(turn.tenant_id, turn.member_id)
     if cart is not None and not cart.empty:
         return await checkout.present(kit, turn, header=kit.render("cart_resume"))
     return kit.say("order_start", store=turn.binding.store)
 
 
-@router.click("MY_ORDERS")
-async def on_orders_menu(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    return await track.my_orders(*got) if isinstance(got, tuple) else got
+@store.click("MY_ORDERS")
+@store.text(equals=MY_ORDERS)
+async def on_my_orders(kit: Kit, turn: Turn) -> Reply:
+    return await track.my_orders(kit, turn)
 
 
-@router.click("MEMBER_CENTER")
-async def on_member_center(ctx: EventContext, services: Services) -> Reply:
-    binding = await _binding(ctx)
-    return TextReply(services.text("menu_member_center", b=binding))
+@store.text(equals=REORDER)
+async def on_reorder(kit: Kit, turn: Turn) -> Reply:
+    return await reorder.start(kit, turn)
 
 
-# navigation (works inside flows too) ---------------------------------------------------------------
-@router.text(equals=REORDER)
-async def on_reorder(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    return await reorder.start(*got) if isinstance(got, tuple) else got
+@store.text(equals=LOGISTICS)
+async def on_logistics(kit: Kit, turn: Turn) -> Reply:
+    return await track.latest(kit, turn)
 
 
-@router.text(equals=MY_ORDERS)
-async def on_my_orders(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    return await track.my_orders(*got) if isinstance(got, tuple) else got
-
-
-@router.text(equals=LOGISTICS)
-async def on_logistics(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    return await track.latest(*got) if isinstance(got, tuple) else got
-
-
-@router.text(regex=r"^(?:订单|查订单|查询订单|订单号|物流)\s*[:：#]?\s*((?:JB|jb)?\d{1,16})$")
-async def on_order_number(ctx: EventContext, match: Any) -> Reply:
-    got = await _store_turn(ctx)
-    if not isinstance(got, tuple):
-        return got
+@store.text(regex=r"^(?:订单|查订单|查询订单|订单号|物流)\s*[:：#]?\s*((?:JB|jb)?\d{1,16})$")
+async def on_order_number(kit: Kit, turn: Turn, match: Any) -> Reply:
     order_id = tracking.order_id_from(match.group(1))
     if order_id is None:
-        return got[0].say("track_not_found", ref=match.group(1))
-    return await track.show(*got, order_id)
+        return kit.say("track_not_found", ref=match.group(1))
+    return await track.show(kit, turn, order_id)
 
 
-@router.text(regex=r"^取消订单\s*[:：#]?\s*((?:JB|jb)?\d{1,16})$")
-async def on_cancel_order(ctx: EventContext, match: Any) -> Reply:
-    got = await _store_turn(ctx)
-    if not isinstance(got, tuple):
-        return got
-    kit, turn = got
+@store.text(regex=r"^取消订单\s*[:：#]?\s*((?:JB|jb)?\d{1,16})$")
+async def on_cancel_order(kit: Kit, turn: Turn, ordering: OrderingRuntime, match: Any) -> Reply:
     assert turn.binding.store is not None
     order_id = tracking.order_id_from(match.group(1))
-    orders = kit.runtime.core.orders
+    orders = ordering.core.orders
     try:
         found = await tracking.one(orders, turn.binding.store.core_store_id, order_id) if order_id else None
         if found is None:
@@ -224,6 +139,7 @@ async def on_cancel_order(ctx: EventContext, match: Any) -> Reply:
             found.id, "cancelled by the store in chat", idempotency_key=f"cancel-{found.id}"
         )
     except OrderNotCancellable:
+        assert found is not None  # only the cancel raises it
         return kit.say("order_cancel", ok=False, number=found.number)
     except BackendUnavailable:
         return kit.say("order_busy", stage="cancel")
@@ -232,140 +148,201 @@ async def on_cancel_order(ctx: EventContext, match: Any) -> Reply:
     return kit.say("order_cancel", ok=True, number=cancelled.number)
 
 
-@router.text(equals=("邀请店员", "添加店员", "店员邀请"))
-async def on_invite_staff(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    return await bind.invite_staff(*got) if isinstance(got, tuple) else got
+@store.text(equals=("邀请店员", "添加店员", "店员邀请"))
+async def on_invite_staff(kit: Kit, turn: Turn) -> Reply:
+    return await bind.invite_staff(kit, turn)
 
 
-@router.text(equals=("店员", "我的店员", "店员管理"))
-async def on_list_staff(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    return await bind.list_staff(*got) if isinstance(got, tuple) else got
+@store.text(equals=("店员", "我的店员", "店员管理"))
+async def on_list_staff(kit: Kit, turn: Turn) -> Reply:
+    return await bind.list_staff(kit, turn)
 
 
-@router.text(regex=r"^(?:移除|删除)店员\s*(\d{1,2})$")
-async def on_remove_staff(ctx: EventContext, match: Any) -> Reply:
-    got = await _store_turn(ctx)
-    return await bind.remove_staff(*got, int(match.group(1))) if isinstance(got, tuple) else got
+@store.text(regex=r"^(?:移除|删除)店员\s*(\d{1,2})$")
+async def on_remove_staff(kit: Kit, turn: Turn, match: Any) -> Reply:
+    return await bind.remove_staff(kit, turn, int(match.group(1)))
 
 
-# inside a flow --------------------------------------------------------------------------------------
-@router.register(_my_flow("Bind"))
-async def on_bind_text(ctx: EventContext) -> Reply:
-    turn = await make_turn(ctx)
-    kit = await make_kit(ctx.services)
+# flow states ----------------------------------------------------------------------------------------
+@bind_flow.text(state_is(bind.CODE), text_word(bind.RESEND))
+async def on_bind_resend(kit: Kit, turn: Turn) -> Reply:
+    return await bind.resend(kit, turn)
+
+
+@bind_flow.text(state_is(bind.CODE), lambda ctx: bind.is_code(ctx.message.content or ""))
+async def on_bind_code(kit: Kit, turn: Turn) -> Reply:
+    return await bind.verify(kit, turn)
+
+
+@bind_flow.text(state_is(bind.CODE))
+async def on_bind_other(kit: Kit, turn: Turn, record: Any) -> Reply:
+    return await bind.hint(kit, turn, record)
+
+
+@flows.text(state_is(order.CHOOSE, order.QUANTITY), text_word(order.SKIP))
+async def on_skip_question(kit: Kit, turn: Turn, record: Any) -> Reply:
+    return await order.skip(kit, turn, record)
+
+
+@flows.text(state_is(order.CHOOSE))
+async def on_choice(kit: Kit, turn: Turn, record: Any) -> Reply:
+    return await order.answer_choice(kit, turn, record)
+
+
+@flows.text(state_is(order.QUANTITY))
+async def on_quantity(kit: Kit, turn: Turn, record: Any) -> Reply:
+    return await order.answer_quantity(kit, turn, record)
+
+
+@flows.text(state_is(*QUOTED), text_word(YES))
+async def on_confirm(kit: Kit, turn: Turn, record: Any) -> Reply:
+    return await checkout.confirm(kit, turn, record)
+
+
+@flows.text(state_is(*QUOTED), text_word(checkout.EDIT))
+async def on_edit_help(kit: Kit, turn: Turn) -> Reply:
+    return await checkout.edit_help(kit, turn)
+
+
+@flows.text(state_is(checkout.STOCK), text_word(checkout.CUT_TO_STOCK))
+async def on_cut_to_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
+    return await checkout.cut_to_stock(kit, turn, record)
+
+
+@flows.text(state_is(checkout.STOCK), text_word(checkout.WAIT))
+async def on_wait_for_stock(kit: Kit, turn: Turn) -> Reply:
+    return await checkout.wait(kit, turn)
+
+
+@flows.text(state_is(*QUOTED, checkout.STOCK))
+async def on_quoted_text(kit: Kit, turn: Turn, record: Any) -> Reply:
+    """An edit or more products change the quoted cart; anything else gets a hint."""
+    return await order.edit_or_add(kit, turn) or kit.say("order_hint", state=record.state)
+
+
+async def list_pick(ctx: EventContext) -> dict[str, Any] | bool:
+    """In Track:list, a reply that picks an order ("2", "第2单", an order number)."""
     record = await ctx.flow()
-    return await bind.on_text(kit, turn, record)
+    if record is None or record.state != track.LIST:
+        return False
+    order_id = track.list_choice(record, ctx.message.content or "")
+    return {"order_id": order_id} if order_id is not None else False
 
 
-async def _flow_text(ctx: EventContext, handler: Any) -> Reply:
-    got = await _store_turn(ctx)
-    if not isinstance(got, tuple):
-        return got
-    kit, turn = got
-    record = await ctx.flow()
-    if record is None:  # expired between the filter and now
-        return NoReply()
-    return await handler(kit, turn, record)
+@flows.text(list_pick)
+async def on_list_pick(kit: Kit, turn: Turn, order_id: int) -> Reply:
+    return await track.show(kit, turn, order_id)
 
 
-@router.register(_my_flow("Order"))
-async def on_order_text(ctx: EventContext) -> Reply:
-    return await _flow_text(ctx, order.on_text)
+@lists.text(state_is(track.LIST))
+async def on_leave_list(ctx: EventContext, services: Services) -> Reply:
+    """Not an answer to the list: leave it, and let the handlers after this one answer."""
+    await services.flows.clear(ctx.flow_key)
+    ctx.forget_flow()
+    raise SkipHandler
 
 
-@router.register(_my_flow("Checkout"))
-async def on_checkout_text(ctx: EventContext) -> Reply:
-    return await _flow_text(ctx, checkout.on_text)
+# outside a flow (and free text) --------------------------------------------------------------------
+@outside.text(equals=CART)
+async def on_cart(kit: Kit, turn: Turn) -> Reply:
+    return await checkout.present(kit, turn)
 
 
-@router.register(_my_flow("Reorder"))
-async def on_reorder_text(ctx: EventContext) -> Reply:
-    return await _flow_text(ctx, reorder.on_text)
-
-
-@router.register(_my_flow("Track"))
-async def on_track_text(ctx: EventContext) -> Reply:
-    return await _flow_text(ctx, track.on_text)
-
-
-# outside a flow -------------------------------------------------------------------------------------
-@router.text(equals=CART)
-async def on_cart(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    return await checkout.present(*got) if isinstance(got, tuple) else got
-
-
-@router.text(equals=("清空购物车",))
-async def on_clear_cart(ctx: EventContext) -> Reply:
-    got = await _store_turn(ctx)
-    if not isinstance(got, tuple):
-        return got
-    kit, turn = got
-    await kit.runtime.carts.clear(turn.tenant_id, turn.member_id)
+@outside.text(equals=("清空购物车",))
+async def on_clear_cart(kit: Kit, turn: Turn, ordering: OrderingRuntime) -> Reply:
+    await ordering.carts.clear(turn.tenant_id, turn.member_id)
     return kit.say("cart_empty", notes=[{"kind": "cleared"}])
 
 
-@router.text(equals=CONFIRM_WORDS)
-async def on_confirm_outside(ctx: EventContext) -> Reply:
+@outside.text(equals=CONFIRM_WORDS)
+async def on_confirm_outside(kit: Kit, turn: Turn) -> Reply:
     """A "确认" after the checkout ended: a double tap, or the confirm of an order still pending."""
-    got = await _store_turn(ctx)
-    if not isinstance(got, tuple):
-        return got
-    kit, turn = got
     result = await checkout.recent(kit, turn)
     if result is None:
         return kit.say("order_nothing_to_confirm")
     return await checkout.settle_reply(kit, turn, result, None)
 
 
-async def order_text(ctx: EventContext) -> dict[str, Any] | bool:
-    """A text the parser reads as an order, a price question or an order topic."""
-    text = ctx.message.content or ""
-    runtime = runtime_of(ctx.services)
-    if not is_text(ctx) or runtime is None or not text.strip():
-        return False
-    if edits.is_edit(text):
-        return {"parsed": None}
+async def _reading(ctx: EventContext) -> Any:
+    """The free text as the parser reads it (``BUSY`` without a catalog, None when not text),
+    once per message."""
+    if "ordering.parsed" not in ctx.data:
+        ctx.data["ordering.parsed"] = await _read(ctx)
+    return ctx.data["ordering.parsed"]
+
+
+async def _read(ctx: EventContext) -> Any:
+    runtime = ctx.services.ordering
+    if not is_text(ctx) or runtime is None or not (ctx.message.content or "").strip():
+        return None
     try:
-        parser = await runtime.parser()
+        return (await runtime.parser()).parse(ctx.message.content or "")
     except (BackendUnavailable, CoreError):
-        # no catalog yet and the core is down: a store member still deserves an answer
-        binding = await _binding(ctx)
-        return {"parsed": BUSY} if binding.bound else False
-    parsed = parser.parse(text)
-    if parsed.is_order or parsed.topic or (parsed.question and parsed.asked):
-        return {"parsed": parsed}
-    return False
+        return BUSY
 
 
-@router.register(order_text)
-async def on_free_text(ctx: EventContext, parsed: Any) -> Reply:
-    services = ctx.services
-    if parsed is BUSY:
-        return TextReply(services.text("order_busy", stage="quote"))
-    if parsed is None:  # a cart edit outside the checkout ("删除 2" after "取消")
-        got = await _store_turn(ctx)
-        return (await checkout.edit_or_add(*got) or NoReply()) if isinstance(got, tuple) else got
+async def cart_edit(ctx: EventContext) -> bool:
+    """ "删除 2", "飞天改成3箱", "清空" outside the checkout (after "取消")."""
+    text = ctx.message.content or ""
+    return is_text(ctx) and ctx.services.ordering is not None and cart_edits.is_edit(text)
+
+
+def reading(which: Callable[[ParseResult], bool]) -> Filter:
+    """A text the parser reads as ``which`` says; the reading is injected as ``parsed``."""
+
+    async def check(ctx: EventContext) -> dict[str, Any] | bool:
+        parsed = await _reading(ctx)
+        return {"parsed": parsed} if isinstance(parsed, ParseResult) and which(parsed) else False
+
+    return check
+
+
+def _for_the_store(parsed: ParseResult) -> bool:
+    """An order, a price question or an order topic a store member asks (after-sales questions
+    are answered for anyone)."""
     if parsed.topic == "after_sales":
-        return TextReply(services.text("order_after_sales"))
-    got = await _store_turn(ctx)
-    if not isinstance(got, tuple):
-        return got
-    kit, turn = got
-    if parsed.topic == "tracking":
-        return await track.latest(kit, turn)
-    if parsed.question and not parsed.is_order:
-        return await checkout.price_answer(kit, turn, list(parsed.asked))
-    return await checkout.edit_or_add(kit, turn) or await order.take(kit, turn, parsed)
+        return False
+    return parsed.is_order or bool(parsed.topic) or bool(parsed.question and parsed.asked)
+
+
+@outside.register(cart_edit)
+async def on_cart_edit(kit: Kit, turn: Turn) -> Reply:
+    return await order.edit_or_add(kit, turn) or NoReply()
+
+
+@outside.register(reading(lambda p: _for_the_store(p) and p.topic == "tracking"))
+async def on_tracking_question(kit: Kit, turn: Turn) -> Reply:
+    return await track.latest(kit, turn)
+
+
+@outside.register(reading(lambda p: _for_the_store(p) and p.question and not p.is_order))
+async def on_price_question(kit: Kit, turn: Turn, parsed: ParseResult) -> Reply:
+    return await checkout.price_answer(kit, turn, list(parsed.asked))
+
+
+@outside.register(reading(_for_the_store))
+async def on_order_text(kit: Kit, turn: Turn, parsed: ParseResult) -> Reply:
+    return await order.edit_or_add(kit, turn) or await order.take(kit, turn, parsed)
+
+
+async def _busy(ctx: EventContext) -> bool:
+    return await _reading(ctx) is BUSY and (await binding_of(ctx)).bound
+
+
+@common.register(_busy)
+async def on_catalog_busy(services: Services) -> Reply:
+    return TextReply(services.text("order_busy", stage="quote"))
+
+
+@common.register(reading(lambda p: p.topic == "after_sales"))
+async def on_after_sales(services: Services) -> Reply:
+    return TextReply(services.text("order_after_sales"))
 
 
 # the binding QR scene -------------------------------------------------------------------------------
 @scenes.handler(SCENE_PREFIX)
 async def on_bind_scene(ctx: EventContext, token: str) -> Reply | None:
     services = ctx.services
-    if runtime_of(services) is None or ctx.member_id is None:
+    if services.ordering is None or ctx.member_id is None:
         return None
-    turn = await make_turn(ctx)
-    return await bind.scanned(await make_kit(services), turn, token)
+    return await bind.scanned(make_kit(services), await make_turn(ctx), token)

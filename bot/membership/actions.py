@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import insert_ignore, is_postgres, utcnow
 from bot.membership import repository
@@ -227,7 +228,16 @@ async def link_phone(
     return survivor
 
 
-async def _claim_key(session, tenant_id, member_id, column, value, *, reason, now) -> int:  # type: ignore[no-untyped-def]
+async def _claim_key(
+    session: AsyncSession,
+    tenant_id: int,
+    member_id: int,
+    column: InstrumentedAttribute[str | None],
+    value: str,
+    *,
+    reason: str,
+    now: datetime,
+) -> int:
     from bot.membership.merge import merge_members  # merge imports this module's neighbours
 
     for _ in range(3):

@@ -110,7 +110,9 @@ async def claim(
     return coupon
 
 
-async def _settle(sessions, tenant_id: int, key: str, **values: object) -> None:  # type: ignore[no-untyped-def]
+async def _settle(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: int, key: str, **values: object
+) -> None:
     async with session_scope(sessions) as session:
         await session.execute(
             update(CouponClaim)

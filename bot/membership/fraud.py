@@ -105,7 +105,7 @@ class FraudGuard:
         """Record one scan attempt in every velocity window; None if admitted, else the subject
         kind whose window is full (``m``, ``dev``). ``source_windows`` apply to the device."""
         keys: list[str] = []
-        argv: list[object] = []
+        argv: list[int] = []
         owners: list[str] = []
         for kind, value in subjects.velocity_pairs():
             for window, limit in member_windows if kind == "m" else source_windows:
@@ -159,6 +159,13 @@ class FraudGuard:
     async def recent_reviews(self, tenant_id: int, count: int = 50) -> list[dict[str, str]]:
         rows = await self.redis.xrevrange(self._key(tenant_id, "review"), count=count)
         return [
-            {"id": rid.decode(), **{k.decode(): v.decode() for k, v in fields.items()}}
-            for rid, fields in rows
+            {"id": _text(rid), **{_text(k): _text(v) for k, v in (fields or {}).items()}}
+            for rid, fields in rows or ()
         ]
+
+
+def _text(value: bytes | str | None) -> str:
+    """A stream field as text (redis-py types it bytes or str, by the client's decode_responses)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value or ""

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from bot.db import is_postgres, utcnow
+from bot.db import is_postgres, rowcount, utcnow
 from bot.membership import ledger
 from bot.membership.code_models import CodeRedemption, CodeRepeatScan, FraudFlag, ScanRejection
 from bot.membership.errors import MergeRefused
@@ -94,7 +94,7 @@ async def merge_members(
             .execution_options(synchronize_session=False)
         )
         balances[account.kind] = await ledger.balance(session, target)
-        moved[f"ledger_rows_{account.kind}"] = rows.rowcount
+        moved[f"ledger_rows_{account.kind}"] = rowcount(rows)
     moved.update(await _move_history(session, survivor.tenant_id, survivor_id, merged_id))
     # Identity keys move to the survivor (unique per tenant: clear the old holder first).
     unionid, phone = merged.unionid, merged.phone
@@ -129,12 +129,14 @@ async def merge_members(
 async def _move_history(session: AsyncSession, tenant_id: int, survivor: int, merged: int) -> dict[str, int]:
     counts: dict[str, int] = {}
 
-    async def repoint(name: str, column, *extra) -> None:  # type: ignore[no-untyped-def]
+    async def repoint(
+        name: str, column: InstrumentedAttribute[int | None], *extra: ColumnElement[bool]
+    ) -> None:
         table = column.class_
         result = await session.execute(
             update(table).where(column == merged, *extra).values({column.key: survivor})
         )
-        counts[name] = result.rowcount
+        counts[name] = rowcount(result)
 
     await repoint("identities", MemberIdentity.member_id)
     await repoint("redemptions", CodeRedemption.member_id)

@@ -79,6 +79,20 @@ async def summary(session: AsyncSession, member_id: int) -> PointsSummary:
     return PointsSummary(member.id, int(own or 0), int(store or 0), member.tier)
 
 
+async def consumption_history(session: AsyncSession, member_id: int, limit: int = 20) -> list[LedgerLine]:
+    """The newest lines of the member's own consumption points (what "积分" and the
+    mini-program's points page show); [] before the first credit. ``member_id`` is the live
+    member (``PointsSummary.member_id`` after merges)."""
+    account = (
+        await session.execute(
+            select(PointsAccount.id).where(
+                PointsAccount.member_id == member_id, PointsAccount.kind == CONSUMPTION
+            )
+        )
+    ).scalar_one_or_none()
+    return await history(session, account, limit=limit) if account is not None else []
+
+
 async def history(session: AsyncSession, account_id: int, limit: int = 20) -> list[LedgerLine]:
     stmt = (
         select(PointsLedger)

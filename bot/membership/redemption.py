@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import utcnow
+from bot.db import rowcount, utcnow
 from bot.membership import ledger
 from bot.membership.actions import lock_member
 from bot.membership.errors import ItemUnavailable, LimitReached, NotAllowed, OrderState, OutOfStock
@@ -110,7 +110,7 @@ async def redeem(
             .values(stock=RewardItem.stock - quantity)
             .execution_options(synchronize_session=False)
         )
-        if took.rowcount != 1:
+        if rowcount(took) != 1:
             raise OutOfStock(f"item {item_id} is out of stock", item_id=item_id)
         order = RedemptionOrder(
             tenant_id=tenant_id,
@@ -157,7 +157,7 @@ async def cancel(
         .values(status="cancelled", updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if changed.rowcount != 1:
+    if rowcount(changed) != 1:
         return False
     # Re-read: a merge may have moved the order to the survivor's account meanwhile.
     account_id = (
@@ -191,7 +191,7 @@ async def fulfil(
         .values(status="fulfilled", updated_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return changed.rowcount == 1
+    return rowcount(changed) == 1
 
 
 @dataclass(frozen=True, slots=True)

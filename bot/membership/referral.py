@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_ignore, utcnow
+from bot.db import insert_ignore, rowcount, utcnow
 from bot.membership import points
 from bot.membership.actions import live_member_id
 from bot.membership.code_models import CodeRedemption
@@ -147,7 +147,7 @@ async def reward_on_first_scan(
         .values(status=status, reason=reason, rewarded_at=now if not reason else None)
         .execution_options(synchronize_session=False)
     )
-    if changed.rowcount != 1 or reason:
+    if rowcount(changed) != 1 or reason:
         return None
     for member, amount, kind in (
         (invitee_id, config.referral_invitee_points, "referral_invitee"),

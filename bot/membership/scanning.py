@@ -19,14 +19,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import and_, case, distinct, func, select, update
+from sqlalchemy import Select, and_, case, distinct, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import insert_ignore, is_postgres, session_scope, utcnow
 from bot.membership import batches, ledger, referral, rules, tiers
 from bot.membership.actions import ensure_store, live_member_id
-from bot.membership.batches import ACTIVATED, GENERATED, VOIDED, BatchCache, BatchView
+from bot.membership.batches import ACTIVATED, GENERATED, VOIDED, BatchCache, BatchView, CodeState
 from bot.membership.code_models import (
     CodeRedemption,
     CodeRepeatScan,
@@ -55,6 +56,7 @@ from bot.membership.loyalty_config import ConfigCache, LoyaltyConfig
 from bot.membership.models import Member, MemberIdentity
 from bot.membership.regions import get_region
 from bot.membership.reward_models import Referral
+from bot.membership.rules import ScanReward
 
 log = structlog.get_logger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -78,7 +80,10 @@ class _Context:
     account_id: int | None = None  # the consumption account, if the member has one yet
 
 
-def _recent_location(member_id, since):  # type: ignore[no-untyped-def]
+def _recent_location(
+    member_id: int | InstrumentedAttribute[int], since: datetime
+) -> Select[float | None, float | None]:
+    """The member's latest OA location since ``since`` (``member_id`` may be the outer query's column)."""
     latest = (
         select(MemberIdentity.latitude, MemberIdentity.longitude)
         .where(
@@ -426,8 +431,17 @@ class Scanner:
         return self.locator.locate(req.ip)
 
     async def _insert(
-        self, session, req, ref, member_id, place, state, reward, now, region_code
-    ) -> int | None:  # type: ignore[no-untyped-def]
+        self,
+        session: AsyncSession,
+        req: ScanRequest,
+        ref: CodeRef,
+        member_id: int,
+        place: Place | None,
+        state: CodeState,
+        reward: ScanReward,
+        now: datetime,
+        region_code: str | None,
+    ) -> int | None:
         table = CodeRedemption.__table__
         stmt = insert_ignore(
             session,
@@ -459,8 +473,16 @@ class Scanner:
         return (await session.execute(stmt)).scalar_one_or_none()
 
     async def _diversion(
-        self, session, batch: BatchView, ref, redemption_id, place, state, config, now
-    ) -> bool:  # type: ignore[no-untyped-def]
+        self,
+        session: AsyncSession,
+        batch: BatchView,
+        ref: CodeRef,
+        redemption_id: int,
+        place: Place | None,
+        state: CodeState,
+        config: LoyaltyConfig,
+        now: datetime,
+    ) -> bool:
         if not config.diversion_enabled or not batch.region_code or place is None:
             return False
         region = await get_region(session, batch.tenant_id, batch.region_code)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_ignore, utcnow
+from bot.db import insert_ignore, rowcount, utcnow
 from bot.messaging.models import DeliveryReceipt
 from bot.messaging.outbound_models import OutboundAttempt, OutboundMessage
 
@@ -91,7 +91,7 @@ async def claim(
             .where(OutboundMessage.id == current.id, OutboundMessage.status == "failed")
             .values(status="pending", attempts=OutboundMessage.attempts + 1, updated_at=now)
         )
-        if retried.rowcount:
+        if rowcount(retried):
             return Claim(current.id, True, "pending")
     return Claim(current.id, False, current.status, current.channel, current.msgid)
 
@@ -152,7 +152,7 @@ async def apply_receipt(session: AsyncSession, appid: str, msgid: str, status: s
         .where(OutboundMessage.appid == appid, OutboundMessage.msgid == msgid)
         .values(receipt_status=status, updated_at=utcnow())
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def receipt_for(session: AsyncSession, appid: str, msgid: str) -> str | None:

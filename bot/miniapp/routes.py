@@ -1,220 +1,44 @@
-"""The mini-program JSON API under ``/mp/api/`` (documented in ``openapi.yaml``).
+"""Which mini-program endpoints each feature serves; every ``/mp/api`` route is in exactly one
+group, and ``openapi.yaml`` documents them all (``tests/miniapp/test_openapi.py``).
 
-* ``POST /mp/api/login``: a ``wx.login`` code -> jscode2session -> the member (linked by unionid
-  when WeChat gives one) -> jiubot's own signed session token. WeChat's session_key stays in Redis.
-* ``POST /mp/api/phone``: a ``getPhoneNumber`` code -> getuserphonenumber -> the member's
-  verified phone (two members holding the same person are merged by membership).
-* ``GET /mp/api/me``: who the session token says the caller is.
+* ``add_auth_routes`` (feature ``miniapp``): login, phone, me -- ``auth.py``.
+* ``add_membership_routes`` (feature ``membership``): scan, points, member settings, referral,
+  rewards, coupons -- ``membership.py``, ``rewards.py``, ``coupons.py``.
+* ``add_ordering_routes`` (feature ``core``): store binding, catalog, cart, quote, orders --
+  ``ordering.py``, ``cart.py``, ``orders.py``.
+* ``add_regional_routes`` (feature ``regional``): campaigns, the store's account, the regional
+  home -- ``promotions.py``.
 
-Other features reuse ``require_session(request)`` (or the ``api`` decorator, which turns an
-``MpError`` into ``{"error": code, "message": 中文}`` with its HTTP status).
+Modules are imported when their feature adds its routes: a feature composed alone pulls in only
+its own part.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-import orjson
-import structlog
 from aiohttp import web
 
-from bot import keys
-from bot.db import session_scope
-from bot.membership import actions as members
-from bot.membership.errors import MembershipError
-from bot.miniapp.errors import ErrorCode, MpError
-from bot.miniapp.session import MpSession, SessionSigner
-from bot.miniapp.texts import message
-from bot.observability import hash_openid, mask_phone
-from bot.services import Services
-from bot.tenancy.registry import AppConfig
-from bot.wechat import errors as wx
-from bot.wechat.outbound import WeChatClient
 
-log = structlog.get_logger(__name__)
+def add_auth_routes(app: web.Application) -> None:
+    from bot.miniapp import auth
 
-routes = web.RouteTableDef()
-
-# wx.request sends this Referer: https://servicewechat.com/{appid}/{version}/page-frame.html
-_REFERER = re.compile(r"^https://servicewechat\.com/(wx[0-9a-zA-Z]{16})/")
-
-Handler = Callable[[web.Request], Awaitable[Any]]
+    app.router.add_routes(auth.routes)
 
 
-def error_response(exc: MpError) -> web.Response:
-    body = {"error": exc.code.value, "message": message(exc.code)}
-    return web.json_response(body, status=exc.status, dumps=lambda v: orjson.dumps(v).decode())
+def add_membership_routes(app: web.Application) -> None:
+    from bot.miniapp import coupons, membership, rewards
+
+    for table in (membership.routes, rewards.routes, coupons.routes):
+        app.router.add_routes(table)
 
 
-def api(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """A JSON endpoint: the handler returns a dict (200) or raises ``MpError``."""
+def add_ordering_routes(app: web.Application) -> None:
+    from bot.miniapp import cart, ordering, orders
 
-    @functools.wraps(handler)
-    async def view(request: web.Request) -> web.StreamResponse:
-        try:
-            result = await handler(request)
-        except MpError as exc:
-            return error_response(exc)
-        if isinstance(result, web.StreamResponse):
-            return result
-        return web.json_response(result, dumps=lambda v: orjson.dumps(v).decode())
-
-    return view
+    for table in (ordering.routes, cart.routes, orders.routes):
+        app.router.add_routes(table)
 
 
-def services_of(request: web.Request) -> Services:
-    return request.app[keys.SERVICES]
+def add_regional_routes(app: web.Application) -> None:
+    from bot.miniapp import promotions
 
-
-def signer_of(services: Services) -> SessionSigner:
-    return _signer(services.settings.secret_key, services.settings.mp_session_ttl_seconds)
-
-
-@functools.lru_cache(maxsize=8)
-def _signer(secret_key: str, ttl_seconds: int) -> SessionSigner:
-    return SessionSigner(secret_key, ttl_seconds)
-
-
-def require_session(request: web.Request) -> MpSession:
-    """The caller's session from ``Authorization: Bearer <token>``; raises ``MpError`` (401)."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    if not token:
-        raise MpError(ErrorCode.SESSION_REQUIRED)
-    return signer_of(services_of(request)).verify(token)
-
-
-def session_key_name(services: Services, appid: str, openid: str) -> str:
-    return services.keys("mp", "session-key", appid, openid)
-
-
-async def session_key(services: Services, session: MpSession) -> str | None:
-    """WeChat's session_key for this session (server-side only), None once it expired."""
-    raw = await services.redis.get(session_key_name(services, session.appid, session.openid))
-    return raw.decode() if raw else None
-
-
-# helpers --------------------------------------------------------------------------------------------
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(await request.read())
-    except orjson.JSONDecodeError:
-        raise MpError(ErrorCode.BAD_REQUEST, "body is not JSON") from None
-    if not isinstance(body, dict):
-        raise MpError(ErrorCode.BAD_REQUEST, "body is not an object")
-    return body
-
-
-def _code(body: dict[str, Any]) -> str:
-    code = body.get("code")
-    if not isinstance(code, str) or not 1 <= len(code) <= 256:
-        raise MpError(ErrorCode.BAD_REQUEST, "code is required")
-    return code
-
-
-async def _mini_program(services: Services, request: web.Request, body: dict[str, Any]) -> AppConfig:
-    """The mini-program: ``appid`` in the body, else WeChat's Referer, else the only one configured."""
-    match = _REFERER.match(request.headers.get("Referer", ""))
-    appid = body.get("appid") or (match.group(1) if match else None)
-    if appid:
-        app = await services.registry.get(str(appid)[:32])
-        if app is None or app.kind != "mp":
-            raise MpError(ErrorCode.UNKNOWN_APP, str(appid)[:32])
-        return app
-    apps = [a for a in services.registry.all() if a.kind == "mp"]
-    if len(apps) != 1:
-        raise MpError(ErrorCode.UNKNOWN_APP, "no appid given and not exactly one mini-program configured")
-    return apps[0]
-
-
-def _client(services: Services) -> WeChatClient:
-    client = services.wechat
-    if client is None:
-        raise MpError(ErrorCode.NOT_CONFIGURED, "the WeChat outbound extension is not wired")
-    return client
-
-
-def _wechat_failure(exc: wx.WeChatError, bad_code: ErrorCode) -> MpError:
-    if isinstance(exc, wx.InvalidCode | wx.BadRequest | wx.UserRefused):
-        return MpError(bad_code, f"errcode {exc.errcode}")
-    if isinstance(exc, wx.ConfigError):
-        return MpError(ErrorCode.WECHAT_CONFIG, f"errcode {exc.errcode}")
-    return MpError(ErrorCode.WECHAT_BUSY, f"errcode {exc.errcode}")
-
-
-# endpoints ------------------------------------------------------------------------------------------
-@routes.post("/mp/api/login")
-@api
-async def login(request: web.Request) -> dict[str, Any]:
-    services = services_of(request)
-    body = await _body(request)
-    code = _code(body)
-    app = await _mini_program(services, request, body)
-    try:
-        answer = await _client(services).wxa.jscode2session(app.appid, code)
-    except wx.WeChatError as exc:
-        raise _wechat_failure(exc, ErrorCode.INVALID_CODE) from None
-    async with session_scope(services.sessions) as session:
-        if answer.unionid:
-            member_id = await members.link_unionid(
-                session, app.tenant_id, app.appid, answer.openid, answer.unionid
-            )
-        else:
-            member_id = await members.ensure_member(session, app.tenant_id, app.appid, answer.openid)
-    signer = signer_of(services)
-    await services.redis.set(
-        session_key_name(services, app.appid, answer.openid), answer.session_key, ex=signer.ttl
-    )
-    mp_session = MpSession(member_id, app.tenant_id, app.appid, answer.openid, answer.unionid)
-    issued = signer.issue(mp_session)
-    log.info("mp_login", appid=app.appid, user=hash_openid(answer.openid), member_id=member_id)
-    return {"token": issued.token, "expires_at": issued.expires_at, "member_id": member_id}
-
-
-@routes.post("/mp/api/phone")
-@api
-async def bind_phone(request: web.Request) -> dict[str, Any]:
-    services = services_of(request)
-    current = require_session(request)
-    code = _code(await _body(request))
-    try:
-        info = await _client(services).wxa.phone_number(current.appid, code, openid=current.openid)
-    except wx.WeChatError as exc:
-        raise _wechat_failure(exc, ErrorCode.PHONE_CODE_INVALID) from None
-    if info.watermark_appid and info.watermark_appid != current.appid:
-        raise MpError(ErrorCode.PHONE_CODE_INVALID, "watermark of another app")
-    phone = info.pure_phone_number or info.phone_number
-    if info.country_code not in ("", "86"):
-        phone = f"+{info.country_code}{phone}"
-    try:
-        async with session_scope(services.sessions) as session:
-            member_id = await members.link_phone(session, current.tenant_id, current.member_id, phone)
-    except (MembershipError, ValueError) as exc:
-        raise MpError(ErrorCode.PHONE_REFUSED, str(exc)) from None
-    answer: dict[str, Any] = {"member_id": member_id, "phone": mask_phone(phone)}
-    if member_id != current.member_id:
-        # The phone belonged to an existing member (e.g. from the Official Account): now one person.
-        merged = MpSession(member_id, current.tenant_id, current.appid, current.openid, current.unionid)
-        issued = signer_of(services).issue(merged)
-        answer.update(token=issued.token, expires_at=issued.expires_at)
-    log.info("mp_phone_bound", appid=current.appid, user=hash_openid(current.openid), member_id=member_id)
-    return answer
-
-
-@routes.get("/mp/api/me")
-@api
-async def me(request: web.Request) -> dict[str, Any]:
-    current = require_session(request)
-    return {
-        "member_id": current.member_id,
-        "appid": current.appid,
-        "has_unionid": current.unionid is not None,
-    }
-
-
-def add_routes(app: web.Application) -> None:
-    """What ``create_app`` calls to serve the mini-program API."""
-    app.router.add_routes(routes)
+    app.router.add_routes(promotions.routes)

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import utcnow
+from bot.db import rowcount, utcnow
 from bot.membership.actions import assign_role, ensure_store, live_member_id
 from bot.membership.models import Member
 from bot.ordering import repository as repo
@@ -163,7 +163,7 @@ async def join_staff(
         .where(BindToken.token == token.token, BindToken.used_at.is_(None), BindToken.revoked_at.is_(None))
         .values(used_at=now, used_by_member_id=member_id)
     )
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise ChatOrderingError(ChatErrorCode.TOKEN_INVALID, "used")
     await assign_role(session, member_id, STAFF, store_id=link.store_id)
     return StoreRef(link.store_id, link.core_store_id, link.code, link.name)

@@ -46,7 +46,9 @@ def _encode(cart: Cart) -> bytes:
     )
 
 
-def _decode(version: bytes, doc: bytes) -> Cart:
+def _decode(version: bytes | str | None, doc: bytes | str) -> Cart:
+    if version is None:  # written with the document in one HSET: never missing beside it
+        raise ValueError("a cart document without its version")
     data = orjson.loads(doc)
     lines = tuple(CartLine(*raw) for raw in data["lines"])
     return Cart(data["id"], int(version), int(data["store"]), lines, float(data.get("at", 0)))

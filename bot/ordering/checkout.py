@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from backend_client import LineRequest, Quote
-from bot.ordering.views import Cart, PricedLine, PromotionNote, QuoteView, Shortage, yuan
+from bot.ordering.views import Cart, PricedLine, PricePart, PromotionNote, QuoteView, Shortage, yuan
 
 
 def idempotency_key(tenant_id: int, cart: Cart) -> str:
@@ -56,13 +56,42 @@ def _need(promo: Any) -> str:
     return match.group(1) if match else ""
 
 
+def price_parts(line: Any) -> tuple[PricePart, ...]:
+    """The unit prices a quote line's list amount is made of: the case price times the cases
+    and the bottle price times the loose bottles. The core prices loose bottles at the store's
+    bottle price; for a line a channel priced (flash sale, auction, group) the quote's
+    ``bottle_price_fen`` is the channel's, so the regular one is what the list amount leaves."""
+    parts = []
+    rest = line.list_amount_fen
+    if line.cases:
+        parts.append(PricePart("case", yuan(line.case_price_fen), line.cases))
+        rest -= line.cases * line.case_price_fen
+    if line.bottles:
+        bottle = rest // line.bottles if rest % line.bottles == 0 else line.bottle_price_fen
+        parts.append(PricePart("bottle", yuan(bottle), line.bottles))
+    return tuple(parts)
+
+
+CHANNEL_KINDS = frozenset({"flash_sale", "auction", "group_buy"})  # they set a line's own price
+
+
+def _per_bottle(line: Any) -> tuple[str, bool]:
+    if not line.cases or line.bottles_per_case <= 1 or not line.quantity:
+        return "", True
+    exact = line.list_amount_fen % line.quantity == 0
+    return yuan(round(line.list_amount_fen / line.quantity)), exact
+
+
 def quote_view(quote: Quote, cart: Cart | None = None) -> QuoteView:
     names = {li.sku: li.name for li in quote.lines}
+    kinds = {p.promotion_id: p.kind for p in quote.promotions if p.applied}
     lines = []
     shortages = []
     for li in quote.lines:
         av = li.availability
         short = not av.fulfillable
+        per_bottle, exact = _per_bottle(li) if not li.is_gift else ("", True)
+        channel = li.promotion_id is not None and kinds.get(li.promotion_id) in CHANNEL_KINDS
         lines.append(
             PricedLine(
                 sku=li.sku,
@@ -77,6 +106,11 @@ def quote_view(quote: Quote, cart: Cart | None = None) -> QuoteView:
                 requested=av.requested,
                 available=av.available,
                 short=short,
+                parts=price_parts(li) if not li.is_gift else (),
+                subtotal=yuan(li.list_amount_fen),
+                per_bottle=per_bottle,
+                per_bottle_exact=exact,
+                channel_price=yuan(li.bottle_price_fen) if channel and not li.is_gift else "",
             )
         )
         if short and not li.is_gift:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pypinyin import Style, lazy_pinyin
 
@@ -21,7 +21,6 @@ from bot.ordering.numerals import parse_number
 
 # Priorities: a stronger source of the same key replaces a weaker one's candidates.
 ALIAS, SERIES, BRAND, PINYIN = 4, 3, 2, 1
-_END = ""  # the trie's terminal marker: no character normalizes to the empty string
 # Latin words that are never product shorthand even if some initials spell them.
 RESERVED_LATIN = frozenset({"ml", "l", "x", "ok", "hi", "no", "yes", "vol", "kg", "g", "ps", "pm", "am"})
 UNIT_CHARS = "箱件提瓶支个罐听盒桶打"
@@ -62,6 +61,14 @@ class KeyInfo:
     brand_word: bool = False  # the key is a brand name: "茅台 飞天" narrows to 飞天
 
 
+@dataclass(slots=True)
+class _TrieNode:
+    """A node of the key trie: the next characters, and the key that ends here if any."""
+
+    children: dict[str, _TrieNode] = field(default_factory=dict)
+    info: KeyInfo | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     start: int
@@ -90,12 +97,12 @@ class CatalogIndex:
                 found = re.findall(r"\d+", normalize(word))
                 if len(found) == 1:
                     self.numbers[e.sku].add(found[0])
-        self.trie: dict = {}
+        self.trie = _TrieNode()
         for key, info in self.keys.items():
             node = self.trie
             for ch in key:
-                node = node.setdefault(ch, {})
-            node[_END] = info
+                node = node.children.setdefault(ch, _TrieNode())
+            node.info = info
         # Pinyin (toneless, per character) of the Chinese keys: the homophone typo path (五粮夜).
         self.by_pinyin: dict[str, KeyInfo] = {}
         for key, info in self.keys.items():
@@ -116,8 +123,8 @@ class CatalogIndex:
             if len(skus) > 1:  # a series word that names one product is an alias, or generic
                 self._add(series, self._sorted(skus), frozenset(skus), SERIES)
         brand_words: dict[str, set[str]] = {}
-        for brand, skus in self.by_brand.items():
-            brand_words.setdefault(brand, set()).update(skus)
+        for brand_name, brand_skus in self.by_brand.items():
+            brand_words.setdefault(brand_name, set()).update(brand_skus)
         for brand in self.catalog.brands:
             for word in brand.aliases:
                 brand_words.setdefault(word, set()).update(self.by_brand.get(brand.name, ()))
@@ -194,11 +201,12 @@ class CatalogIndex:
             if ch == " ":
                 j += 1
                 continue
-            node = node.get(ch)
-            if node is None:
+            child = node.children.get(ch)
+            if child is None:
                 break
+            node = child
             j += 1
-            info = node.get(_END)
+            info = node.info
             if info is not None and self._ends_well(text, j, info.key):
                 best = (j, info)
         return best

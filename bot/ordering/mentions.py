@@ -15,7 +15,10 @@ from dataclasses import replace
 from bot.ordering.fuzzy import FuzzyMatcher
 from bot.ordering.matching import ALIAS, CatalogIndex, char_pinyin, normalize
 from bot.ordering.pairing import Item, Product
-from bot.ordering.tokens import Correction, Negation, Note, Quantity, Residue, Sep, Spec, tokenize_gap
+from bot.ordering.tokens import Correction, Negation, Note, Quantity, Residue, Sep, Spec, Token, tokenize_gap
+
+# What a message says before ``tidy``: the items, with the negations and corrections still in place.
+Said = Item | Negation | Correction
 
 _SPEC_WORD_RE = re.compile(r"\d+\s*(?:度|°|%|ml|毫升|l|升)")
 
@@ -25,11 +28,13 @@ class MentionReader:
         self.index = index
         self.fuzzy = fuzzy
 
-    def tidy(self, items: list[Item], notes: list[str]) -> None:
-        self._merge_adjacent(items)
-        self._number_qualifiers(items)
-        drop_negated(items, notes)
-        apply_corrections(items)
+    def tidy(self, said: list[Said], notes: list[str]) -> list[Item]:
+        """The items, with the negated products and the corrected quantities taken off."""
+        self._merge_adjacent(said)
+        self._number_qualifiers(said)
+        drop_negated(said, notes)
+        apply_corrections(said)
+        return [it for it in said if not isinstance(it, Negation | Correction)]  # none is left
 
     def refine(self, items: list[Item]) -> None:
         """After pairing: "茅台两箱 要飞天", "二锅头 十箱 要红星的": an ambiguous mention said with
@@ -41,12 +46,14 @@ class MentionReader:
             if len(a.info.candidates) < 2:
                 continue
             merged = self._merge(a, b)
-            if merged is not None and set(merged.info.candidates) < set(a.info.candidates):
+            if merged is None or merged.info is None:
+                continue
+            if set(merged.info.candidates) < set(a.info.candidates):
                 b.info, b.text, b.qty = merged.info, merged.text, a.qty
                 a.qty, a.dropped = None, True
 
-    def read(self, norm: str) -> tuple[list[Item], list[str]]:
-        items: list[Item] = []
+    def read(self, norm: str) -> tuple[list[Said], list[str]]:
+        items: list[Said] = []
         notes: list[str] = []
         pos = 0
         for m in [*self.index.scan(norm), None]:
@@ -69,7 +76,7 @@ class MentionReader:
         self._glue_digits(items)
         return items, notes
 
-    def _glued_unknown(self, items: list[Item], gap: str, first, followed: bool) -> bool:
+    def _glued_unknown(self, items: list[Said], gap: str, first: Token, followed: bool) -> bool:
         """茅台镇酱酒: a brand glued to words naming nothing we sell is an unknown product, not 茅台."""
         last = items[-1] if items else None
         if not (isinstance(last, Product) and last.info and last.info.brand_word):
@@ -90,7 +97,7 @@ class MentionReader:
         items[-1] = Product(text, None, fuzzy=True, strong=False)
         return True
 
-    def _glue_digits(self, items: list[Item]) -> None:
+    def _glue_digits(self, items: list[Said]) -> None:
         """红花狼15: a mistyped name ending in digits was read as name + bare number; rejoin them."""
         for i in range(len(items) - 2, -1, -1):
             p, q = items[i], items[i + 1]
@@ -100,7 +107,7 @@ class MentionReader:
                 if info is not None:
                     items[i : i + 2] = [Product(p.text + q.text, info, fuzzy=True, strong=True)]
 
-    def _merge_adjacent(self, items: list[Item]) -> None:
+    def _merge_adjacent(self, items: list[Said]) -> None:
         """ "茅台 飞天", "泸州老窖 1573", "IPA 鹅岛": neighbouring words naming one product."""
         i = 0
         while i + 1 < len(items):
@@ -135,7 +142,7 @@ class MentionReader:
                 continue
             i += 1
 
-    def _number_qualifiers(self, items: list[Item]) -> None:
+    def _number_qualifiers(self, items: list[Said]) -> None:
         """ "青花汾酒 30 一箱", "红花郎 15 两箱 10 三箱": a bare number right before a quantity names
         the product line's variant (30, 10), not how many."""
         i = 0
@@ -150,12 +157,12 @@ class MentionReader:
                 continue
             prev = next((j for j in range(i - 1, -1, -1) if isinstance(items[j], Product)), None)
             p = items[prev] if prev is not None else None
-            if not isinstance(p, Product) or p.info is None:
+            if prev is None or not isinstance(p, Product) or p.info is None:
                 i += 1
                 continue
             pool = [
                 *p.info.candidates,
-                *sorted(p.info.scope - set(p.info.candidates), key=self.index.order.get),
+                *sorted(p.info.scope - set(p.info.candidates), key=self.index.order.__getitem__),
             ]
             fits = [s for s in pool if q.text in self.index.numbers[s] and self.index.entry(s).active]
             if len(fits) != 1:
@@ -216,7 +223,7 @@ def _merge_info(index: CatalogIndex, a: Product, b: Product) -> Product | None:
     return None
 
 
-def drop_negated(items: list, notes: list[str]) -> None:
+def drop_negated(items: list[Said], notes: list[str]) -> None:
     """ "普五不要了" / "不要普五了": the product next to the negation is taken off the message."""
     i = 0
     while i < len(items):
@@ -234,7 +241,7 @@ def drop_negated(items: list, notes: list[str]) -> None:
             i -= target < i
 
 
-def _neighbour_product(items: list, positions: range) -> int | None:
+def _neighbour_product(items: list[Said], positions: range) -> int | None:
     for j in positions:
         if isinstance(items[j], Product):
             return j
@@ -243,7 +250,7 @@ def _neighbour_product(items: list, positions: range) -> int | None:
     return None
 
 
-def apply_corrections(items: list) -> None:
+def apply_corrections(items: list[Said]) -> None:
     """ "普五 两箱 不对 三箱": forget the quantity the correction takes back."""
     i = 0
     while i < len(items):

@@ -70,15 +70,17 @@ def _spec_target(items: list[Item], i: int) -> Product | None:
     if isinstance(nxt, Product):
         return nxt  # 53度飞天
     for j in range(i - 1, -1, -1):  # 飞天 2箱 53度
-        if isinstance(items[j], Sep):
+        before = items[j]
+        if isinstance(before, Sep):
             break
-        if isinstance(items[j], Product):
-            return items[j]
+        if isinstance(before, Product):
+            return before
     for j in range(i + 1, len(items)):  # 53度 2箱 飞天
-        if isinstance(items[j], Sep):
+        after = items[j]
+        if isinstance(after, Sep):
             break
-        if isinstance(items[j], Product):
-            return items[j]
+        if isinstance(after, Product):
+            return after
     return None
 
 

@@ -61,8 +61,8 @@ class OrderParser:
         question = bool(lexicon.QUESTION_RE.search(norm))
         if question:
             norm = _PRICE_UNIT_RE.sub(" ", norm)
-        items, notes = self.mentions.read(norm)
-        self.mentions.tidy(items, notes)
+        said, notes = self.mentions.read(norm)
+        items = self.mentions.tidy(said, notes)
         attach_specs(items)
         said_units = any(isinstance(it, Quantity) and it.unit for it in items)
         if question and not said_units:
@@ -152,7 +152,8 @@ class OrderParser:
         narrowed = [s for s in cands if fits(s)]
         if narrowed:
             return narrowed
-        wider = sorted({*scope, *(f for c in cands for f in self.index.family(c))}, key=self.index.order.get)
+        family = {*scope, *(f for c in cands for f in self.index.family(c))}
+        wider = sorted(family, key=self.index.order.__getitem__)
         narrowed = [s for s in wider if fits(s)]
         # nothing in the family has that strength or size: show the family rather than guess
         return narrowed or wider
@@ -182,18 +183,18 @@ class OrderParser:
             return (qty.number or 0) * DOZEN, Unit.BOTTLE
         return qty.number, qty.unit
 
-    def _line(self, e: CatalogEntry, text: str, qty: Quantity | None, flags: tuple[Flag, ...]) -> ParsedLine:
-        flags = list(flags)
+    def _line(self, e: CatalogEntry, text: str, qty: Quantity | None, said: tuple[Flag, ...]) -> ParsedLine:
+        flags = list(said)
         if qty is None or (qty.number is None and not qty.half):
             flags.append(Flag.QUANTITY_MISSING)
             return ParsedLine(e.sku, e.name, None, None, None, text, tuple(flags))
         number = qty.number or 0
         unit = qty.unit
-        if unit is None and not qty.dozen:
-            unit = DEFAULT_UNIT
-            flags.append(Flag.UNIT_ASSUMED)
         if qty.dozen:
             number, unit = number * DOZEN, Unit.BOTTLE
+        elif unit is None:
+            unit = DEFAULT_UNIT
+            flags.append(Flag.UNIT_ASSUMED)
         per = {Unit.CASE: e.bottles_per_case, Unit.PACK: e.bottles_per_pack, Unit.BOTTLE: 1}[unit]
         bottles = number * per
         if qty.half:  # 一箱半 / 半箱: say it in bottles, the only exact way

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_client import BackendUnavailable, CoreError, LineRequest, ProtocolError, Unauthorized
-from bot.db import insert_ignore, session_scope, utcnow
+from bot.db import insert_ignore, rowcount, session_scope, utcnow
 from bot.ordering.models import OrderIntent
 from bot.ordering.views import PlaceResult
 
@@ -217,7 +217,7 @@ class OrderPlacer:
                 )
                 .values(**values)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def _mark_notify(self, intent_id: int) -> bool:
         async with session_scope(self.sessions) as session:
@@ -226,7 +226,7 @@ class OrderPlacer:
                 .where(OrderIntent.id == intent_id, OrderIntent.status == PENDING)
                 .values(notify=True)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def _attempt(self, intent_id: int) -> PlaceResult:
         row = await self._load(intent_id)

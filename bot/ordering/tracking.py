@@ -4,6 +4,7 @@ waybill and ETA. Only the member's own store's orders are ever shown."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from backend_client import NotFound
@@ -48,8 +49,18 @@ def order_id_from(text: str) -> int | None:
     return value or None
 
 
+LOOK_BACK = 20  # orders read to find the newest ones (a core may number old imports after new ones)
+
+
+def newest_first(orders: Iterable[Any]) -> list[Any]:
+    """Orders by when they were placed, newest first (ties: the higher id first)."""
+    return sorted(orders, key=lambda o: (o.created_at, o.id), reverse=True)
+
+
 async def recent(orders_api: Any, core_store_id: int, limit: int = 5) -> list[Any]:
-    return list((await orders_api.list_for_store(core_store_id, limit=limit)).items)
+    """The store's ``limit`` newest orders, newest first, by when they were placed."""
+    page = await orders_api.list_for_store(core_store_id, limit=max(limit, LOOK_BACK))
+    return newest_first(page.items)[:limit]
 
 
 async def one(orders_api: Any, core_store_id: int, order_id: int) -> Any | None:

@@ -100,19 +100,34 @@ class Cart:
 
 
 @dataclass(frozen=True, slots=True)
+class PricePart:
+    """One price the line's subtotal is made of: ``price`` a ``unit`` ("case" | "bottle") times
+    ``count``. A line of 1箱6瓶 has two parts; their products add up to the subtotal exactly."""
+
+    unit: str
+    price: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class PricedLine:
     sku: str
     name: str
     cases: int
     bottles: int
     per_case: int
-    unit_price: str  # per bottle, this store's price
-    amount: str
+    unit_price: str  # per bottle as the core prices the line (a channel's price when one priced it)
+    amount: str  # what the line costs after its own discount (subtotal - discount)
     discount: str  # "" when none
     is_gift: bool
     requested: int  # bottles
     available: int
     short: bool
+    parts: tuple[PricePart, ...] = ()  # the unit prices the subtotal uses (case and/or bottle)
+    subtotal: str = ""  # sum of the parts: the line at this store's regular prices
+    per_bottle: str = ""  # the subtotal per bottle, for a line with cases ("" otherwise)
+    per_bottle_exact: bool = True  # False when ``per_bottle`` is rounded to the fen
+    channel_price: str = ""  # the flash sale / auction / group price per bottle, when one applied
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ def order_link(services: Services, order_id: int, number: str) -> str:
     return template.format(order_id=order_id, number=number) if template else ""
 
 
-def pusher(services: Services, runtime: OrderingRuntime):  # type: ignore[no-untyped-def]
+def pusher(services: Services, runtime: OrderingRuntime):
     """``OrderPlacer.on_settled``: settle the cart and tell the member how their order ended."""
 
     async def push(intent: OrderIntent, result: PlaceResult) -> None:
@@ -82,7 +82,7 @@ def pusher(services: Services, runtime: OrderingRuntime):  # type: ignore[no-unt
         if notify is None or not intent.appid or not intent.openid:
             log.warning("order_result_not_pushed", intent=intent.id, reason="no notifier or recipient")
             return
-        text = render_push(
+        text: str | None = render_push(
             services,
             "order_result",
             result=result,

@@ -30,7 +30,7 @@ from sqlalchemy import delete, select, update
 
 from backend_client import CoreError, InvalidWebhook, OrderStatusChanged, WebhookEvent, verify_webhook
 from bot import keys
-from bot.db import insert_ignore, session_scope, utcnow
+from bot.db import insert_ignore, rowcount, session_scope, utcnow
 from bot.membership.loyalty_config import LoyaltyConfig
 from bot.ordering import notices
 from bot.ordering import repository as repo
@@ -141,7 +141,7 @@ async def _claim(
             )
             .values(state=token, received_at=now)
         )
-        if taken.rowcount == 1:
+        if rowcount(taken) == 1:
             log.warning("core_webhook_claim_taken_over", event_id=event.id)
             return "claimed", token
         state = (
@@ -166,7 +166,7 @@ async def _release(services: Services, tenant_id: int, event: WebhookEvent, toke
         )
 
 
-async def _mark_done(session, tenant_id: int, event: WebhookEvent, token: str) -> None:  # type: ignore[no-untyped-def]
+async def _mark_done(session, tenant_id: int, event: WebhookEvent, token: str) -> None:
     done = await session.execute(
         update(CoreEvent)
         .where(

@@ -156,7 +156,7 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     raw = await services.redis.getdel(services.keys("h5", "oauth", state))
     if raw is None:
         raise web.HTTPBadRequest(text="this link has expired; scan again")
-    appid, target = raw.decode().split(" ", 1)
+    appid, target = (raw.decode() if isinstance(raw, bytes) else raw).split(" ", 1)
     app = await services.registry.get(appid)
     if app is None:
         raise web.HTTPBadRequest(text="unknown app")

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 
 from bot.redis import Keys
-from bot.redis_mux import Mux, Script
+from bot.redis_mux import Command, Mux, Script
 
 _BEGIN = """
 if ARGV[7] == '1' then
@@ -189,16 +189,18 @@ class Dedupe:
         new_value: bytes | None,
         lock_token: str | None,
         ttl_ms: int | None = None,
-    ) -> tuple:
+    ) -> Command:
         """The lease transition (``None`` releases it) and the lock release, as one command."""
         return self._settle.command(
             [self.lease_key(appid, dedupe_key), self.lock_key(appid, openid) if lock_token else ""],
             [lease, new_value if new_value is not None else b"", ttl_ms or self.done_ms, lock_token or ""],
         )
 
-    async def run_settle(self, command: tuple) -> None:
+    async def run_settle(self, command: Command) -> None:
         """Re-run a settle command on its own (after NOSCRIPT: Redis restarted)."""
         _, _, numkeys, *rest = command
+        if not isinstance(numkeys, int):
+            raise TypeError(f"not a settle command: {command!r}")
         await self._settle(list(rest[:numkeys]), list(rest[numkeys:]))
 
     async def defer(self, appid: str, dedupe_key: str, lease: bytes) -> None:

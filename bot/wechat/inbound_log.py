@@ -15,6 +15,7 @@ import socket
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -24,11 +25,11 @@ from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import insert_ignore_statement, session_scope
+from bot.db import insert_ignore_statement, rowcount, session_scope
 from bot.membership.models import Member, MemberIdentity
 from bot.observability import metrics
 from bot.redis import Keys
-from bot.redis_mux import Mux
+from bot.redis_mux import Command, Mux
 from bot.wechat.models import InboundMessage, Interaction
 
 log = structlog.get_logger(__name__)
@@ -82,7 +83,7 @@ class InboundLog:
         self.maxlen = maxlen
         self.recently_touched = TouchCache()
 
-    def command(self, entry: LogEntry) -> tuple:
+    def command(self, entry: LogEntry) -> Command:
         return ("XADD", self.stream, "MAXLEN", "~", self.maxlen, "*", "e", orjson.dumps(entry))
 
     async def append(self, entry: LogEntry) -> None:
@@ -107,16 +108,18 @@ class InboundLog:
         """Move one batch from the stream into the database; returns the number of entries."""
         # Entries a dead consumer left pending for more than a minute are taken over first.
         claimed = await self.redis.xautoclaim(self.stream, GROUP, consumer, min_idle_time=60_000, count=count)
+        items: list[tuple[bytes, dict[bytes, bytes] | None]]
         items = list(claimed[1]) if claimed and claimed[1] else []
         if not items:
             response = await self.redis.xreadgroup(
                 GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
             )
-            items = list(response[0][1]) if response else []
-        items = [(i, f) for i, f in items if f]
-        if not items:
+            # A RESP2 reply, [[stream, entries]]: redis-py types it together with RESP3's mapping.
+            items = list(cast(list[Any], response)[0][1]) if response else []
+        entries_by_id = [(i, f) for i, f in items if f]
+        if not entries_by_id:
             return 0
-        entries = [LogEntry(**orjson.loads(fields[b"e"])) for _, fields in items]
+        entries = [LogEntry(**orjson.loads(fields[b"e"])) for _, fields in entries_by_id]
         try:
             async with session_scope(sessions) as session:
                 await _store(session, entries, self.recently_touched)
@@ -125,7 +128,7 @@ class InboundLog:
             # not block the log forever: store the batch entry by entry, without the member
             # where it is unknown, and drop what still fails, loudly.
             await self._store_one_by_one(sessions, entries)
-        ids = [i for i, _ in items]
+        ids = [i for i, _ in entries_by_id]
         await self.redis.xack(self.stream, GROUP, *ids)
         await self.redis.xdel(self.stream, *ids)
         return len(entries)
@@ -245,4 +248,4 @@ async def prune(
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     async with session_scope(sessions) as session:
         result = await session.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
-        return result.rowcount or 0
+        return rowcount(result) or 0

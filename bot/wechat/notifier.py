@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -102,7 +103,7 @@ class WeChatNotifier:
         client: WeChatClient,
         reach: ReachBudget,
         *,
-        redis: Any,
+        redis: aioredis.Redis,
         keys: Keys,
         sessions: async_sessionmaker[AsyncSession],
         registry: AppRegistry,

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+import redis.asyncio as aioredis
 import structlog
 from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout
 from prometheus_client import Counter, Histogram
@@ -58,8 +59,8 @@ alerts = Counter(
 
 SecretLookup = Callable[[str], Awaitable[str]]
 
-_counted: dict[tuple[str, str], Any] = {}
-_timed: dict[str, Any] = {}
+_counted: dict[tuple[str, str], Counter] = {}
+_timed: dict[str, Histogram] = {}
 
 
 def _count(api: str, result: str) -> None:
@@ -84,7 +85,7 @@ class WeChatClient:
         *,
         base_url: str,
         secrets: SecretLookup,
-        redis: Any,
+        redis: aioredis.Redis,
         keys: Keys,
         limiter: RateLimiter | None = None,
         timeout: float = 5.0,
@@ -121,7 +122,7 @@ class WeChatClient:
         token: bool = True,
         idempotent: bool = False,
         binary: bool = False,
-    ) -> Any:
+    ) -> Any:  # the JSON document (its shape is the API's) or, for ``binary``, the bytes
         """Call ``path``; returns the JSON document (or bytes for a binary answer when ``binary``)."""
         api = api_name(path)
         attempt = 0

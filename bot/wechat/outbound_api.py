@@ -7,6 +7,7 @@ WECHAT_PROTOCOL.md sections 5-11.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,7 +103,10 @@ class MessageAPI(_Area):
         body: dict[str, Any] = {"touser": openid, "msgtype": msgtype, msgtype: dict(payload)}
         if kf_account:
             body["customservice"] = {"kf_account": kf_account}
-        return await self.client._request("POST", "/cgi-bin/message/custom/send", appid=appid, body=body)
+        doc: dict[str, Any] = await self.client._request(
+            "POST", "/cgi-bin/message/custom/send", appid=appid, body=body
+        )
+        return doc
 
     async def send_text(self, appid: str, openid: str, content: str, **kw: Any) -> dict[str, Any]:
         return await self.send_custom(appid, openid, "text", {"content": content}, **kw)
@@ -213,6 +217,7 @@ class QRCodeAPI(_Area):
         self, appid: str, scene: int | str, *, expire_seconds: int | None = None, permanent: bool = False
     ) -> QRCode:
         """A parametric QR code: int scenes use QR_(LIMIT_)SCENE, strings QR_(LIMIT_)STR_SCENE."""
+        info: dict[str, int | str]
         if isinstance(scene, int):
             limit = self.PERMANENT_MAX_SCENE_ID if permanent else 2**31 - 1
             if not 0 < scene <= limit:
@@ -239,7 +244,10 @@ class MenuAPI(_Area):
         )
 
     async def get(self, appid: str) -> dict[str, Any]:
-        return await self.client._request("GET", "/cgi-bin/menu/get", appid=appid, idempotent=True)
+        doc: dict[str, Any] = await self.client._request(
+            "GET", "/cgi-bin/menu/get", appid=appid, idempotent=True
+        )
+        return doc
 
     async def delete(self, appid: str) -> None:
         await self.client._request("GET", "/cgi-bin/menu/delete", appid=appid, idempotent=True)
@@ -302,7 +310,7 @@ class TagsAPI(_Area):
                 "POST", "/cgi-bin/tags/members/batchuntagging", appid=appid, body=body, idempotent=True
             )
 
-    async def of_user(self, appid: str, openid: str) -> list[int]:
+    async def of_user(self, appid: str, openid: str) -> builtins.list[int]:  # ``list`` is a method here
         doc = await self.client._request(
             "POST", "/cgi-bin/tags/getidlist", appid=appid, body={"openid": openid}, idempotent=True
         )
@@ -353,9 +361,10 @@ class WxaAPI(_Area):
         }
         if page:
             body["page"] = page.lstrip("/")
-        return await self.client._request(
+        image: bytes = await self.client._request(
             "POST", "/wxa/getwxacodeunlimit", appid=appid, body=body, binary=True, idempotent=True
         )
+        return image
 
 
 class JsApiAPI(_Area):

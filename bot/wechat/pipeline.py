@@ -28,6 +28,7 @@ from bot.dispatch import Dispatcher, EventContext, MemberLock
 from bot.messages import Inbound, NoReply, Replies, Reply, TextReply
 from bot.observability import hash_openid, metrics
 from bot.ports import Recipient
+from bot.redis_mux import Command, CommandArg
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
 from bot.wechat.dedupe import DEFERRED, DONE, INFLIGHT, Claim, Dedupe
@@ -47,12 +48,12 @@ class CommandBatch:
     __slots__ = ("commands",)
 
     def __init__(self) -> None:
-        self.commands: list[tuple] = []
+        self.commands: list[Command] = []
 
-    def eval(self, script: str, numkeys: int, *args: object) -> None:
+    def eval(self, script: str, numkeys: int, *args: CommandArg) -> None:
         self.commands.append(("EVAL", script, numkeys, *args))
 
-    def execute_command(self, *args: object) -> None:
+    def execute_command(self, *args: CommandArg) -> None:
         self.commands.append(args)
 
 
@@ -110,7 +111,7 @@ class Pipeline:
         self.inbound_log = inbound_log
         self.budget = budget
         self.recorders: list[InteractionRecorder] = []
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[object]] = set()
 
     # public -------------------------------------------------------------------------------
     async def handle(
@@ -179,12 +180,12 @@ class Pipeline:
             return Outcome(None, "unavailable")
         return Outcome(render_reply(TextReply(self.services.text("service_busy")), message), "unavailable")
 
-    def adopt(self, task: asyncio.Task) -> None:
+    def adopt(self, task: asyncio.Task[Outcome]) -> None:
         """Keep a callback the HTTP layer stopped waiting for alive until it ends (drained on
         shutdown), and log how it ended."""
         self._background.add(task)
 
-        def done(t: asyncio.Task) -> None:
+        def done(t: asyncio.Task[Outcome]) -> None:
             self._background.discard(t)
             if not t.cancelled() and t.exception() is not None:
                 log.error("callback_after_cap_failed", error=repr(t.exception())[:200])
@@ -361,7 +362,7 @@ class Pipeline:
         nonce: str,
         fingerprint: str,
     ) -> Outcome:
-        value = claim.lease
+        value: bytes | None = claim.lease
         owner = ""  # the token of the last in-flight lease seen (also its owner's lock token)
         while True:
             if value is None:
@@ -430,7 +431,7 @@ class Pipeline:
         )
 
 
-async def finished_within(task: asyncio.Task, seconds: float) -> bool:
+async def finished_within(task: asyncio.Task[object], seconds: float) -> bool:
     """Wait for ``task`` at most ``seconds`` without cancelling it (a leaner asyncio.wait)."""
     if task.done():
         return True

@@ -23,8 +23,9 @@ back only when WeChat answered that it did not send.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis.asyncio as aioredis
 
@@ -32,6 +33,7 @@ from bot.messages import Inbound
 from bot.messaging.interface import Receipt
 from bot.ports import Recipient
 from bot.redis import Keys
+from bot.redis_mux import CommandArg
 
 CUSTOMER_SERVICE = "customer_service"
 SUBSCRIBE = "subscribe"
@@ -155,6 +157,12 @@ return 0
 """
 
 
+class EvalBatch(Protocol):
+    """Where ``record`` queues its EVAL: the callback's finishing round trip (``CommandBatch``)."""
+
+    def eval(self, script: str, numkeys: int, *args: CommandArg) -> None: ...
+
+
 class ReachBudget:
     def __init__(
         self,
@@ -163,7 +171,7 @@ class ReachBudget:
         windows: Mapping[str, WindowRule] | None = None,
         *,
         margin_seconds: float = 60.0,
-        clock=time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -171,7 +179,7 @@ class ReachBudget:
         self.margin_ms = int(margin_seconds * 1000)
         self.clock = clock
         self._longest_ms = max(rule.seconds for rule in self.windows.values()) * 1000
-        self._window_args: list[object] = []
+        self._window_args: list[CommandArg] = []
         for trigger, rule in self.windows.items():
             self._window_args += [trigger, rule.quota, rule.seconds * 1000]
         self._slot = redis.register_script(_SLOT)
@@ -188,7 +196,7 @@ class ReachBudget:
         return int(self.clock() * 1000)
 
     # recording (hot path: plain pipelined commands, no round trip of its own) -------------------
-    def record(self, pipe: aioredis.client.Pipeline, message: Inbound, member_id: int | None = None) -> None:
+    def record(self, pipe: EvalBatch, message: Inbound, member_id: int | None = None) -> None:
         """``Pipeline.recorders`` entry: note the interaction and the follower state.
 
         One EVAL added to the callback's pipelined round trip (EVAL with the script text, not
@@ -206,7 +214,7 @@ class ReachBudget:
         if call is not None:
             await self.redis.eval(_RECORD, 2, *call)
 
-    def _record_args(self, message: Inbound) -> list[object] | None:
+    def _record_args(self, message: Inbound) -> list[CommandArg] | None:
         w, p = self._w(message.appid, message.openid), self._p(message.appid, message.openid)
         if message.event == "unsubscribe":
             return [w, p, "", 0, self._longest_ms, "0", "", PROFILE_TTL]
@@ -230,7 +238,7 @@ class ReachBudget:
         return await self._run_slot(appid, openid, take=True)
 
     async def _run_slot(self, appid: str, openid: str, *, take: bool) -> Slot | str:
-        args = [self._now_ms(), self.margin_ms, "1" if take else "0", *self._window_args]
+        args: list[CommandArg] = [self._now_ms(), self.margin_ms, "1" if take else "0", *self._window_args]
         trigger, second = await self._slot(keys=[self._w(appid, openid), self._p(appid, openid)], args=args)
         trigger = trigger.decode() if isinstance(trigger, bytes) else trigger
         second = second.decode() if isinstance(second, bytes) else second

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
@@ -22,6 +23,9 @@ from bot.tenancy.registry import AppConfig, AppRegistry
 from bot.wechat.crypto import CryptoError, MessageCrypto, signature_ok
 from bot.wechat.pipeline import SETTLE_GRACE, Pipeline, ReplayedNonce, finished_within
 from bot.wechat.xml import BadMessage, parse_xml, to_inbound
+
+if TYPE_CHECKING:
+    from multidict import MultiMapping
 
 log = structlog.get_logger(__name__)
 
@@ -172,7 +176,9 @@ class CallbackView:
             crypto = self._crypto[cache_key] = MessageCrypto(app.token, app.appid, app.aes_keys)
         return crypto
 
-    def _open(self, app: AppConfig, body: bytes, q, timestamp: str, nonce: str):
+    def _open(
+        self, app: AppConfig, body: bytes, q: MultiMapping[str], timestamp: str, nonce: str
+    ) -> tuple[dict[str, Any], MessageCrypto | None, int]:
         """Return (inner fields, crypto used or None, AES key index)."""
         encrypted = q.get("encrypt_type") == "aes"
         if not encrypted:

@@ -132,8 +132,8 @@ async def setup(runtime: Runtime) -> None:
 
 
 def routes(app: web.Application) -> None:
-    from bot.miniapp.ordering import add_routes as mp_ordering_routes
+    from bot.miniapp.routes import add_ordering_routes
     from bot.web import core_webhook
 
     app.router.add_routes(core_webhook.routes)
-    mp_ordering_routes(app)
+    add_ordering_routes(app)  # store binding, catalog, cart, quote, orders

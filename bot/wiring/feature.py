@@ -73,8 +73,8 @@ class Feature:
     * ``setup``: builds the feature's runtime objects onto ``runtime.services`` (typed
       attributes), may register cleanups on ``runtime.stack``, probes, recorders and workers;
     * ``jobs``: periodic work on the scheduler (each fire guarded once across processes);
-    * ``cli``: the module whose ``register(subparsers)`` adds the feature's ``jiubot`` commands
-      (imported when the parser is built; keep its top-level imports light);
+    * ``cli``: the modules whose ``register(subparsers)`` add the feature's ``jiubot`` commands
+      (imported when the parser is built; keep their top-level imports light);
     * ``migrations``: a folder of Alembic revisions of the feature's own tables.
     """
 
@@ -83,5 +83,5 @@ class Feature:
     routes: Callable[[web.Application], None] | None = None
     setup: Setup | None = None
     jobs: Jobs | None = None
-    cli: str | None = None
+    cli: tuple[str, ...] = ()
     migrations: Path | None = None

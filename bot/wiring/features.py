@@ -16,18 +16,32 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.dispatch import Router
+    from bot.scheduler import Scheduler
+    from bot.services import Services
 
 
 def _miniapp_routes(app: web.Application) -> None:
-    from bot.miniapp.routes import add_routes
+    from bot.miniapp.routes import add_auth_routes  # the rest: with membership and core
 
-    add_routes(app)
+    add_auth_routes(app)
 
 
 def _membership_routers() -> Sequence[Router]:
     from bot.handlers.membership import router
 
     return (router,)
+
+
+def _console_routes(app: web.Application) -> None:
+    from bot.console.feature import console_routes
+
+    console_routes()(app)
+
+
+def _console_jobs(scheduler: Scheduler, services: Services) -> None:
+    from bot.console.org_jobs import register_jobs
+
+    register_jobs(scheduler, services)
 
 
 def _distributor_routers() -> Sequence[Router]:
@@ -42,7 +56,7 @@ def _ordering_routers() -> Sequence[Router]:
     return (router,)
 
 
-WECHAT = Feature("wechat", setup=wechat.setup, cli="bot.commands.wechat")
+WECHAT = Feature("wechat", setup=wechat.setup, cli=("bot.commands.wechat",))
 MINIAPP = Feature("miniapp", routes=_miniapp_routes)
 # the ordering runtime over the core client, /core/webhook and the mini-program ordering API
 CORE = Feature("core", setup=core.setup, routes=core.routes)
@@ -52,12 +66,12 @@ MEMBERSHIP = Feature(
     setup=membership.setup,
     routes=membership.routes,
     jobs=membership.jobs,
-    cli="bot.commands.membership",
+    cli=("bot.commands.membership",),
 )
 # a distributor's 我的门店 / 我的订单, before chat ordering reads them as a store owner's
 DISTRIBUTOR = Feature("distributor", routers=_distributor_routers)
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
-ORDERING = Feature("ordering", routers=_ordering_routers, cli="bot.ordering.cli")
+ORDERING = Feature("ordering", routers=_ordering_routers, cli=("bot.ordering.cli",))
 
 def _regional_routers() -> Sequence[Router]:
     from bot.handlers.campaigns import router
@@ -73,7 +87,11 @@ REGIONAL = Feature(
     setup=regional.setup,
     routes=regional.routes,
     jobs=regional.jobs,
-    cli="bot.commands.regional",
+    cli=("bot.commands.regional",),
+)
+# the operator back office at /console/ (sign-in, roles over the org tree, pages of every domain)
+CONSOLE = Feature(
+    "console", routes=_console_routes, jobs=_console_jobs, cli=("bot.commands.console", "bot.commands.org")
 )
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, REGIONAL, ORDERING)
+FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, REGIONAL, ORDERING, CONSOLE)

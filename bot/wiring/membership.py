@@ -100,11 +100,12 @@ async def setup(runtime: Runtime) -> None:
 
 def routes(app: web.Application) -> None:
     """H5 pages (/c/, /h5/oauth, /r/) and the mini-program membership API (/mp/api/...)."""
-    from bot.web import mp_membership, referral_pages, scan
+    from bot.miniapp.routes import add_membership_routes
+    from bot.web import referral_pages, scan
 
     app.router.add_routes(scan.routes)
     app.router.add_routes(referral_pages.routes)
-    app.router.add_routes(mp_membership.routes)
+    add_membership_routes(app)  # scan, points, member, referral, rewards, coupons
 
 
 def jobs(scheduler: Scheduler, services: Services) -> None:

@@ -49,9 +49,9 @@ async def setup(runtime: Runtime) -> None:
 
 
 def routes(app: web.Application) -> None:
-    from bot.miniapp.promotions import add_routes
+    from bot.miniapp.routes import add_regional_routes
 
-    add_routes(app)
+    add_regional_routes(app)
 
 
 async def settle_referrals(services: Services) -> None:

@@ -18,7 +18,8 @@ from bot.config import Settings
 from bot.db import create_engine, session_factory, session_scope
 from bot.flows.storage import RedisFlowStorage
 from bot.ports import PushNotifier, RecordingPushNotifier
-from bot.redis import Keys, connect, multiplexer
+from bot.redis import Keys, multiplexer
+from bot.redis import connect as connect_redis
 from bot.services import Services
 from bot.tenancy import repository as tenancy_repo
 from bot.tenancy.actions import ensure_default_tenant
@@ -65,15 +66,21 @@ async def open_runtime(
         stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
         # every Redis call has a deadline (a silent Redis must not hang a request)
-        deadlines = {
-            "socket_timeout": settings.redis_timeout_seconds,
-            "socket_connect_timeout": settings.redis_connect_timeout_seconds,
-        }
-        redis, stand_in = await connect(
-            settings.redis_url, mode=redis_mode or settings.redis_mode, **deadlines
+        timeout, connect = settings.redis_timeout_seconds, settings.redis_connect_timeout_seconds
+        redis, stand_in = await connect_redis(
+            settings.redis_url,
+            mode=redis_mode or settings.redis_mode,
+            socket_timeout=timeout,
+            socket_connect_timeout=connect,
         )
         stack.push_async_callback(redis.aclose)
-        mux = multiplexer(settings.redis_url, redis, stand_in, **deadlines)
+        mux = multiplexer(
+            settings.redis_url,
+            redis,
+            stand_in,
+            socket_timeout=timeout,
+            socket_connect_timeout=connect,
+        )
         stack.push_async_callback(mux.aclose)
         keys = Keys(settings.redis_prefix)
         # WeChat answers within seconds or not at all; the client sets per-call timeouts too.

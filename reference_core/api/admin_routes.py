@@ -9,7 +9,7 @@ from reference_core import cursor as cursors
 from reference_core import groups, logistics, org
 from reference_core.api.registry import Call, Routes
 from reference_core.api.support import read, write
-from reference_core.db import insert_ignore
+from reference_core.db import insert_ignore, rowcount
 from reference_core.errors import CoreError, ErrorCode, not_found
 from reference_core.idempotency import Outcome
 from reference_core.models import Inventory, Order, Warehouse, WebhookEvent
@@ -74,7 +74,7 @@ async def set_stock(call: Call) -> Outcome:
             .execution_options(populate_existing=True)
         )
         assert row is not None
-        if changed.rowcount != 1:
+        if rowcount(changed) != 1:
             raise CoreError(
                 ErrorCode.CONFLICT,
                 f"{row.reserved} bottles are reserved; on_hand cannot go below that",

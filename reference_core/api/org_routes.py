@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from reference_core import org
 from reference_core.api.registry import Call, Routes
 from reference_core.api.support import read
@@ -52,7 +54,7 @@ async def list_stores(call: Call) -> s.StorePage:
     errors=NF,
 )
 async def get_store(call: Call) -> s.Store:
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession) -> s.Store:
         return org.store_out(await org.get_store(session, call.tenant.id, call.path.store_id))
 
     return await read(call, work)
@@ -77,7 +79,7 @@ async def search_products(call: Call) -> s.ProductPage:
     errors=NF,
 )
 async def get_product(call: Call) -> s.Product:
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession) -> s.Product:
         return org.product_out(await org.get_product(session, call.tenant.id, call.path.sku))
 
     return await read(call, work)
@@ -104,7 +106,7 @@ async def store_prices(call: Call) -> s.PriceList:
 
 @routes.op("GET", "/v1/warehouses", "listWarehouses", "Warehouses", response=s.WarehouseList)
 async def list_warehouses(call: Call) -> s.WarehouseList:
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession) -> s.WarehouseList:
         return s.WarehouseList(
             items=[org.warehouse_out(w) for w in await org.warehouses(session, call.tenant.id)]
         )

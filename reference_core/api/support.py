@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core.api.registry import Call
-from reference_core.idempotency import Outcome, run_idempotent
+from reference_core.idempotency import Deferred, Outcome, run_idempotent
 
 T = TypeVar("T")
 
@@ -20,7 +20,7 @@ async def read(call: Call, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 
 async def write(
-    call: Call, work: Callable[[AsyncSession], Awaitable[BaseModel]], *, status: int = 200
+    call: Call, work: Callable[[AsyncSession], Awaitable[BaseModel | Deferred]], *, status: int = 200
 ) -> Outcome:
     """One transaction, under the request's Idempotency-Key if it has one; wakes the webhook
     dispatcher after a commit (the work may have written events)."""

@@ -15,8 +15,9 @@ MAX_BOTTLES = 1_000_000
 NO_NUL = r"^[^\x00]*$"
 
 
-def text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)]
+def text(max_length: int, min_length: int = 0) -> StringConstraints:
+    """The constraints of a text field, used as ``Annotated[str, text(200, 1)]``."""
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)
 
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

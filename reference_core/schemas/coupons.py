@@ -16,7 +16,7 @@ ClaimStatus = Literal["available", "redeemed", "expired"]
 
 
 class CampaignCreate(Model):
-    name: text(200, 1)
+    name: Annotated[str, text(200, 1)]
     kind: Literal["amount_off", "percent_off"]
     amount_off_fen: Fen = 0
     percent_off: int = Field(default=0, ge=0, le=99)

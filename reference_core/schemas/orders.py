@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -44,7 +44,7 @@ class QuoteRequest(Model):
 
 
 class OrderCreate(QuoteRequest):
-    note: text(500) = ""
+    note: Annotated[str, text(500)] = ""
     expected_total_fen: Fen | None = Field(
         default=None, description="refuse with price_changed if the total is not this (what the buyer saw)"
     )
@@ -244,7 +244,7 @@ class OrderListQuery(Cursor):
 
 
 class CancelRequest(Model):
-    reason: text(200) = ""
+    reason: Annotated[str, text(200)] = ""
 
 
 class AdvanceRequest(Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -78,7 +78,7 @@ class StoreQuery(Cursor):
     )
     region_id: Id | None = None
     distributor_id: Id | None = None
-    q: text(100, 1) | None = Field(default=None, description="part of the store name or code")
+    q: Annotated[str, text(100, 1)] | None = Field(default=None, description="part of the store name or code")
 
 
 class StorePath(Model):
@@ -107,12 +107,12 @@ class ProductPage(Out):
 
 
 class ProductQuery(Cursor):
-    q: text(100, 1) | None = Field(
+    q: Annotated[str, text(100, 1)] | None = Field(
         default=None, description="matches name, brand, series, SKU and aliases (简称, 拼音缩写)"
     )
     category: Category | None = None
-    aroma: text(16, 1) | None = None
-    brand: text(100, 1) | None = None
+    aroma: Annotated[str, text(16, 1)] | None = None
+    brand: Annotated[str, text(100, 1)] | None = None
     status: Literal["active", "inactive", "all"] = "active"
 
 

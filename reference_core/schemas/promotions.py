@@ -9,7 +9,7 @@ participant when the group closes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -102,8 +102,8 @@ class AuctionRules(Model):
 
 
 class _CreateBase(Model):
-    name: text(200, 1)
-    description: text(500) = ""
+    name: Annotated[str, text(200, 1)]
+    description: Annotated[str, text(500)] = ""
     starts_at: Timestamp
     ends_at: Timestamp
     scope: Scope = Field(default_factory=Scope)
@@ -111,7 +111,7 @@ class _CreateBase(Model):
     stackable: bool = Field(default=True, description="may combine with other order-level promotions")
 
     @model_validator(mode="after")
-    def _window(self):  # type: ignore[no-untyped-def]
+    def _window(self) -> Self:
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self

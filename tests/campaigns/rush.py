@@ -70,7 +70,7 @@ async def rush(shop: Shop, buyers: list[Buyer], promotion_id: int, *, tag: str =
         if statuses == {201}:
             orders = {b["order"]["order_id"] for _, b in taps}
             result.outcomes[buyer.openid] = WON if len(orders) == 1 else f"two orders {orders}"
-        elif all(b.get("error") == "sold_out" for _, b in taps):
+        elif all(b.get("reason") == "sold_out" for _, b in taps):
             result.outcomes[buyer.openid] = SOLD_OUT
         else:
             result.outcomes[buyer.openid] = repr(taps)

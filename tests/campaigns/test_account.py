@@ -58,7 +58,7 @@ async def test_a_purchase_beyond_the_credit_is_refused_with_the_numbers(shop_fac
         buyer.token,
         {"bottles": bottles, "request_key": "credit-001"},
     )
-    assert status == 409 and body["error"] == "credit_limit_exceeded"
+    assert status == 409 and body["reason"] == "credit_limit_exceeded"
     assert body["available_fen"] == store.credit_available_fen
     assert await _orders_for(shop, promo, [store.id]) == []
     assert (await shop.api.promotions.get(promo)).stock_remaining == 1000

@@ -56,7 +56,8 @@ async def test_listing_follows_the_audience_in_chat_and_the_mini_program(shop_fa
     status, body = await shop.mp(
         "POST", f"/mp/api/promotions/{mine}/buy", other.token, {"bottles": 1, "request_key": "k-outsider-1"}
     )
-    assert status == 409 and body["error"] == "not_in_audience" and "区域" in body["message"]
+    assert status == 409 and body["error"] == "campaign_refused" and body["reason"] == "not_in_audience"
+    assert "区域" in body["message"]
 
 
 async def test_flash_buy_once_under_triple_delivery_and_double_taps(shop_factory, core_db) -> None:
@@ -91,7 +92,7 @@ async def test_flash_buy_once_under_triple_delivery_and_double_taps(shop_factory
     status, body = await shop.mp(
         "POST", f"/mp/api/promotions/{promo}/buy", buyer.token, {"bottles": 2, "request_key": "tap-0002"}
     )
-    assert status == 409 and body["error"] == "per_store_limit_reached"
+    assert status == 409 and body["reason"] == "per_store_limit_reached"
     # bad input: a 400 with the field, nothing bought
     status, body = await shop.mp(
         "POST", f"/mp/api/promotions/{promo}/buy", buyer.token, {"bottles": 0, "request_key": "tap-0003"}
@@ -205,7 +206,7 @@ async def test_auction_lots_sell_once_at_the_price_of_the_moment(shop_factory, c
                 b.token,
                 {"bottles": 1, "request_key": f"lot-{i:04d}"},
             )
-            return "won" if status == 201 else body["error"]
+            return "won" if status == 201 else body.get("reason", body["error"])
         reply = await shop.say(b.openid, f"拍{auction}", msg_id=f"41{i:05d}")
         return (
             "won"

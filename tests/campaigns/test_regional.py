@@ -90,7 +90,7 @@ async def test_campaign_rights_matrix(shop_factory, core_db) -> None:
         buyer.token,
         {"bottles": 1, "request_key": "after-stop"},
     )
-    assert status == 409 and body["error"] == "ended"
+    assert status == 409 and body["reason"] == "ended"
     # not an operator at all
     async with session_scope(shop.services.sessions) as session:
         with pytest.raises(RegionalRefused):

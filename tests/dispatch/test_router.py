@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dispatch import Dispatcher, EventContext, MemberLock, Router, in_flow
+from bot.dispatch import (
+    Dispatcher,
+    EventContext,
+    MemberLock,
+    Router,
+    SkipHandler,
+    in_flow,
+    state_is,
+    text_word,
+)
 from bot.flows.storage import FlowKey, FlowRecord, MemoryFlowStorage
 from bot.messages import Inbound, NoReply, TextReply
 from bot.tenancy.registry import AppConfig
@@ -164,3 +173,92 @@ async def test_fallback_runs_when_nothing_matches():
 
     reply = await _feed(Router("empty"), _ctx(FakeServices(), content="?"), fallback=fallback)
     assert reply.content == "help"
+
+
+async def test_state_filter_routes_each_state_to_its_handler_and_injects_the_record():
+    router = Router("r")
+
+    @router.text(state_is("Order:choose"), text_word(["跳过"]))
+    async def skip() -> TextReply:
+        return TextReply("skipped")
+
+    @router.text(state_is("Order:choose"))
+    async def choose(record: FlowRecord) -> TextReply:
+        return TextReply(f"choose v{record.version}")
+
+    @router.text(state_is("Order:quantity", "Checkout:confirm"))
+    async def other(record: FlowRecord) -> TextReply:
+        return TextReply(record.state)
+
+    @router.text(state_is("*"))
+    async def any_state() -> TextReply:
+        return TextReply("some flow")
+
+    s = FakeServices()
+    key = FlowKey("wxapp", "o1")
+    assert isinstance(await _feed(router, _ctx(s, content="2")), NoReply)  # no flow: none match
+    await s.flows.set(key, FlowRecord("Order:choose", version=4))
+    assert (await _feed(router, _ctx(s, content="2"))).content == "choose v4"
+    assert (await _feed(router, _ctx(s, content=" 跳过。"))).content == "skipped"
+    await s.flows.set(key, FlowRecord("Order:quantity"))
+    assert (await _feed(router, _ctx(s, content="跳过"))).content == "Order:quantity"
+    await s.flows.set(key, FlowRecord("Checkout:confirm"))
+    assert (await _feed(router, _ctx(s, content="x"))).content == "Checkout:confirm"
+    await s.flows.set(key, FlowRecord("Order:chooseX"))  # a prefix is not the state
+    assert (await _feed(router, _ctx(s, content="x"))).content == "some flow"
+
+
+async def test_inner_middleware_injects_values_or_answers_instead_of_the_handler():
+    calls = []
+    guarded = Router("guarded")
+
+    @guarded.inner_middleware
+    async def member_only(call, ctx, data):
+        calls.append(("middleware", ctx.message.content))
+        if ctx.message.content == "stranger":
+            return TextReply("please bind first")
+        return await call(data | {"store": "S0001"})
+
+    @guarded.text(equals=("下单", "stranger"))
+    async def order(store: str, message: Inbound) -> TextReply:
+        calls.append(("handler", message.content))
+        return TextReply(f"order for {store}")
+
+    plain = Router("plain")
+
+    @plain.text()
+    async def anything() -> TextReply:  # not behind the middleware
+        return TextReply("plain")
+
+    root = Router("root", children=[guarded, plain])
+    dispatcher = Dispatcher(root)
+    s = FakeServices()
+    assert (await dispatcher.feed(_ctx(s, content="下单"))).content == "order for S0001"
+    assert (await dispatcher.feed(_ctx(s, content="stranger"))).content == "please bind first"
+    # the middleware runs only once a handler of its router matched
+    assert (await dispatcher.feed(_ctx(s, content="你好"))).content == "plain"
+    assert calls == [("middleware", "下单"), ("handler", "下单"), ("middleware", "stranger")]
+
+
+async def test_skip_handler_lets_the_next_matching_handler_answer():
+    router = Router("r")
+
+    @router.text(state_is("Track:list"))
+    async def leave_list(ctx: EventContext) -> TextReply:
+        await ctx.services.flows.clear(ctx.flow_key)
+        ctx.forget_flow()
+        raise SkipHandler
+
+    @router.text(state_is("Track:list"))
+    async def never() -> TextReply:  # the state was left: this filter no longer passes
+        return TextReply("still in the list")
+
+    @router.text()
+    async def normal() -> TextReply:
+        return TextReply("normal answer")
+
+    s = FakeServices()
+    key = FlowKey("wxapp", "o1")
+    await s.flows.set(key, FlowRecord("Track:list"))
+    assert (await _feed(router, _ctx(s, content="飞天多少钱"))).content == "normal answer"
+    assert await s.flows.get(key) is None

@@ -64,3 +64,24 @@ async def test_explicit_ttl_overrides_default(storage):
     await storage.set(key, FlowRecord("Cart:browse"), ttl=10)
     await _advance(storage, 2.2)
     assert (await storage.get(key)).state == "Cart:browse"
+
+
+async def test_memos_outlive_the_flow_expire_and_are_per_conversation(storage):
+    key, other = FlowKey("wx1", "o1"), FlowKey("wx1", "o2")
+    assert await storage.recall(key, "ordering:recent") is None
+    await storage.set(key, FlowRecord("Checkout:confirm"))
+    await storage.remember(key, "ordering:recent", "order-key-1", ttl=1)
+    await storage.clear(key)  # leaving the flow keeps the memo
+    assert await storage.recall(key, "ordering:recent") == "order-key-1"
+    assert await storage.recall(key, "ordering:staff-list") is None
+    assert await storage.recall(other, "ordering:recent") is None
+    await _advance(storage, 1.2)
+    assert await storage.recall(key, "ordering:recent") is None
+
+
+async def test_a_taken_memo_is_gone(storage):
+    key = FlowKey("wx1", "o1")
+    await storage.remember(key, "member:pending-scan", "https://x/c/1", ttl=60)
+    assert await storage.take(key, "member:pending-scan") == "https://x/c/1"
+    assert await storage.take(key, "member:pending-scan") is None
+    assert await storage.recall(key, "member:pending-scan") is None

@@ -10,7 +10,7 @@ from bot import keys
 from bot.app import create_app, default_routers
 from bot.db import session_scope
 from bot.membership.models import Member, MemberIdentity
-from bot.miniapp.routes import add_routes
+from bot.miniapp.routes import add_auth_routes
 from bot.tenancy import repository as tenancy_repo
 from bot.wiring.features import WECHAT
 from tests.wechat.test_outbound_sim import MP, MP_SECRET, OA, OA_SECRET, start_sim
@@ -35,7 +35,7 @@ async def test_following_the_oa_merges_into_the_mini_program_member(aiohttp_serv
         wechat_retry_backoff_seconds=0.01,
     )
     app = create_app(settings, routers=default_routers(), features=[WECHAT], background=False)
-    add_routes(app)
+    add_auth_routes(app)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -9,7 +9,7 @@ import pytest
 from bot import keys
 from bot.app import create_app
 from bot.db import session_scope
-from bot.miniapp.routes import add_routes
+from bot.miniapp.routes import add_auth_routes
 from bot.services import Services
 from bot.tenancy import repository as tenancy_repo
 from bot.wiring.features import WECHAT
@@ -45,7 +45,7 @@ async def mp_stack(aiohttp_server, aiohttp_client, make_settings) -> MpStack:
     )
     # only what the mini-program API needs (create_app's default features include it)
     app = create_app(settings, features=[WECHAT], background=False)
-    add_routes(app)
+    add_auth_routes(app)
     client = await aiohttp_client(app)
     services = app[keys.SERVICES]
     async with session_scope(services.sessions) as session:

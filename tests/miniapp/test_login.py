@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership.models import Member, MemberIdentity
-from bot.miniapp.routes import session_key
+from bot.miniapp.auth import session_key
 from bot.miniapp.session import MpSession
 from tests.wechat.test_outbound_sim import MP, OA
 

@@ -233,3 +233,21 @@ async def test_waiting_for_stock_keeps_the_cart(bot_factory):
     assert "购物车已为您保留" in reply and await _state(bot) is None
     cart = await bot.runtime.carts.get(await bot.tenant_id(), await bot.member_id(OWNER))
     assert cart is not None and cart.line("FJ-QH20-53-500").cases == 1
+
+
+async def test_a_confirm_the_core_refuses_for_stock_quotes_again_with_the_reason(bot_factory):
+    import aiohttp
+
+    bot = await _bound(bot_factory)
+    reply = await bot.say(OWNER, "青花汾20 1箱")
+    assert "回复「确认」下单" in reply, reply
+    async with aiohttp.ClientSession() as session:  # the stock goes between the quote and "确认"
+        core = bot.core_client(session)
+        for wh in await core.catalog.warehouses():
+            await core.admin.set_stock(wh.id, "FJ-QH20-53-500", 0)
+    before = len(await bot.core_orders())
+    reply = await bot.say(OWNER, "确认")
+    assert "下单未成功：部分商品库存不足" in reply and "订单报价" in reply, reply
+    assert "库存不足：需6瓶，现有0瓶" in reply, reply
+    assert await _state(bot) == "Checkout:stock"
+    assert len(await bot.core_orders()) == before

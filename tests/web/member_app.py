@@ -14,7 +14,7 @@ from bot.db import session_scope
 from bot.membership import actions, batches, regions
 from bot.membership.codes import make
 from bot.membership.runtime import MembershipRuntime
-from bot.miniapp.routes import signer_of
+from bot.miniapp.api import signer_of
 from bot.miniapp.session import MpSession
 from bot.web.h5auth import COOKIE, _mac
 from bot.wiring.features import MEMBERSHIP

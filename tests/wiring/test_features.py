@@ -82,7 +82,7 @@ SAMPLE_FEATURE = Feature(
     routes=sample_routes,
     setup=sample_setup,
     jobs=sample_jobs,
-    cli="tests.wiring.sample_feature_cli",
+    cli=("tests.wiring.sample_feature_cli",),
 )
 
 

@@ -1,16 +1,18 @@
 """Changing the cart in words while a quote is shown: "删除 2", "不要飞天", "2改成3箱",
-"飞天改成六瓶", "清空". Also the quantity helpers the order flow shares.
+"飞天改成六瓶", "清空"; and the rules that turn a parsed line into a cart line.
 
-Edits answer with notes (``{"kind": ..., ...}``) that the quote template renders
-(``cart_note.j2``); a quantity above the sanity limit becomes a question instead.
+An edit answers with notes (``{"kind": ..., ...}``) that the quote template renders
+(``cart_note.j2``); a quantity above the sanity limit is not applied but handed back as a line
+to ask about.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from typing import Any
 
-from bot.flows.kit import Kit, Turn
-from bot.messages import Reply
+from bot.ordering.cart import CartStore
 from bot.ordering.interface import Ambiguity, Flag, ParsedLine, Unit
 from bot.ordering.parser import OrderParser
 from bot.ordering.tokens import Quantity, tokenize_gap
@@ -21,6 +23,16 @@ _DROP_NAME = re.compile(r"^(?:删除|删掉|去掉|不要|移除)\s*(.+)$")
 _SET_INDEX = re.compile(r"^第?\s*(\d{1,2})\s*[个项行款]?\s*(?:改成|改为|换成|改)\s*(.+)$")
 _SET_NAME = re.compile(r"^(.+?)\s*(?:改成|改为|换成)\s*(.+)$")
 CLEAR = frozenset({"清空", "清空购物车", "全部删除", "都不要了"})
+
+Note = dict[str, Any]  # values for cart_note.j2, which reads the keys its "kind" has
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """What an edit did: notes for the quote, or a line above the limit to ask about first."""
+
+    notes: list[Note] = field(default_factory=list)
+    ask: ParsedLine | None = None
 
 
 def cart_line(parser: OrderParser, line: ParsedLine) -> CartLine:
@@ -45,6 +57,16 @@ def quantity_line(parser: OrderParser, sku: str, text: str) -> ParsedLine | None
     return parser.resolve(amb, sku)
 
 
+def _word(text: str) -> str:
+    return text.strip().lower().rstrip("。.!！~")
+
+
+def is_edit(text: str) -> bool:
+    text = text.strip()
+    edits = (_DROP_INDEX, _DROP_NAME, _SET_INDEX, _SET_NAME)
+    return _word(text) in CLEAR or any(r.match(text) for r in edits)
+
+
 def _find(parser: OrderParser, cart: Cart, words: str) -> CartLine | None:
     result = parser.parse(words)
     skus = [li.sku for li in result.lines] + [s for a in result.ambiguous for s in a.candidates]
@@ -57,55 +79,42 @@ def _indexed(cart: Cart, number: str) -> CartLine | None:
     return cart.lines[index] if 0 <= index < len(cart.lines) else None
 
 
-Note = dict
-
-
-def is_edit(text: str) -> bool:
+async def apply(
+    carts: CartStore, parser: OrderParser, tenant_id: int, member_id: int, core_store_id: int, text: str
+) -> Edited | None:
+    """Apply the edit ``text`` to the member's cart; None if it is not an edit. An edit that
+    names nothing in the cart says so in a note and changes nothing."""
     text = text.strip()
-    return text.lower() in CLEAR or any(
-        r.match(text) for r in (_DROP_INDEX, _DROP_NAME, _SET_INDEX, _SET_NAME)
-    )
-
-
-async def apply(kit: Kit, turn: Turn) -> list[Note] | Reply | None:
-    """Apply an edit to the cart and return notes saying what changed; None if ``turn.text`` is
-    not an edit. An edit that names nothing in the cart returns a note saying so."""
-    text = turn.text.strip()
-    store = turn.binding.store
-    if store is None or not text:
+    if not text:
         return None
-    carts = kit.runtime.carts
-    if turn.word in CLEAR:
-        await carts.clear(turn.tenant_id, turn.member_id)
-        return [{"kind": "cleared"}]
+    if _word(text) in CLEAR:
+        await carts.clear(tenant_id, member_id)
+        return Edited([{"kind": "cleared"}])
     m_drop_i, m_drop_n = _DROP_INDEX.match(text), _DROP_NAME.match(text)
     m_set_i, m_set_n = _SET_INDEX.match(text), _SET_NAME.match(text)
     if not (m_drop_i or m_drop_n or m_set_i or m_set_n):
         return None
-    cart = await carts.get(turn.tenant_id, turn.member_id)
+    cart = await carts.get(tenant_id, member_id)
     if cart is None or cart.empty:
-        return [{"kind": "empty"}]
-    parser = await kit.runtime.parser()
+        return Edited([{"kind": "empty"}])
     if m_drop_i or m_drop_n:
         line = _indexed(cart, m_drop_i.group(1)) if m_drop_i else _find(parser, cart, m_drop_n.group(1))  # type: ignore[union-attr]
         if line is None:
-            return [{"kind": "not_in_cart", "words": text}]
-        await carts.remove(turn.tenant_id, turn.member_id, store.core_store_id, line.sku)
-        return [{"kind": "removed", "name": line.name}]
+            return Edited([{"kind": "not_in_cart", "words": text}])
+        await carts.remove(tenant_id, member_id, core_store_id, line.sku)
+        return Edited([{"kind": "removed", "name": line.name}])
     match = m_set_i or m_set_n
     assert match is not None
     line = _indexed(cart, match.group(1)) if m_set_i else _find(parser, cart, match.group(1))
     if line is None:
-        return [{"kind": "not_in_cart", "words": text}]
+        return Edited([{"kind": "not_in_cart", "words": text}])
     parsed = quantity_line(parser, line.sku, match.group(2))
     if parsed is None or parsed.bottles is None:
-        return [{"kind": "bad_quantity", "words": match.group(2)}]
+        return Edited([{"kind": "bad_quantity", "words": match.group(2)}])
     if Flag.OVER_LIMIT in parsed.flags:
-        from bot.flows import order  # the order flow asks quantity questions (and imports this module)
-
-        return await order.ask(kit, turn, [order.quantity_question(parsed, replace=True)], [])
+        return Edited(ask=parsed)
     new = cart_line(parser, parsed)
-    await carts.set_line(turn.tenant_id, turn.member_id, store.core_store_id, new)
+    await carts.set_line(tenant_id, member_id, core_store_id, new)
     if not new.total_bottles:
-        return [{"kind": "removed", "name": line.name}]
-    return [{"kind": "changed", **new.note()}]
+        return Edited([{"kind": "removed", "name": line.name}])
+    return Edited([{"kind": "changed", **new.note()}])

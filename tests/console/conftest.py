@@ -1,0 +1,1 @@
+from tests.console.console_app import console_app  # noqa: F401 - shared fixture of the console tests
