@@ -84,19 +84,22 @@ def _codes(promotion: Any, by_id: Mapping[int, str]) -> tuple[str, ...]:
     return tuple(by_id.get(rid, str(rid)) for rid in promotion.audience.region_ids)
 
 
-async def list_campaigns(core: Any, actor: Operator, now: datetime) -> list[RegionalCampaign]:
-    """Every flash sale, group buy and auction the operator may see, newest first."""
+async def all_campaigns(core: Any, now: datetime) -> list[RegionalCampaign]:
+    """Every flash sale, group buy and auction with its regions, newest first (callers filter
+    with their policy: ``list_campaigns`` here, the console's ``can`` there)."""
     by_id, _ = await _regions(core)
     found, cursor = [], None
     while True:
         page = await core.promotions.list(cursor=cursor, limit=100)
-        for p in page.items:
-            codes = _codes(p, by_id)
-            if p.kind in KINDS and can(actor, "see", codes):
-                found.append(RegionalCampaign(view_of(p, now), codes))
+        found += [RegionalCampaign(view_of(p, now), _codes(p, by_id)) for p in page.items if p.kind in KINDS]
         cursor = page.next_cursor
         if cursor is None:
             return found
+
+
+async def list_campaigns(core: Any, actor: Operator, now: datetime) -> list[RegionalCampaign]:
+    """The campaigns the operator may see."""
+    return [c for c in await all_campaigns(core, now) if can(actor, "see", c.region_codes)]
 
 
 async def create_campaign(
@@ -109,21 +112,29 @@ async def create_campaign(
 ) -> RegionalCampaign:
     """Create a campaign for ``region_code`` (a regional operator: always his own region; HQ:
     the region given, or nationwide when none)."""
-    if definition.get("kind") not in KINDS:
-        raise RegionalRefused("invalid", "kind must be flash_sale, group_buy or auction")
-    by_id, by_code = await _regions(core)
     region = actor.region_code if not actor.is_hq else region_code
     if region_code is not None and not can(actor, "create", (region_code,)):
         raise RegionalRefused("other_region", region_code)
-    if region is not None and region not in by_code:
-        raise RegionalRefused("unknown_region", region)
+    return await create_in_region(
+        core, definition, region, key=f"jb:regional:{actor.member_id}:{request_key}"
+    )
+
+
+async def create_in_region(
+    core: Any, definition: Mapping[str, Any], region_code: str | None, *, key: str
+) -> RegionalCampaign:
+    """Create the campaign with its audience set to ``region_code`` (None: nationwide). No
+    policy here: the caller decided who may."""
+    if definition.get("kind") not in KINDS:
+        raise RegionalRefused("invalid", "kind must be flash_sale, group_buy or auction")
+    by_id, by_code = await _regions(core)
+    if region_code is not None and region_code not in by_code:
+        raise RegionalRefused("unknown_region", region_code)
     audience = dict(definition.get("audience") or {})
-    audience["region_ids"] = [by_code[region]] if region is not None else []
+    audience["region_ids"] = [by_code[region_code]] if region_code is not None else []
     body = {**definition, "audience": audience}
     try:
-        created = await core.promotions.create(
-            body, idempotency_key=f"jb:regional:{actor.member_id}:{request_key}"
-        )
+        created = await core.promotions.create(body, idempotency_key=key)
     except IdempotencyConflict:
         raise RegionalRefused("invalid", "this request key was used for another campaign") from None
     except ValidationFailed as exc:
@@ -133,19 +144,30 @@ async def create_campaign(
     return RegionalCampaign(view_of(created, datetime.now(created.starts_at.tzinfo)), _codes(created, by_id))
 
 
-async def stop_campaign(core: Any, actor: Operator, campaign_id: int, now: datetime) -> RegionalCampaign:
+async def campaign(core: Any, campaign_id: int, now: datetime) -> RegionalCampaign:
     by_id, _ = await _regions(core)
     try:
         promotion = await core.promotions.get(campaign_id)
     except NotFound:
         raise RegionalRefused("not_found", str(campaign_id)) from None
-    codes = _codes(promotion, by_id)
-    if promotion.kind not in KINDS or not can(actor, "see", codes):
-        raise RegionalRefused("not_found", str(campaign_id))  # another region's: not even shown
-    if not can(actor, "stop", codes):
-        raise RegionalRefused("other_region", ",".join(codes))
+    if promotion.kind not in KINDS:
+        raise RegionalRefused("not_found", str(campaign_id))
+    return RegionalCampaign(view_of(promotion, now), _codes(promotion, by_id))
+
+
+async def stop(core: Any, found: RegionalCampaign, now: datetime) -> RegionalCampaign:
+    """Stop it now (no policy here)."""
     try:
-        stopped = await core.promotions.stop(campaign_id)
+        stopped = await core.promotions.stop(found.campaign.id)
     except CoreError as exc:
         raise RegionalRefused("invalid", str(exc)) from None
-    return RegionalCampaign(view_of(stopped, now), codes)
+    return RegionalCampaign(view_of(stopped, now), found.region_codes)
+
+
+async def stop_campaign(core: Any, actor: Operator, campaign_id: int, now: datetime) -> RegionalCampaign:
+    found = await campaign(core, campaign_id, now)
+    if not can(actor, "see", found.region_codes):
+        raise RegionalRefused("not_found", str(campaign_id))  # another region's: not even shown
+    if not can(actor, "stop", found.region_codes):
+        raise RegionalRefused("other_region", ",".join(found.region_codes))
+    return await stop(core, found, now)

@@ -100,13 +100,26 @@ async def publish(
     """Publish the next version of ``region_code``'s home (``*``: the default, HQ only)."""
     if not can(actor, "publish", (region_code,) if region_code != DEFAULT else ()):
         raise RegionalRefused("other_region", region_code)
+    return await publish_version(session, actor.tenant_id, region_code, layout, by=actor.member_id, now=now)
+
+
+async def publish_version(
+    session: AsyncSession,
+    tenant_id: int,
+    region_code: str,
+    layout: Any,
+    *,
+    by: int | None,
+    now: datetime | None = None,
+) -> Published:
+    """Insert the region's next version (no policy here: the caller decided who may)."""
     checked = check_layout(layout)
     now = now or utcnow()
     for _ in range(5):
         latest = (
             await session.execute(
                 select(func.max(Storefront.version)).where(
-                    Storefront.tenant_id == actor.tenant_id, Storefront.region_code == region_code
+                    Storefront.tenant_id == tenant_id, Storefront.region_code == region_code
                 )
             )
         ).scalar_one()
@@ -115,11 +128,11 @@ async def publish(
             async with session.begin_nested():
                 session.add(
                     Storefront(
-                        tenant_id=actor.tenant_id,
+                        tenant_id=tenant_id,
                         region_code=region_code,
                         version=version,
                         layout=orjson.dumps(checked).decode(),
-                        published_by=actor.member_id,
+                        published_by=by,
                         published_at=now,
                     )
                 )
@@ -148,11 +161,18 @@ async def current(session: AsyncSession, tenant_id: int, region_code: str | None
 async def history(session: AsyncSession, actor: Operator, region_code: str) -> list[Published]:
     if not can(actor, "see", (region_code,) if region_code != DEFAULT else ()):
         raise RegionalRefused("other_region", region_code)
+    return await versions(session, actor.tenant_id, region_code)
+
+
+async def versions(
+    session: AsyncSession, tenant_id: int, region_code: str, limit: int = 50
+) -> list[Published]:
     rows = (
         await session.execute(
             select(Storefront)
-            .where(Storefront.tenant_id == actor.tenant_id, Storefront.region_code == region_code)
+            .where(Storefront.tenant_id == tenant_id, Storefront.region_code == region_code)
             .order_by(Storefront.version.desc())
+            .limit(limit)
         )
     ).scalars()
     return [Published(r.region_code, r.version, orjson.loads(r.layout), r.published_at) for r in rows]
