@@ -64,8 +64,8 @@ def _item(view: Any) -> dict[str, Any]:
 
 def _id(request: web.Request) -> int:
     raw = request.match_info["promotion_id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise MpError(ErrorCode.NOT_FOUND, "campaign id")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 2**53 - 1:
+        raise MpError(ErrorCode.NOT_FOUND, "campaign id")  # no such campaign can exist
     return int(raw)
 
 

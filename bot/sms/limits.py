@@ -124,3 +124,13 @@ class LimitedSms:
             if exc.failure in (SmsFailure.MISCONFIGURED, SmsFailure.UNAVAILABLE, SmsFailure.NO_BALANCE):
                 await self.limiter.give_back(phone, client_ip)  # nothing reached the phone
             raise
+
+    # the development outbox's reading side (the demo's console and the tests read codes there);
+    # a provider has none: nothing to read back
+    async def last_text(self, phone: str) -> str | None:
+        reader = getattr(self.inner, "last_text", None)
+        return await reader(phone) if reader is not None else None
+
+    async def messages(self, phone: str) -> list[dict]:
+        reader = getattr(self.inner, "messages", None)
+        return list(await reader(phone)) if reader is not None else []

@@ -115,3 +115,17 @@ async def test_a_send_the_provider_refused_gives_its_slot_back(redis) -> None:
             "13800000003", "t", purpose="bind"
         )
     assert again.value.provider_code == ""  # refused by our own window this time
+
+
+async def test_the_outbox_stays_readable_behind_the_limits(redis) -> None:
+    from bot.ordering.sms import RedisSmsOutbox
+
+    client, keys = redis
+    outbox = RedisSmsOutbox(client, keys)
+    sms = LimitedSms(outbox, SmsLimiter(client, keys, SmsLimits()))
+    await sms.send("13800000001", "验证码 123456", purpose="bind", params={"code": "123456"})
+    assert await sms.last_text("13800000001") == "验证码 123456"
+    assert [m["purpose"] for m in await sms.messages("13800000001")] == ["bind"]
+    assert (
+        await LimitedSms(Recorder(), SmsLimiter(client, keys, SmsLimits())).last_text("13800000001") is None
+    )
