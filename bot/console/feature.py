@@ -24,7 +24,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_operators",
     "bot.console.pages_codes",
     "bot.console.pages_rewards",
-    "bot.console.pages_campaigns",
+    "bot.console.pages_regional",
     "bot.console.pages_account",
 )
 

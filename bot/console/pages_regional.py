@@ -88,7 +88,7 @@ async def campaigns(
     nationwide = can(ctx.actor, "manage", _resource(ctx, "campaigns", "/"))
     return ctx.render(
         request,
-        "campaigns.html",
+        "regional_campaigns.html",
         status=status,
         title="区域活动",
         rows=rows,
