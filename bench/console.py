@@ -8,7 +8,8 @@ the real console (``console_routes()`` in ``create_app``, Redis sessions) on loo
 an HQ admin, a region manager (/r7/) and a distributor (/r7/d38/), and GETs each page ``--runs``
 times. Server time is taken by a middleware around the whole request (session, operator and actor
 resolution, scoped queries, template rendering); the peer is ``SELECT ... WHERE tenant_id = ?
-ORDER BY id DESC LIMIT 21`` on members. The dashboard keeps its numbers a minute per scope, so it
+ORDER BY id DESC LIMIT 21`` on members. Also timed: the batch list and a batch (its ranges and
+forms), sales regions, a store (owner and staff, live binding codes), apps and settings. The dashboard keeps its numbers a minute per scope, so it
 is timed twice: "dashboard (cold)" with that cache emptied before every request, and as served.
 Goal (issue 12): every page p95 under 150 ms.
 
@@ -135,6 +136,12 @@ async def measure(url: str, runs: int) -> list[tuple[str, float, float, float]]:
             listing = await (await client.get("/console/members")).text()
             first_member = re.search(r'href="/console/members/(\d+)"', listing)
             cursor = NEXT.search(listing)
+            batch = re.search(
+                r'href="/console/codes/batches/(\d+)"', await (await client.get("/console/codes")).text()
+            )
+            store = re.search(
+                r'href="/console/stores/(\d+)"', await (await client.get("/console/stores")).text()
+            )
             pages = {
                 "dashboard (cold)": "/console/",
                 "dashboard": "/console/",
@@ -146,6 +153,12 @@ async def measure(url: str, runs: int) -> list[tuple[str, float, float, float]]:
                 "stores": "/console/stores",
                 "audit": "/console/audit" if who != "distributor" else None,
                 "operators": "/console/operators" if who != "distributor" else None,
+                "batches": "/console/codes",
+                "batch": f"/console/codes/batches/{batch.group(1)}" if batch else None,
+                "sales regions": "/console/codes/regions",
+                "store": f"/console/stores/{store.group(1)}" if store else None,
+                "apps": "/console/apps" if who == "hq" else None,
+                "settings": "/console/settings" if who != "distributor" else None,
             }
             for name, path in pages.items():
                 if path is None:

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     # Inbound message log rows older than this are deleted by the retention job.
     message_log_retention_days: int = Field(default=30, ge=1, le=3650)
+    # analytics (bot/analytics): raw behaviour events kept this long; archived weekly reports' files
+    analytics_retention_days: int = Field(default=400, ge=7, le=3650)
+    report_archive_dir: str = "var/reports"
     dedupe_done_ttl_seconds: int = Field(default=300, ge=30)
     # A claimed message whose handler neither answered nor deferred within this is presumed dead
     # (its process killed): a retry takes it over. Keep it above the budget plus a margin.
@@ -200,6 +203,24 @@ class Settings(BaseSettings):
     # Seconds a cached tenant loyalty config is trusted before re-reading it.
     config_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
+    # content (bot/content, docs/content.md): media folder ("" = <database folder>/content), or an
+    # S3-compatible bucket when content_s3_endpoint is set
+    content_dir: str = ""
+    content_s3_endpoint: str = ""
+    content_s3_bucket: str = "jiubot-content"
+    content_s3_region: str = "us-east-1"
+    content_s3_access_key: str = ""
+    content_s3_secret_key: str = ""
+    # days after the first view within which a follow, scan, coupon or order is credited
+    content_window_days: float = Field(default=7.0, gt=0, le=90)
+    # ordering points per attributed event, {"follow": 20, "scan": 10, "coupon": 5, "order": 50},
+    # or per tenant {"<tenant id>": {...}}
+    content_rewards: dict[str, int | dict[str, int]] = Field(default_factory=dict)
+    # the 开播提醒 subscribe template ("" = livestream reminders only inside the 48-hour window)
+    content_live_template_id: str = ""
+    # WeChat's JS-SDK script on share pages (the demo points it at the simulator's stand-in)
+    content_jssdk_url: str = ""
+
     # web
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -245,7 +266,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "wechat_api_base", "public_base_url", "core_url", "order_url", "code_base_url",
+        "wechat_api_base", "public_base_url", "core_url", "order_url", "code_base_url", "content_s3_endpoint",
         "aliyun_sms_endpoint", "tencent_sms_endpoint",
     )
     @classmethod

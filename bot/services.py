@@ -16,7 +16,9 @@ import redis.asyncio as aioredis
 from jinja2 import Environment
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.analytics.runtime import AnalyticsRuntime
 from bot.config import Settings
+from bot.content.runtime import ContentRuntime
 from bot.flows.storage import FlowStorage
 from bot.membership.runtime import MembershipRuntime
 from bot.messages import Inbound
@@ -55,6 +57,8 @@ class Services:
     # Domain runtimes.
     ordering: OrderingRuntime | None = None
     membership: MembershipRuntime | None = None
+    analytics: AnalyticsRuntime | None = None
+    content: ContentRuntime | None = None
     receipt_hooks: list[ReceiptHook] = field(default_factory=list)
     _fixed_texts: dict[str, str] = field(default_factory=dict, repr=False)
 

@@ -301,6 +301,22 @@ async def clock(request: web.Request, sim: Simulator) -> Any:
     return {"now": sim.now()}
 
 
+@routes.post(API + "/jsapi/verify")
+@guarded
+async def jsapi_verify(request: web.Request, sim: Simulator) -> Any:
+    """What ``wx.config`` would answer for a page's signature: ``{"ok": true}`` or false."""
+    body = await body_of(request)
+    ok = sim.check_jsapi_signature(
+        str(body.get("appId", "")),
+        str(body.get("url", "")),
+        str(body.get("nonceStr", "")),
+        str(body.get("timestamp", "")),
+        str(body.get("signature", "")),
+    )
+    # the page that calls wx.config is on another origin (the site under test)
+    return web.json_response({"ok": ok}, headers={"Access-Control-Allow-Origin": "*"})
+
+
 @routes.get(API + "/stats")
 @guarded
 async def stats(request: web.Request, sim: Simulator) -> Any:

@@ -99,6 +99,7 @@ def _demo(args: argparse.Namespace, var: Path) -> int:
         JIUBOT_OAUTH_AUTHORIZE_URL=f"{base}{SIM_PREFIX}/connect/oauth2/authorize",
         JIUBOT_WECHAT_BROWSER_COOKIE=PERSON_COOKIE,
         JIUBOT_CODE_BASE_URL=base,
+        JIUBOT_CONTENT_JSSDK_URL=f"{base}{SIM_PREFIX}/_sim/static/jweixin.js",
     )
     database_url = (
         os.environ.get("JIUBOT_DATABASE_URL") or f"sqlite+aiosqlite:///{var.resolve() / 'jiubot.sqlite3'}"

@@ -37,7 +37,10 @@ def print_banner(base: str, people: list[Any], scene: str | None, store, materia
         [f"  store coupon QR:           {materials.store_coupon_url}"] if materials.store_coupon_url else []
     )
     distributor = (
-        [f"  distributor:               {people[2].name} works for {materials.distributor}; he asks 我的门店"]
+        [
+            f"  distributor:               {people[2].name} works for {materials.distributor}; he asks",
+            "                             我的门店, 素材 (links to forward), 素材数据 (his figures), 直播",
+        ]
         if materials.distributor
         else []
     )

@@ -3,7 +3,8 @@
 * a product batch of bottle codes (a sales region, a points rule for the SKU, the batch, all of
   it activated as shipped to the demo store) and a few scannable code URLs;
 * the demo store's coupon QR (店内扫码领券) for the consumers' campaign of the core;
-* 王经理 as staff of the demo store's distributor (his stores and their orders in chat).
+* 王经理 as staff of the demo store's distributor (his stores and their orders in chat);
+* four weeks of made-up behaviour events and last week's 私域运营报告 (its link is printed).
 
 Everything goes through the same domain functions as the operator commands (``jiubot codes
 ...``), on the demo's own address. Idempotent across runs: the batch is found again by its note
@@ -51,10 +52,23 @@ async def seed_materials(
         )
         coupon_url, coupon_name = await _store_coupon(runtime, core, tenant_id, store.code if store else None)
         distributor = await _distributor(services, core, tenant_id, appid, distributor_openid, store)
+        await _activity(services, tenant_id, store.code if store else None)
     except Exception as exc:  # the demo still runs; the banner says what is missing
         print(f"[demo] could not prepare the demo materials: {type(exc).__name__}: {exc}", file=sys.stderr)
         return Materials()
+    try:  # the content demo is optional: the other materials stand without it
+        await _content(services, tenant_id, product_sku)
+    except Exception as exc:
+        print(f"[demo] could not prepare the demo content: {type(exc).__name__}: {exc}", file=sys.stderr)
     return Materials(f"{product_name}（{product_sku}）", batch_id, urls, coupon_url, coupon_name, distributor)
+
+
+async def _content(services: Services, tenant_id: int, sku: str) -> None:
+    """A published article for 王经理 to forward (「素材」 in chat) and a livestream (「直播」)."""
+    from bot.content.demo import seed_demo_content
+
+    if services.content is not None:
+        await seed_demo_content(services.sessions, tenant_id, sku)
 
 
 async def _core_store(core: Any, code: str) -> Any | None:
@@ -130,3 +144,37 @@ async def _distributor(
         member_id = await members.ensure_member(session, tenant_id, appid, openid)
         await members.assign_role(session, member_id, "distributor_staff", distributor_code=distributor.code)
     return f"{distributor.name}（{distributor.code}）"
+
+
+async def _activity(services: Services, tenant_id: int, store_code: str | None) -> None:
+    """Four weeks of made-up behaviour and last week's 私域运营报告 (bot/analytics/demo_activity.py)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot.analytics.demo_activity import seed_activity
+    from bot.db import session_scope
+    from bot.membership.models import Store
+
+    if services.analytics is None:
+        return
+    async with session_scope(services.sessions) as session:
+        store_id = (
+            await session.scalar(
+                select(Store.id).where(Store.tenant_id == tenant_id, Store.code == store_code)
+            )
+            if store_code
+            else None
+        )
+    token = await seed_activity(
+        services.sessions,
+        tenant_id,
+        store_id=store_id,
+        region=REGION_CODE,
+        archive_dir=services.analytics.archive,
+        now=datetime.now(UTC),
+    )
+    print(
+        f"[demo] weekly report: {services.settings.public_base_url.rstrip('/')}/r/report/{token}",
+        file=sys.stderr,
+    )

@@ -190,10 +190,7 @@ async def make_binding_qr(
             created_by=by,
             ttl_seconds=days * 86400 if days else None,
         )
-    scene = binding.SCENE_PREFIX + token
-    qr = await ctx.wechat.qrcode.create(
-        appid, scene, expire_seconds=days * 86400 if days else None, permanent=days is None
-    )
+    scene, qr = await binding.binding_qr(ctx.wechat.qrcode, appid, token, days)
     return store, scene, qr
 
 
@@ -222,10 +219,8 @@ def cmd_store_revoke(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
 
     async def run() -> int:
-        from sqlalchemy import update
-
-        from bot.db import rowcount, session_scope, utcnow
-        from bot.ordering.models import BindToken
+        from bot.db import session_scope
+        from bot.ordering import binding
 
         async with context(settings, core=True) as ctx:
             store = await find_core_store(ctx.core, args.store) if ctx.core else None
@@ -233,13 +228,8 @@ def cmd_store_revoke(args: argparse.Namespace) -> int:
                 print(f"jiubot: no store {args.store} in the core", file=sys.stderr)
                 return 1
             async with session_scope(ctx.sessions) as session:
-                result = await session.execute(
-                    update(BindToken)
-                    .where(BindToken.tenant_id == ctx.tenant_id, BindToken.core_store_id == store.id)
-                    .where(BindToken.revoked_at.is_(None))
-                    .values(revoked_at=utcnow())
-                )
-        print(f"revoked {rowcount(result)} binding code(s) of {args.store}")
+                revoked = await binding.revoke_tokens(session, ctx.tenant_id, store.id)
+        print(f"revoked {revoked} binding code(s) of {args.store}")
         return 0
 
     return asyncio.run(run())

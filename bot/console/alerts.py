@@ -14,7 +14,7 @@ from bot.console import audit, scope
 from bot.console.policy import Actor
 from bot.membership.code_models import DiversionAlert, FraudFlag
 
-KINDS = {"diversion": DiversionAlert, "fraud": FraudFlag}
+KINDS: dict[str, type[DiversionAlert] | type[FraudFlag]] = {"diversion": DiversionAlert, "fraud": FraudFlag}
 
 
 class ResolveRefused(Exception):

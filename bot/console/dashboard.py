@@ -150,7 +150,7 @@ async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
         scans_today,
         int(row[0]),
         int(row[1]),
-        int(row[2]),
+        int(row[2] or 0),
         new_members,
         diversion,
         fraud,
@@ -164,7 +164,7 @@ def to_json(board: Dashboard) -> bytes:
     return orjson.dumps(board)
 
 
-def from_json(raw: bytes) -> Dashboard:
+def from_json(raw: bytes | str) -> Dashboard:
     doc = orjson.loads(raw)
     doc["scans_week"] = tuple(DayCount(**d) for d in doc["scans_week"])
     doc["as_of"] = datetime.fromisoformat(doc["as_of"])

@@ -7,7 +7,9 @@ adding its module name here (one line), without touching the layout or this pack
 from __future__ import annotations
 
 import importlib
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from aiohttp import web
 
@@ -23,9 +25,16 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_audit",
     "bot.console.pages_operators",
     "bot.console.pages_codes",
+    "bot.console.pages_batches",
+    "bot.console.pages_stores",
+    "bot.console.pages_campaigns",
+    "bot.console.pages_apps",
+    "bot.console.pages_settings",
     "bot.console.pages_rewards",
     "bot.console.pages_regional",
+    "bot.console.pages_content",
     "bot.console.pages_account",
+    "bot.console.pages_reports",  # the analytics feature's weekly reports
 )
 
 
@@ -37,10 +46,15 @@ def build_registry(modules: Sequence[str] = CONSOLE_MODULES) -> ConsoleRegistry:
 
 
 def console_routes(
-    *, clock: Clock = utcnow, modules: Sequence[str] = CONSOLE_MODULES
+    *,
+    clock: Clock = utcnow,
+    modules: Sequence[str] = CONSOLE_MODULES,
+    export_dir: Path | None = None,
 ) -> Callable[[web.Application], None]:
     """The console feature's ``routes`` hook: /console/ as a sub-application, and at start-up
-    (after the runtime exists) its ``ConsoleRuntime`` under ``CONSOLE`` on the main app."""
+    (after the runtime exists) its ``ConsoleRuntime`` under ``CONSOLE`` on the main app.
+    ``export_dir`` holds generated print files (default: the system's temporary directory)."""
+    from bot.console.codegen_jobs import CodegenJobs
     from bot.console.lockout import AddressThrottle
     from bot.console.sessions import SessionStore
     from bot.console.webapp import build_console_app
@@ -60,10 +74,20 @@ def console_routes(
                 throttle=AddressThrottle(services.redis, services.keys, clock=clock),
                 registry=registry,
                 clock=clock,
+                codegen=CodegenJobs(
+                    services.redis,
+                    services.keys,
+                    export_dir or Path(tempfile.gettempdir()) / "jiubot-console-exports",
+                ),
             )
+
+        async def stop(app: web.Application) -> None:
+            if CONSOLE in app:
+                await app[CONSOLE].codegen.aclose()
 
         app.router.add_get(PREFIX, to_console)
         app.add_subapp(PREFIX, build_console_app(registry))
         app.on_startup.append(start)
+        app.on_shutdown.append(stop)  # before the runtime (Redis) closes
 
     return routes

@@ -1,4 +1,4 @@
-"""The console's own tables: operator accounts and the append-only audit log.
+"""The console's own tables: operator accounts, the append-only audit log, one-time form tokens.
 
 ``console_audit_log`` is append-only: migration 0010 installs triggers that refuse UPDATE and
 DELETE on both databases; nothing in the code updates it either.
@@ -70,4 +70,37 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-__all__ = ["AuditEntry", "Operator"]
+class FormToken(Base):
+    """A console form's one-time token, claimed in the transaction of the change it makes: a
+    double-submitted form (or a retry after a timeout) finds its token taken and does nothing."""
+
+    __tablename__ = "console_form_tokens"
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(48))
+    operator_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MenuLayout(Base):
+    """A tenant's Official Account menu as edited in the console (YAML in the layout of
+    ``bot/ordering/menu.yaml``); ``version`` detects concurrent edits, ``pushed_at`` says whether
+    WeChat has this version."""
+
+    __tablename__ = "console_menus"
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    appid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    layout: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+__all__ = ["AuditEntry", "FormToken", "MenuLayout", "Operator"]

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend_client import CoreClient
+from backend_client import CoreClient, Store
 from bot.console.org_models import OrgNode
 from bot.console.policy import ROLE_SCOPES, ROLES, TENANT_SCOPE, Actor, Scope, grantable
 from bot.db import is_postgres, session_scope, utcnow
@@ -82,7 +82,7 @@ async def fetch_tree(client: CoreClient) -> tuple[list[NodeSpec], tuple[int, ...
     """Every node of the core's tree (nothing is written here), and the ids of orphan stores."""
     regions = await client.org.regions()
     distributors = await client.org.distributors()
-    stores = []
+    stores: list[Store] = []
     cursor: str | None = None
     while True:
         page = await client.org.stores(cursor=cursor, limit=STORE_PAGE)

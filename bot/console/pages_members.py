@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -21,7 +22,7 @@ async def members(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     q = request.query.get("q", "")[:64]
     role = request.query.get("role", "")[:24]
     cursor = request.query.get("cursor") or None
-    values = {"q": q, "role": role, "rows": (), "next_cursor": None, "error": None}
+    values: dict[str, Any] = {"q": q, "role": role, "rows": (), "next_cursor": None, "error": None}
     status = 200
     try:
         query = repository.MemberQuery.parse(q, role)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console import accounts, audit, org, scope
 from bot.console.context import PageContext
@@ -34,7 +35,7 @@ def _grantable_roles(ctx: PageContext) -> list[str]:
     return [r for r in GRANTS[ctx.actor.role] if role_within(r, ctx.actor.role)]
 
 
-async def _scope_options(session, ctx: PageContext) -> list[ScopeOption]:  # type: ignore[no-untyped-def]
+async def _scope_options(session: AsyncSession, ctx: PageContext) -> list[ScopeOption]:
     """The actor's own node and the active regions and distributors below it, in tree order (one
     query: a tenant has tens of regions and hundreds of distributors)."""
     actor = ctx.actor

@@ -215,7 +215,7 @@ async def create(request: web.Request, ctx: PageContext) -> web.StreamResponse:
             },
             origin=ctx.origin,
         )
-    raise web.HTTPSeeOther(f"{request.app.router['campaigns'].url_for()}?done=campaign_created")
+    raise web.HTTPSeeOther(f"{request.app.router['regional-campaigns'].url_for()}?done=campaign_created")
 
 
 async def stop(request: web.Request, ctx: PageContext) -> web.StreamResponse:
@@ -248,7 +248,7 @@ async def stop(request: web.Request, ctx: PageContext) -> web.StreamResponse:
             after={"status": stopped.campaign.status},
             origin=ctx.origin,
         )
-    raise web.HTTPSeeOther(f"{request.app.router['campaigns'].url_for()}?done=campaign_stopped")
+    raise web.HTTPSeeOther(f"{request.app.router['regional-campaigns'].url_for()}?done=campaign_stopped")
 
 
 # storefronts ------------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ async def publish(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     except RegionalRefused as exc:
         return await storefronts(request, ctx, status=400, error=exc.detail or exc.reason, draft=draft)
     raise web.HTTPSeeOther(
-        f"{request.app.router['storefronts'].url_for()}?region={region}&done=storefront_published"
+        f"{request.app.router['regional-storefronts'].url_for()}?region={region}&done=storefront_published"
     )
 
 
@@ -341,7 +341,7 @@ def register_pages(registry: ConsoleRegistry) -> None:
             ("read", "campaigns"),
             campaigns,
             order=30,
-            name="campaigns",
+            name="regional-campaigns",
         )
     )
     registry.add(
@@ -353,7 +353,7 @@ def register_pages(registry: ConsoleRegistry) -> None:
             create,
             method="POST",
             nav=False,
-            name="campaign-create",
+            name="regional-campaign-create",
         )
     )
     registry.add(
@@ -375,7 +375,7 @@ def register_pages(registry: ConsoleRegistry) -> None:
             ("read", "content"),
             storefronts,
             order=20,
-            name="storefronts",
+            name="regional-storefronts",
         )
     )
     registry.add(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from bot.console import rewards
+from bot.console import reward_push, rewards
 from bot.console.context import PageContext
 from bot.console.policy import Resource, can
 from bot.console.registry import ConsolePage, ConsoleRegistry
@@ -54,6 +54,7 @@ async def act(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     if not can(ctx.actor, "write", Resource("rewards", ctx.actor.tenant_id, ctx.actor.scope.path)):
         return ctx.render(request, "error.html", status=403, title="无权操作", error="forbidden")
     now = ctx.runtime.clock()
+    carrier = tracking = ""
     try:
         async with session_scope(ctx.db) as session:
             if action == "fulfil":
@@ -68,6 +69,8 @@ async def act(request: web.Request, ctx: PageContext) -> web.StreamResponse:
         return await orders(
             request, ctx, status=409 if exc.field == "row" else 400, row_error=(order.id, exc.code)
         )
+    status = "fulfilled" if action == "fulfil" else "cancelled"
+    await reward_push.push_status(ctx.services, order, status, carrier=carrier, tracking=tracking)
     done = "shipped" if action == "fulfil" else "order_cancelled"
     raise web.HTTPSeeOther(f"{request.app.router['rewards'].url_for()}?done={done}")
 

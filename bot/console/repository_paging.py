@@ -18,10 +18,13 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 T = TypeVar("T")
 Key = int | str | datetime
+# a mapped attribute (``Member.id``) or any column expression
+Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -80,13 +83,17 @@ def decode_cursor(cursor: str, key_type: type) -> tuple[Key, int]:
     tags = {int: "i", str: "s", datetime: "t"}
     if tag != tags.get(key_type):
         raise BadQuery("cursor", "wrong_list")
+    key: Key
     if tag == "t":
+        if not isinstance(value, str):
+            raise BadQuery("cursor", "malformed")
         try:
-            key: Key = datetime.fromisoformat(value) if isinstance(value, str) else None  # type: ignore[assignment]
+            when = datetime.fromisoformat(value)
         except ValueError:
             raise BadQuery("cursor", "malformed") from None
-        if key is None or key.tzinfo is None:
+        if when.tzinfo is None:
             raise BadQuery("cursor", "malformed")
+        key = when
     elif (tag == "i" and type(value) is not int) or (tag == "s" and not isinstance(value, str)):
         raise BadQuery("cursor", "malformed")
     else:
@@ -94,9 +101,7 @@ def decode_cursor(cursor: str, key_type: type) -> tuple[Key, int]:
     return key, row_id
 
 
-def after(
-    key_col: ColumnElement[Any], id_col: ColumnElement[Any], key: Key, row_id: int, *, descending: bool
-) -> ColumnElement[bool]:
+def after(key_col: Column, id_col: Column, key: Key, row_id: int, *, descending: bool) -> ColumnElement[bool]:
     """Rows strictly after (key, id) in the list's order."""
     if descending:
         return or_(key_col < key, and_(key_col == key, id_col < row_id))
@@ -105,10 +110,10 @@ def after(
 
 async def fetch_page(
     session: Any,
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     *,
-    key_col: ColumnElement[Any],
-    id_col: ColumnElement[Any],
+    key_col: Column,
+    id_col: Column,
     key_type: type,
     cursor: str | None,
     limit: int,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console import audit, scope
@@ -39,7 +39,7 @@ class OrderRow:
     created_at: datetime
 
 
-def _stmt(actor: Actor):  # type: ignore[no-untyped-def]
+def _stmt(actor: Actor) -> Select[RedemptionOrder, str]:
     return (
         select(RedemptionOrder, RewardItem.name)
         .join(RewardItem, RewardItem.id == RedemptionOrder.item_id)
@@ -48,7 +48,7 @@ def _stmt(actor: Actor):  # type: ignore[no-untyped-def]
     )
 
 
-def _row(row) -> OrderRow:  # type: ignore[no-untyped-def]
+def _row(row: Row[RedemptionOrder, str]) -> OrderRow:
     o, name = row
     return OrderRow(o.id, o.member_id, name, o.quantity, o.points, o.status, o.note, o.created_at)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.console.codegen_jobs import CodegenJobs
 from bot.console.lockout import AddressThrottle
 from bot.console.registry import ConsoleRegistry
 from bot.console.sessions import Clock, SessionStore
@@ -21,6 +22,7 @@ class ConsoleRuntime:
     throttle: AddressThrottle
     registry: ConsoleRegistry
     clock: Clock
+    codegen: CodegenJobs
 
 
 CONSOLE = web.AppKey("console", ConsoleRuntime)

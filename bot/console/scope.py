@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.console.org_models import OrgNode
 from bot.console.policy import Actor
+from bot.console.repository_paging import Column
 from bot.membership.models import (
     CodeBatch,
     CodeRange,
@@ -151,9 +152,9 @@ def alerts_clause(actor: Actor) -> ColumnElement[bool]:
 
 def node_clause(
     actor: Actor,
-    tenant_col: ColumnElement[Any],
-    kind_col: ColumnElement[Any],
-    core_id_col: ColumnElement[Any],
+    tenant_col: Column,
+    kind_col: Column,
+    core_id_col: Column,
 ) -> ColumnElement[bool]:
     """For a table naming a node by (kind, core id): the actor's tenant and subtree."""
     clause = tenant_col == actor.tenant_id

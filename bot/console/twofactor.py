@@ -63,6 +63,10 @@ class Challenge:
     openid: str  # who scanned, "" until then
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _key(keys: Keys, nonce: str) -> str:
     return keys("console", "2fa", nonce)
 
@@ -103,7 +107,7 @@ async def load(redis: aioredis.Redis, keys: Keys, nonce: str) -> Challenge | Non
     raw = await redis.hgetall(_key(keys, nonce))
     if not raw:
         return None
-    data = {k.decode(): v.decode() for k, v in raw.items()}
+    data = {_text(k): _text(v) for k, v in raw.items()}
     return Challenge(
         nonce,
         data["purpose"],

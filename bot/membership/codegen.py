@@ -12,7 +12,7 @@ import csv
 import io
 import zipfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import IO
@@ -22,6 +22,10 @@ from bot.membership.codes import sign, url
 # segno picks the best of 8 masks by scoring each (~4x the work); any mask is valid per
 # ISO/IEC 18004 and decoders read all of them, so a fixed one is used for speed.
 DEFAULT_MASK = 4
+PROGRESS_EVERY = 1000  # rows between progress callbacks of write_csv
+
+# told the number of codes written so far (called from the writing thread)
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +41,17 @@ def iter_codes(job: Job, start: int, count: int) -> Iterator[tuple[int, str]]:
         yield serial, sign(job.key, job.tenant_id, job.batch_id, serial)
 
 
-def write_csv(out: IO[str], job: Job, start: int, count: int) -> int:
+def write_csv(out: IO[str], job: Job, start: int, count: int, *, progress: Progress | None = None) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["batch", "serial", "code", "url"])
     written = 0
     for serial, code in iter_codes(job, start, count):
         writer.writerow([job.batch_id, serial, code, url(job.base_url, code)])
         written += 1
+        if progress is not None and written % PROGRESS_EVERY == 0:
+            progress(written)
+    if progress is not None:
+        progress(written)
     return written
 
 
@@ -69,6 +77,7 @@ def write_zip(
     workers: int = 2,
     chunk: int = 250,
     mask: int | None = DEFAULT_MASK,
+    progress: Progress | None = None,
 ) -> int:
     written = 0
     pending: deque[Future[list[tuple[str, bytes]]]] = deque()
@@ -90,5 +99,7 @@ def write_zip(
             for name, svg in pending.popleft().result():
                 archive.writestr(name, svg)
                 written += 1
+            if progress is not None:
+                progress(written)
             fill()
     return written

@@ -6,6 +6,7 @@ group, and ``openapi.yaml`` documents them all (``tests/miniapp/test_openapi.py`
   rewards, coupons -- ``membership.py``, ``rewards.py``, ``coupons.py``.
 * ``add_ordering_routes`` (feature ``core``): store binding, catalog, cart, quote, orders --
   ``ordering.py``, ``cart.py``, ``orders.py``.
+* ``add_analytics_routes`` (feature ``analytics``): behaviour events -- ``events.py``.
 * ``add_regional_routes`` (feature ``regional``): campaigns, the store's account, the regional
   home -- ``promotions.py``.
 
@@ -36,6 +37,12 @@ def add_ordering_routes(app: web.Application) -> None:
 
     for table in (ordering.routes, cart.routes, orders.routes):
         app.router.add_routes(table)
+
+
+def add_analytics_routes(app: web.Application) -> None:
+    from bot.miniapp import events
+
+    app.router.add_routes(events.routes)
 
 
 def add_regional_routes(app: web.Application) -> None:

@@ -17,6 +17,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
@@ -93,6 +94,38 @@ async def create_token(
     )
     await session.flush()
     return token
+
+
+class QrCodes(Protocol):
+    """WeChat's parametric QR API (``WeChatClient.qrcode``; ordering does not import bot.wechat)."""
+
+    async def create(
+        self, appid: str, scene: int | str, *, expire_seconds: int | None = None, permanent: bool = False
+    ) -> Any: ...
+
+
+async def binding_qr(qrcodes: QrCodes, appid: str, token: str, days: int | None) -> tuple[str, Any]:
+    """(the scene, WeChat's QR code) of a binding token made by ``create_token``: a temporary QR
+    for ``days``, or a permanent one when None (what ``jiubot store qr`` and the console show)."""
+    scene = SCENE_PREFIX + token
+    qr = await qrcodes.create(
+        appid, scene, expire_seconds=days * 86400 if days else None, permanent=days is None
+    )
+    return scene, qr
+
+
+async def revoke_tokens(
+    session: AsyncSession, tenant_id: int, core_store_id: int, *, now: datetime | None = None
+) -> int:
+    """Revoke every binding code of a store that is not revoked yet (owner and staff); how many."""
+    result = await session.execute(
+        update(BindToken)
+        .where(BindToken.tenant_id == tenant_id, BindToken.core_store_id == core_store_id)
+        .where(BindToken.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
 
 
 async def read_token(session: AsyncSession, token: str, *, now: datetime | None = None) -> TokenInfo:

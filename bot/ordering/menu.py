@@ -46,7 +46,10 @@ def _fill(value: Any, values: dict[str, str]) -> Any:
     return value
 
 
-def _button(raw: dict[str, Any], values: dict[str, str], *, sub: bool, problems: list[str]) -> dict | None:
+def _button(raw: Any, values: dict[str, str], *, sub: bool, problems: list[str]) -> dict | None:
+    if not isinstance(raw, dict):
+        problems.append(f"a button must be a mapping, not {raw!r}"[:120])
+        return None
     when = raw.get("when")
     if when and not values.get(str(when)):
         return None
@@ -56,7 +59,8 @@ def _button(raw: dict[str, Any], values: dict[str, str], *, sub: bool, problems:
         problems.append(f"button {name!r}: the name must be 1-{limit} bytes")
     out: dict[str, Any] = {"name": name}
     if "sub_button" in raw:
-        subs = [b for b in (_button(s, values, sub=True, problems=problems) for s in raw["sub_button"]) if b]
+        listed = raw["sub_button"] if isinstance(raw["sub_button"], list) else []
+        subs = [b for b in (_button(s, values, sub=True, problems=problems) for s in listed) if b]
         if not 1 <= len(subs) <= 5:
             problems.append(f"menu {name!r}: 1-5 sub-buttons")
         out["sub_button"] = subs
@@ -78,16 +82,29 @@ def _button(raw: dict[str, Any], values: dict[str, str], *, sub: bool, problems:
 
 def build_menu(values: dict[str, str], path: Path = MENU_PATH) -> list[dict[str, Any]]:
     """The ``button`` list for ``/cgi-bin/menu/create``; raises MenuInvalid."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return build_menu_text(path.read_text(encoding="utf-8"), values, source=str(path))
+
+
+def default_layout(path: Path = MENU_PATH) -> str:
+    """The shipped layout (the console's menu editor starts from it)."""
+    return path.read_text(encoding="utf-8")
+
+
+def build_menu_text(text: str, values: dict[str, str], *, source: str = "menu") -> list[dict[str, Any]]:
+    """``build_menu`` of a layout given as YAML text (the console's editor); raises MenuInvalid."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MenuInvalid(source, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from None
     problems: list[str] = []
     raw = data.get("button") if isinstance(data, dict) else None
     if not isinstance(raw, list):
-        raise MenuInvalid(str(path), ["expected a mapping with a 'button' list"])
+        raise MenuInvalid(source, ["expected a mapping with a 'button' list"])
     buttons = [b for b in (_button(r, values, sub=False, problems=problems) for r in raw) if b]
     if not 1 <= len(buttons) <= 3:
         problems.append("the menu has 1-3 top-level buttons")
     if problems:
-        raise MenuInvalid(str(path), problems)
+        raise MenuInvalid(source, problems)
     return buttons
 
 

@@ -7,9 +7,10 @@ Importing this module is cheap: each part is resolved when the app or a command 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.wiring import core, membership, regional, wechat
+from bot.wiring import analytics, content, core, membership, regional, wechat
 from bot.wiring.feature import Feature
 
 if TYPE_CHECKING:
@@ -50,6 +51,12 @@ def _distributor_routers() -> Sequence[Router]:
     return (router,)
 
 
+def _content_routers() -> Sequence[Router]:
+    from bot.handlers.content import router  # also registers the cs: follow scene
+
+    return (router,)
+
+
 def _ordering_routers() -> Sequence[Router]:
     from bot.handlers.ordering import router  # also registers the bind: scene
 
@@ -70,6 +77,16 @@ MEMBERSHIP = Feature(
 )
 # a distributor's 我的门店 / 我的订单, before chat ordering reads them as a store owner's
 DISTRIBUTOR = Feature("distributor", routers=_distributor_routers)
+# brand content forwarded by distributors and stores, attribution, livestreams (素材 / 直播)
+CONTENT = Feature(
+    "content",
+    routers=_content_routers,
+    setup=content.setup,
+    routes=content.routes,
+    jobs=content.jobs,
+    cli=("bot.commands.content",),
+    migrations=Path(__file__).parent.parent / "content" / "migrations",
+)
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli=("bot.ordering.cli",))
 
@@ -94,4 +111,17 @@ CONSOLE = Feature(
     "console", routes=_console_routes, jobs=_console_jobs, cli=("bot.commands.console", "bot.commands.org")
 )
 
-FEATURES: tuple[Feature, ...] = (WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, REGIONAL, ORDERING, CONSOLE)
+
+# behaviour events, rollups, funnels, sell-through (动销) and the weekly report
+ANALYTICS = Feature(
+    "analytics",
+    setup=analytics.setup,
+    routes=analytics.routes,
+    jobs=analytics.jobs,
+    cli=("bot.commands.analytics",),
+    migrations=analytics.MIGRATIONS,
+)
+
+FEATURES: tuple[Feature, ...] = (
+    WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, CONTENT, REGIONAL, ORDERING, CONSOLE, ANALYTICS
+)

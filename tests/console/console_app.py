@@ -81,13 +81,13 @@ class ConsoleApp:
 
 @pytest.fixture
 def console_app(aiohttp_client, make_settings, monkeypatch):
-    async def build(**overrides) -> ConsoleApp:  # type: ignore[no-untyped-def]
+    async def build(*, extra_features=(), **overrides) -> ConsoleApp:  # type: ignore[no-untyped-def]
         monkeypatch.setenv("JIUBOT_CODE_KEY", "console-test-code-key-0123456789abcdef")
         monkeypatch.setenv("JIUBOT_CODE_BASE_URL", "https://jb.example.cn")
         clock = FakeClock.real_now()
         app = create_app(
             make_settings(**overrides),
-            features=[MEMBERSHIP, Feature("console", routes=console_routes(clock=clock))],
+            features=[*extra_features, MEMBERSHIP, Feature("console", routes=console_routes(clock=clock))],
             background=False,
         )
         client = await aiohttp_client(app)

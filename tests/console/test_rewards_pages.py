@@ -1,6 +1,7 @@
 """Redemption fulfilment on both databases: HQ ships an order with carrier and tracking number
-(status, note, audit entry), a second shipment of the same order is refused, bad input changes
-nothing, cancelling returns the points; a region manager (rewards read-only) cannot act."""
+(status, note, audit entry, a service notice to the member), a second shipment of the same
+order is refused, bad input changes nothing, cancelling returns the points; a region manager
+(rewards read-only) cannot act."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.console.models import AuditEntry
 from bot.db import session_scope
 from bot.membership import ledger, points, redemption
 from bot.membership.ledger_models import CONSUMPTION
+from bot.membership.models import MemberIdentity
 from bot.membership.reward_models import RedemptionOrder
 from tests.console.test_web import _tree
 
@@ -21,6 +23,9 @@ CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
 async def _orders(c) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
     member = await c.member("reward-member-openid-0001")
     async with session_scope(c.services.sessions) as session:
+        await session.execute(  # he follows the Official Account: status notices can reach him
+            MemberIdentity.__table__.update().where(MemberIdentity.member_id == member).values(following=True)
+        )
         await points.credit_member(
             session, c.tenant_id, member, kind=CONSUMPTION, delta=1000, category=ledger.EARN,
             source_kind="test", source_id="seed",
@@ -64,6 +69,15 @@ async def test_hq_ships_and_cancels_orders(console_app):
         assert (await points.summary(session, member)).consumption == 1000 - 300
         actions = (await session.execute(select(AuditEntry.action).order_by(AuditEntry.id))).scalars().all()
     assert [a for a in actions if a.startswith("reward.")] == ["reward.fulfil", "reward.cancel"]
+    # the member heard of both, once each (the refused and the repeated shipment pushed nothing)
+    pushed = [
+        (r.member_id, purpose, key, doc["text"]) for r, purpose, key, doc in c.services.notifier.notified
+    ]
+    assert [(m, p, k.rsplit(":", 1)[0]) for m, p, k, _ in pushed] == [
+        (member, "service", f"redemption:{ship}:fulfilled"),
+        (member, "service", f"redemption:{drop}:cancelled"),
+    ]
+    assert "顺丰速运" in pushed[0][3] and "SF1234567890" in pushed[0][3] and "300 积分已退回" in pushed[1][3]
 
 
 async def test_a_region_manager_cannot_ship(console_app):

@@ -43,4 +43,28 @@
         .catch(function () { /* keep polling */ });
     }, 1500);
   });
+  // long jobs (code generation): poll the job's JSON until it is done, then show the downloads
+  document.querySelectorAll("[data-progress]").forEach(function (el) {
+    var bar = el.querySelector("progress");
+    var text = el.querySelector("[data-job-text]");
+    var links = el.querySelector("[data-job-links]");
+    function tick() {
+      fetch(el.getAttribute("data-progress"), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (doc) {
+          bar.value = doc.percent;
+          if (doc.state === "done") {
+            text.textContent = "已完成";
+            links.hidden = false;
+          } else if (doc.state === "failed") {
+            text.textContent = "生成失败，请重试";
+          } else {
+            text.textContent = "生成中 " + doc.percent + "%";
+            window.setTimeout(tick, 800);
+          }
+        })
+        .catch(function () { window.setTimeout(tick, 2000); });
+    }
+    if (!links || links.hidden) { tick(); }
+  });
 })();

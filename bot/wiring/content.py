@@ -1,0 +1,67 @@
+"""The content feature: library, share pages, attribution, radar, livestreams.
+
+Onto ``services``: ``content`` (``ContentRuntime``: media storage, token key, reward rules).
+Routes: the H5 share/poster/library/live pages and the mini-program content API. Jobs: the
+attribution sweep (every minute), livestream reminders (every minute, T-15), the radar digest
+(every 30 minutes).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.wiring.feature import Runtime
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.scheduler import Scheduler
+    from bot.services import Services
+
+
+async def setup(runtime: Runtime) -> None:
+    from bot.content.runtime import ContentRuntime
+
+    runtime.services.content = ContentRuntime.from_settings(runtime.settings)
+
+
+def routes(app: web.Application) -> None:
+    from bot.miniapp import content as mp_content
+    from bot.web import content_pages
+
+    app.router.add_routes(content_pages.routes)
+    app.router.add_routes(mp_content.routes)
+
+
+def _oa_appid(services: Services) -> str:
+    return next((a.appid for a in services.registry.all() if a.kind == "oa"), services.settings.oa_appid)
+
+
+def jobs(scheduler: Scheduler, services: Services) -> None:
+    from bot.content import jobs as content_jobs
+
+    content = services.content
+    if content is None:
+        return
+
+    async def sweep() -> None:
+        await content_jobs.sweep_all(services.sessions, content)
+
+    async def remind() -> None:
+        await content_jobs.remind(
+            services.sessions,
+            services.notifier,
+            content,
+            oa_appid=_oa_appid(services),
+            base_url=services.settings.public_base_url,
+            render=services.text,
+        )
+
+    async def digest() -> None:
+        await content_jobs.digest(
+            services.sessions, services.notifier, oa_appid=_oa_appid(services), render=services.text
+        )
+
+    scheduler.every("content-sweep", 60, sweep)
+    scheduler.every("content-live-reminders", 60, remind)
+    scheduler.every("content-radar-digest", 1800, digest)
