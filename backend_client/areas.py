@@ -192,15 +192,28 @@ class Promotions(_Area):
         kind: str | None = None,
         status: str | None = None,
         sku: str | None = None,
+        store_id: int | None = None,
         cursor: str | None = None,
         limit: int = 20,
     ) -> m.PromotionPage:
+        """Newest first; ``store_id``: only those whose audience includes the store."""
         return await self._get(
-            m.PromotionPage, "/v1/promotions", kind=kind, status=status, sku=sku, cursor=cursor, limit=limit
+            m.PromotionPage,
+            "/v1/promotions",
+            kind=kind,
+            status=status,
+            sku=sku,
+            store_id=store_id,
+            cursor=cursor,
+            limit=limit,
         )
 
     async def get(self, promotion_id: int) -> m.Promotion:
         return await self._get(m.Promotion, f"/v1/promotions/{int(promotion_id)}")
+
+    async def stop(self, promotion_id: int) -> m.Promotion:
+        """End the promotion now; stopping twice returns the stopped promotion (retried like a read)."""
+        return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/stop", {}, safe=True)
 
     async def join_group(
         self, promotion_id: int, store_id: int, bottles: int, *, idempotency_key: str

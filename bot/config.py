@@ -164,6 +164,27 @@ class Settings(BaseSettings):
     bind_qr_days: int = Field(default=30, ge=1, le=30)
     # SMS verification codes for binding expire after this
     sms_code_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    # Who sends SMS (bot/sms): "outbox" keeps them in Redis (demo, tests); "aliyun" or "tencent"
+    # sends through the provider's API with the keys below. Providers send approved templates
+    # only: sms_templates maps a purpose to the template ("bind=SMS_123456789"), and each
+    # template gets the message's parameters (a code template: its one variable is the code).
+    sms_provider: Literal["outbox", "aliyun", "tencent"] = "outbox"
+    sms_sign_name: str = ""
+    sms_templates: dict[str, str] = Field(default_factory=dict)
+    sms_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    aliyun_sms_access_key_id: str = ""
+    aliyun_sms_access_key_secret: str = ""
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    tencent_sms_secret_id: str = ""
+    tencent_sms_secret_key: str = ""
+    tencent_sms_app_id: str = ""  # SmsSdkAppId, e.g. 1400006666
+    tencent_sms_region: str = "ap-guangzhou"
+    tencent_sms_endpoint: str = "https://sms.tencentcloudapi.com"
+    # Verification codes sent at most this often, per phone number and per client IP address
+    # (fixed windows in Redis; the IP limit applies where a request has one: HTTP, not chat).
+    sms_per_phone_hour: int = Field(default=5, ge=1, le=1000)
+    sms_per_phone_day: int = Field(default=10, ge=1, le=10_000)
+    sms_per_ip_hour: int = Field(default=20, ge=1, le=100_000)
 
     # membership (bot/membership): deployment knobs; the per-tenant business rules (caps, points,
     # tiers) are rows, see bot/membership/loyalty_config.py and `jiubot membership`.
@@ -258,7 +279,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "wechat_api_base", "public_base_url", "core_url", "order_url", "code_base_url", "content_s3_endpoint"
+        "wechat_api_base", "public_base_url", "core_url", "order_url", "code_base_url", "content_s3_endpoint",
+        "aliyun_sms_endpoint", "tencent_sms_endpoint",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -311,6 +333,21 @@ class Settings(BaseSettings):
                 raise ValueError("JIUBOT_OA_TOKEN is required when JIUBOT_OA_APPID is set")
             if self.oa_mode != "plain" and not self.oa_aes_key:
                 raise ValueError(f"JIUBOT_OA_AES_KEY is required when JIUBOT_OA_MODE={self.oa_mode}")
+        return self
+
+    @model_validator(mode="after")
+    def _sms_complete(self) -> Settings:
+        needed = {
+            "aliyun": ("aliyun_sms_access_key_id", "aliyun_sms_access_key_secret", "sms_sign_name"),
+            "tencent": (
+                "tencent_sms_secret_id", "tencent_sms_secret_key", "tencent_sms_app_id", "sms_sign_name",
+            ),
+        }.get(self.sms_provider, ())
+        missing = [f"JIUBOT_{name.upper()}" for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} required when JIUBOT_SMS_PROVIDER={self.sms_provider}")
+        if self.sms_provider != "outbox" and "bind" not in self.sms_templates:
+            raise ValueError('JIUBOT_SMS_TEMPLATES needs a "bind" template (e.g. {"bind": "SMS_123456789"})')
         return self
 
     @model_validator(mode="after")

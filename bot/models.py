@@ -2,6 +2,7 @@
 
 from bot.analytics import models as analytics_models
 from bot.automation import models as automation_models
+from bot.campaigns import models as regional_models
 from bot.console import models as console_models
 from bot.console import org_models as console_org_models
 from bot.content import models as content_models
@@ -23,6 +24,7 @@ __all__ = [
     "membership_models",
     "messaging_models",
     "ordering_models",
+    "regional_models",
     "tenancy_models",
     "wechat_models",
 ]

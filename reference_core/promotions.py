@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reference_core import cursor as cursors
 from reference_core import engine
 from reference_core.errors import not_found, validation
-from reference_core.models import GroupParticipant, Product, Promotion, Region, Warehouse
+from reference_core.models import GroupParticipant, Product, Promotion, Region, Store, Warehouse
 from reference_core.schemas import promotions as s
 
 
@@ -161,6 +161,18 @@ async def get(session: AsyncSession, tenant_id: int, promotion_id: int, now: dat
     return (await views(session, [row], now))[0]
 
 
+async def stop(session: AsyncSession, tenant_id: int, promotion_id: int, now: datetime) -> s.Promotion:
+    row = await session.scalar(
+        select(Promotion).where(Promotion.tenant_id == tenant_id, Promotion.id == promotion_id)
+    )
+    if row is None:
+        raise not_found("promotion", promotion_id)
+    row.status = "stopped"
+    row.ends_at = min(row.ends_at, max(now, row.starts_at))  # it ends now: nothing prices it any more
+    await session.flush()
+    return (await views(session, [row], now))[0]
+
+
 async def listing(
     session: AsyncSession, tenant_id: int, query: s.PromotionQuery, now: datetime
 ) -> s.PromotionPage:
@@ -181,12 +193,25 @@ async def listing(
         else:
             item = engine.Item(0, product.id, product.sku, product.category, 0, 1, 1, 0, 0)
             rows = [r for r in rows if _touches(r, item)]
+    if query.store_id is not None:
+        store = await session.scalar(
+            select(Store).where(Store.tenant_id == tenant_id, Store.id == query.store_id)
+        )
+        if store is None:
+            raise not_found("store", query.store_id)
+        rows = [r for r in rows if open_to(r, store.region_id, store.tier)]
     page = rows[offset : offset + query.limit]
     more = len(rows) > offset + query.limit
     return s.PromotionPage(
         items=await views(session, page, now),
         next_cursor=cursors.encode(offset + query.limit) if more else None,
     )
+
+
+def open_to(row: Promotion, region_id: int, tier: str) -> bool:
+    """The store's region and tier are in the promotion's audience (empty lists: everyone)."""
+    regions, tiers = (row.audience or {}).get("region_ids", []), (row.audience or {}).get("tiers", [])
+    return (not regions or region_id in regions) and (not tiers or tier in tiers)
 
 
 def _touches(row: Promotion, item: engine.Item) -> bool:

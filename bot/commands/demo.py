@@ -24,6 +24,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -334,10 +335,18 @@ class TerminalSms:
         self.inner = inner
         self.sim = sim
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        *,
+        purpose: str,
+        params: Mapping[str, str] | None = None,
+        client_ip: str | None = None,
+    ) -> None:
         from wechat_sim.phone import send_sms
 
-        await self.inner.send(phone, text, purpose=purpose)
+        await self.inner.send(phone, text, purpose=purpose, params=params, client_ip=client_ip)
         if self.sim is not None:
             send_sms(self.sim, phone, text, DEMO_BRAND)
         print(f"[demo] 短信 -> {phone}: {text}", flush=True)
@@ -388,8 +397,6 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
     except Exception as exc:  # the demo still runs; binding needs `jiubot store qr`
         print(f"[demo] could not make the store binding QR: {exc}", file=sys.stderr)
         return None
-
-
 
 
 async def _demo_operator(services) -> None:

@@ -23,6 +23,7 @@ from bot.ordering import binding
 from bot.ordering import repository as repo
 from bot.ordering.binding import OWNER_TOKEN, CoreStore
 from bot.ordering.errors import ChatErrorCode, ChatOrderingError
+from bot.sms.errors import SmsError
 
 log = structlog.get_logger(__name__)
 
@@ -86,9 +87,15 @@ async def _send_code(kit: Kit, turn: Turn, token: str, store: CoreStore) -> Repl
     except ChatOrderingError as exc:  # SMS_TOO_SOON
         await kit.go(turn, CODE, {"name": store.name, "phone": mask_phone(store.owner_phone)})
         return kit.say("bind_sms_wait", seconds=exc.reason)
-    await kit.runtime.sms.send(
-        store.owner_phone, kit.render("bind_sms", code=code, store=store.name), purpose="bind"
-    )
+    try:
+        await kit.runtime.sms.send(
+            store.owner_phone, kit.render("bind_sms", code=code, store=store.name), purpose="bind",
+            params={"code": code},
+        )
+    except SmsError as exc:  # nothing reached the phone: the code is withdrawn, "重发" may retry
+        await kit.runtime.codes.withdraw(_subject(turn))
+        log.warning("bind_sms_failed", failure=exc.failure.value, provider_code=exc.provider_code)
+        return kit.say("bind_sms_failed", failure=exc.failure.value, seconds=exc.retry_after)
     await kit.go(turn, CODE, {"name": store.name, "phone": mask_phone(store.owner_phone)})
     current = turn.binding.store if turn.binding.bound else None
     return kit.say("bind_code_sent", store=store.name, phone=mask_phone(store.owner_phone), current=current)

@@ -40,6 +40,8 @@ class ErrorCode(StrEnum):
     LIMIT_REACHED = "limit_reached"
     ITEM_UNAVAILABLE = "item_unavailable"
     NOT_ALLOWED = "not_allowed"
+    # campaigns (issue 16)
+    CAMPAIGN_REFUSED = "campaign_refused"  # with ``reason`` (sold_out ...), the message says it
     # dependencies
     WECHAT_BUSY = "wechat_busy"
     WECHAT_CONFIG = "wechat_config"
@@ -73,6 +75,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.LIMIT_REACHED: 409,
     ErrorCode.ITEM_UNAVAILABLE: 409,
     ErrorCode.NOT_ALLOWED: 409,
+    ErrorCode.CAMPAIGN_REFUSED: 409,
     ErrorCode.WECHAT_BUSY: 503,
     ErrorCode.WECHAT_CONFIG: 503,
     ErrorCode.CORE_UNAVAILABLE: 503,

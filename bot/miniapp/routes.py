@@ -7,6 +7,8 @@ group, and ``openapi.yaml`` documents them all (``tests/miniapp/test_openapi.py`
 * ``add_ordering_routes`` (feature ``core``): store binding, catalog, cart, quote, orders --
   ``ordering.py``, ``cart.py``, ``orders.py``.
 * ``add_analytics_routes`` (feature ``analytics``): behaviour events -- ``events.py``.
+* ``add_regional_routes`` (feature ``regional``): campaigns, the store's account, the regional
+  home -- ``promotions.py``.
 
 Modules are imported when their feature adds its routes: a feature composed alone pulls in only
 its own part.
@@ -41,3 +43,9 @@ def add_analytics_routes(app: web.Application) -> None:
     from bot.miniapp import events
 
     app.router.add_routes(events.routes)
+
+
+def add_regional_routes(app: web.Application) -> None:
+    from bot.miniapp import promotions
+
+    app.router.add_routes(promotions.routes)

@@ -29,6 +29,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.LIMIT_REACHED: "已达到每人兑换上限。",
     ErrorCode.ITEM_UNAVAILABLE: "该礼品暂不可兑换。",
     ErrorCode.NOT_ALLOWED: "您暂时无法兑换该礼品。",
+    ErrorCode.CAMPAIGN_REFUSED: "暂时无法参加这个活动，请查看原因。",
     ErrorCode.WECHAT_BUSY: "微信服务繁忙，请稍后再试",
     ErrorCode.WECHAT_CONFIG: "小程序配置有误，请联系客服",
     ErrorCode.CORE_UNAVAILABLE: "系统繁忙，请稍后再试。",

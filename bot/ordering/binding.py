@@ -258,6 +258,10 @@ class PhoneCodes:
         await self.redis.set(self._key(subject), orjson.dumps(doc), ex=self.ttl)
         return code
 
+    async def withdraw(self, subject: str) -> None:
+        """The code could not be sent: forget it and the resend gap (a retry may send at once)."""
+        await self.redis.delete(self._key(subject), self.keys("bind", "code-sent", subject))
+
     async def pending(self, subject: str) -> Challenge | None:
         raw = await self.redis.get(self._key(subject))
         if not raw:

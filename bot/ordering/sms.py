@@ -1,7 +1,8 @@
 """The SMS port (binding codes go to the phone the core holds for a store) and its development
 implementation.
 
-Production plugs an SMS provider in with the same one-method protocol. ``RedisSmsOutbox`` keeps
+Production plugs an SMS provider in with the same one-method protocol (``bot.sms``: Aliyun,
+Tencent Cloud, chosen by ``JIUBOT_SMS_PROVIDER``). ``RedisSmsOutbox`` keeps
 the messages of each phone number in Redis for a while (the demo's console and the tests read
 them with ``messages``) and logs that one was sent, with the number masked.
 """
@@ -9,7 +10,7 @@ them with ``messages``) and logs that one was sent, with the number masked.
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from collections.abc import Mapping
 
 import orjson
 import redis.asyncio as aioredis
@@ -17,14 +18,11 @@ import structlog
 
 from bot.observability import mask_phone
 from bot.redis import Keys
+from bot.sms.interface import SmsSender
+
+__all__ = ["RedisSmsOutbox", "SmsSender"]
 
 log = structlog.get_logger(__name__)
-
-
-class SmsSender(Protocol):
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
-        """Send ``text`` to ``phone``; raises on failure (the caller tells the user to retry)."""
-        ...
 
 
 class RedisSmsOutbox:
@@ -39,7 +37,15 @@ class RedisSmsOutbox:
     def _key(self, phone: str) -> str:
         return self.keys("sms", "outbox", phone)
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        *,
+        purpose: str,
+        params: Mapping[str, str] | None = None,
+        client_ip: str | None = None,
+    ) -> None:
         entry = orjson.dumps({"at": time.time(), "text": text, "purpose": purpose})
         pipe = self.redis.pipeline(transaction=False)
         pipe.rpush(self._key(phone), entry)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.wiring import analytics, automation, content, core, membership, wechat
+from bot.wiring import analytics, automation, content, core, membership, regional, wechat
 from bot.wiring.feature import Feature
 
 if TYPE_CHECKING:
@@ -90,6 +90,23 @@ CONTENT = Feature(
 # after membership: its texts (积分, 我的优惠券 ...) win over free-text ordering
 ORDERING = Feature("ordering", routers=_ordering_routers, cli=("bot.ordering.cli",))
 
+
+def _regional_routers() -> Sequence[Router]:
+    from bot.handlers.campaigns import router
+
+    return (router,)
+
+
+# issue 16: campaigns in chat (before ORDERING: 「抢12」 is not a free-text order) and in the
+# mini-program; production SMS behind the code limits (after CORE: it wraps the ordering sender)
+REGIONAL = Feature(
+    "regional",
+    routers=_regional_routers,
+    setup=regional.setup,
+    routes=regional.routes,
+    jobs=regional.jobs,
+    cli=("bot.commands.regional",),
+)
 # the operator back office at /console/ (sign-in, roles over the org tree, pages of every domain)
 CONSOLE = Feature(
     "console", routes=_console_routes, jobs=_console_jobs, cli=("bot.commands.console", "bot.commands.org")
@@ -115,5 +132,15 @@ AUTOMATION = Feature(
 )
 
 FEATURES: tuple[Feature, ...] = (
-    WECHAT, MINIAPP, CORE, MEMBERSHIP, DISTRIBUTOR, CONTENT, ORDERING, CONSOLE, ANALYTICS, AUTOMATION
+    WECHAT,
+    MINIAPP,
+    CORE,
+    MEMBERSHIP,
+    DISTRIBUTOR,
+    CONTENT,
+    REGIONAL,
+    ORDERING,
+    CONSOLE,
+    ANALYTICS,
+    AUTOMATION,
 )

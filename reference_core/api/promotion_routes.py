@@ -94,3 +94,23 @@ async def join_group(call: Call) -> Outcome:
         )
 
     return await write(call, work, status=201)
+
+
+@routes.op(
+    "POST",
+    "/v1/promotions/{promotion_id}/stop",
+    "stopPromotion",
+    "Stop a promotion now",
+    path_params=s.PromotionPath,
+    response=s.Promotion,
+    errors=(E.NOT_FOUND,),
+)
+async def stop_promotion(call: Call) -> Outcome:
+    """The promotion ends at once (an operator stops a campaign early): its end moves to now, so
+    it prices nothing more and a group buy closes now as it would have at its deadline (orders
+    at the tier reached if the group formed). Stopping twice is harmless."""
+
+    async def work(session: AsyncSession) -> s.Promotion:
+        return await promotions.stop(session, call.tenant.id, call.path.promotion_id, call.core.clock.now())
+
+    return await write(call, work)

@@ -208,6 +208,9 @@ class PromotionQuery(Cursor):
     kind: PromotionKind | None = None
     status: Literal["scheduled", "active", "ended"] | None = None
     sku: Sku | None = Field(default=None, description="promotions that can apply to this product")
+    store_id: Id | None = Field(
+        default=None, description="promotions open to this store: its region and tier are in the audience"
+    )
 
 
 class PromotionPath(Model):

@@ -1,0 +1,166 @@
+"""Chat entries to the campaigns open to a store (issue 16).
+
+* 「活动」「秒杀」「拼单」「拍卖」: the campaigns open to the member's store, with countdowns,
+  remaining stock, group progress and the auction's current price, each with its reply word;
+* 「抢12」「抢12 6瓶」: buy at campaign 12's flash price (or take auction lot 12 at its price now);
+* 「拍12」: the same for an auction; 「拼12 6瓶」: join (or open) group buy 12 with 6 bottles;
+* 「额度」「库存」: the store's credit (limit, used, available) and the stock by warehouse of
+  the products it orders;
+* 「推荐门店」: a store member's or distributor's referral QR (scene ``sref:``); scanning it
+  records the referral (bot/campaigns/referral.py; rewarded by the feature's settle job).
+
+Each action's idempotency key is the message id: WeChat's retries of one message reach the
+core with one key (one order); the core's stock and per-store limits settle a rush.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from backend_client import BackendUnavailable
+from bot.campaigns import account as accounts
+from bot.campaigns import actions, referral
+from bot.campaigns.errors import CampaignRefused
+from bot.db import session_scope
+from bot.dispatch import EventContext, Router
+from bot.handlers.scenes import scenes
+from bot.messages import Reply, TextReply
+from bot.services import Services
+
+log = structlog.get_logger(__name__)
+router = Router("campaigns")
+
+LIST_WORDS = ("活动", "秒杀", "拼单", "拍卖", "促销活动", "限时活动", "营销活动")
+ACTION = re.compile(r"^(抢|拍|拼)\s*(\d{1,9})(?:\s*[x×*]?\s*(\d{1,4})\s*(?:瓶)?)?$")
+VERB = {"抢": "buy", "拍": "buy", "拼": "join"}
+ACCOUNT_WORDS = ("额度", "授信", "订货额度", "订货贷", "我的额度", "库存", "查库存")
+SHARE_WORDS = ("推荐门店", "推荐有礼", "推荐客户", "邀请门店")
+SHARE_QR_SECONDS = 30 * 86400
+
+
+async def _store(ctx: EventContext) -> dict[str, Any] | bool:
+    runtime = ctx.services.ordering
+    if ctx.member_id is None or runtime is None:
+        return False
+    found = await runtime.bindings.get(ctx.member_id)
+    return {"binding": found}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _text(services: Services, name: str, **values: Any) -> Reply:
+    return TextReply(services.text(name, **values))
+
+
+@router.text(_store, equals=LIST_WORDS)
+async def on_list(services: Services, binding: Any) -> Reply:
+    if binding is None or not binding.bound:
+        return _text(services, "campaign_refused", reason="not_bound")
+    try:
+        found = await actions.open_for_store(services.core, binding.store.core_store_id, _now())
+    except BackendUnavailable:
+        return _text(services, "campaign_refused", reason="busy")
+    return _text(services, "campaign_list", campaigns=found, store=binding.store.name)
+
+
+@router.text(_store, regex=ACTION)
+async def on_action(services: Services, binding: Any, match: re.Match[str], message: Any) -> Reply:
+    if binding is None or not binding.bound:
+        return _text(services, "campaign_refused", reason="not_bound")
+    verb, campaign_id, bottles = VERB[match.group(1)], int(match.group(2)), int(match.group(3) or 1)
+    store = binding.store
+    cause = f"m:{message.msg_id}" if message.msg_id else f"e:{message.openid}:{message.create_time}"
+    try:
+        campaign = await actions.one(services.core, campaign_id, _now())
+        if verb == "join" or campaign.kind == "group_buy":
+            joined = await actions.join(
+                services.core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
+            )
+            log.info("campaign_joined", campaign=campaign.id, store=store.code, bottles=bottles)
+            fresh = await actions.one(services.core, campaign_id, _now())
+            return _text(services, "campaign_joined", campaign=fresh, joined=joined)
+        bought = await actions.buy(
+            services.core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
+        )
+    except CampaignRefused as exc:
+        log.info("campaign_refused", campaign=campaign_id, store=store.code, reason=exc.reason)
+        return _text(services, "campaign_refused", reason=exc.reason, **exc.data)
+    except BackendUnavailable:
+        return _text(services, "campaign_refused", reason="busy")
+    log.info("campaign_bought", campaign=campaign.id, store=store.code, order=bought.number)
+    return _text(services, "campaign_bought", campaign=campaign, purchase=bought)
+
+
+@router.text(_store, equals=ACCOUNT_WORDS)
+async def on_account(services: Services, binding: Any) -> Reply:
+    if binding is None or not binding.bound:
+        return _text(services, "campaign_refused", reason="not_bound")
+    try:
+        found = await accounts.account(services.core, binding.store.core_store_id)
+    except BackendUnavailable:
+        return _text(services, "campaign_refused", reason="busy")
+    return _text(services, "store_account", account=found)
+
+
+def referral_secret(services: Services) -> bytes:
+    import hashlib
+    import hmac
+
+    return hmac.digest(services.settings.secret_key.encode(), b"jiubot/store-referral", hashlib.sha256)
+
+
+@router.text(equals=SHARE_WORDS)
+async def on_share(services: Services, member_id: int | None, app: Any) -> Reply:
+    from bot.membership.models import Member
+
+    if member_id is None:
+        return _text(services, "store_referral", outcome="not_a_referrer")
+    async with session_scope(services.sessions) as session:
+        member = await session.get(Member, member_id)
+    if member is None or member.role not in referral.REFERRER_ROLES:
+        return _text(services, "store_referral", outcome="not_a_referrer")
+    scene = referral.SCENE + referral.share_token(referral_secret(services), app.tenant_id, member_id)
+    url = ""
+    if services.wechat is not None:
+        try:
+            url = (
+                await services.wechat.qrcode.create(app.appid, scene, expire_seconds=SHARE_QR_SECONDS)
+            ).image_url
+        except Exception as exc:  # WeChat refused or is down: the reply says so, nothing else happens
+            log.warning("store_referral_qr_failed", error=type(exc).__name__)
+    config = await _config(services, app.tenant_id)
+    referrer_points, referee_points = referral.rewards(config)
+    return _text(
+        services, "store_referral", outcome="share", url=url, referrer=referrer_points, referee=referee_points
+    )
+
+
+async def _config(services: Services, tenant_id: int) -> Any:
+    membership = services.membership
+    if membership is None:
+        from bot.membership.loyalty_config import LoyaltyConfig
+
+        return LoyaltyConfig()
+    return await membership.configs.get(tenant_id)
+
+
+@scenes.handler(referral.SCENE)
+async def on_referral_scene(ctx: EventContext, token: str) -> Reply | None:
+    services = ctx.services
+    found = referral.read_token(referral_secret(services), token)
+    if found is None or found[0] != ctx.app.tenant_id or ctx.member_id is None:
+        return _text(services, "store_referral", outcome="invalid")
+    try:
+        async with session_scope(services.sessions) as session:
+            await referral.record(session, found[0], found[1], ctx.member_id)
+    except referral.StoreReferralRefused as exc:
+        log.info("store_referral_refused", reason=exc.reason)
+        return _text(services, "store_referral", outcome=exc.reason)
+    log.info("store_referral_recorded", referrer=found[1], referee=ctx.member_id)
+    return _text(services, "store_referral", outcome="recorded")
