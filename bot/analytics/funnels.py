@@ -91,20 +91,13 @@ def _reached_linear(
     over 90 days made the per-start scan quadratic); a property test holds them equal.
 
     Ordered: ``start[k]`` is the latest start of any chain that got through k steps (a later
-    start leaves more of the window), so each event extends the best chain there is. Strict:
-    one chain at a time, broken by any event that is not its next step."""
+    start leaves more of the window), so each event extends the best chain there is."""
     n = len(steps)
     if order == "strict":
-        best, k, begin = 0, 0, None
-        for when, name in seq:
-            if k and k < n and name == steps[k] and begin is not None and when <= begin + window:
-                k += 1
-            else:
-                best = max(best, k)
-                k, begin = (1, when) if name == steps[0] and lo <= when < hi else (0, None)
-            if k == n:
-                return n
-        return max(best, k)
+        # A strict attempt stops at its first event that is not its next step, so the per-start
+        # definition costs at most len(steps) events per start: linear already. (A single running
+        # chain is not enough: "v v v c" for v->v->c must restart at the second v, KMP-style.)
+        return _reached(seq, steps, window, order, lo, hi)
     start: list[datetime | None] = [None] * (n + 1)
     best = 0
     for when, name in seq:

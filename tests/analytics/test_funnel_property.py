@@ -23,3 +23,11 @@ def test_one_pass_equals_the_definition(seq, steps, window, order):
     lo, hi = T0 + timedelta(minutes=50), T0 + timedelta(minutes=400)
     w = timedelta(minutes=window)
     assert _reached_linear(seq, steps, w, order, lo, hi) == _reached(seq, steps, w, order, lo, hi)
+
+
+def test_a_strict_chain_broken_by_a_repeated_first_step_restarts_at_the_right_event():
+    # regression: one running chain read "v v v c" as 2 steps of v->v->c (the chain v,v broke on
+    # the third v and restarted there, missing the chain that starts at the second v)
+    seq = [(T0 + timedelta(minutes=50), "v")] * 3 + [(T0 + timedelta(minutes=51), "c")]
+    lo, hi = T0, T0 + timedelta(minutes=400)
+    assert _reached_linear(seq, ("v", "v", "c"), timedelta(minutes=1), "strict", lo, hi) == 3
