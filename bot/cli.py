@@ -18,7 +18,6 @@ from bot.startup import wait_for_dependencies
 Command = Callable[[argparse.Namespace], int]
 
 
-_settings = settings_or_exit  # the demo command and older callers use this name
 
 
 def _loop_factory():
@@ -58,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.migrate import upgrade
     from bot.observability import configure_logging
 
-    settings = _settings(host=args.host, port=args.port)
+    settings = settings_or_exit(host=args.host, port=args.port)
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
     if (code := wait_for_dependencies(settings)) is not None:
         return code
@@ -87,7 +86,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     the features' workers (order retries). Several may run; the scheduler fires each job once."""
     from bot.observability import configure_logging
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
     if (code := wait_for_dependencies(settings)) is not None:
         return code
@@ -126,7 +125,7 @@ async def _work(settings: Settings) -> None:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.migrate import upgrade
 
-    settings = _settings()
+    settings = settings_or_exit()
     upgrade(settings.database_url)
     print("database schema is up to date")
     return 0
@@ -215,7 +214,7 @@ def cmd_app_add(args: argparse.Namespace) -> int:
         for line in problems:
             print(f"jiubot: {line}", file=sys.stderr)
         return 2
-    settings = _settings()
+    settings = settings_or_exit()
     return asyncio.run(_app_add(settings, args))
 
 
@@ -250,7 +249,7 @@ async def _app_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_app_list(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def run() -> int:
         from bot.db import session_scope
