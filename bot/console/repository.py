@@ -164,7 +164,7 @@ async def list_members(
     """Newest first (by id)."""
     stmt = _member_stmt(actor)
     if query.phone_tail:
-        stmt = stmt.where(Member.phone.like("%" + query.phone_tail))
+        stmt = stmt.where(Member.phone_tail == query.phone_tail)  # indexed (migration 0024)
     if query.phone:
         stmt = stmt.where(Member.phone == query.phone)
     if query.openid:
