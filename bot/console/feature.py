@@ -25,6 +25,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_audit",
     "bot.console.pages_operators",
     "bot.console.pages_codes",
+    "bot.console.pages_codes_new",
     "bot.console.pages_batches",
     "bot.console.pages_stores",
     "bot.console.pages_campaigns",

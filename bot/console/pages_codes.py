@@ -31,7 +31,13 @@ async def batches(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     except BadQuery as exc:
         values["error"] = _bad(exc, "batches")
     return ctx.render(
-        request, "batches.html", status=400 if values["error"] else 200, title="瓶码批次", **values
+        request,
+        "batches.html",
+        status=400 if values["error"] else 200,
+        title="瓶码批次",
+        may_create=can(ctx.actor, "manage", Resource("codes", ctx.actor.tenant_id, ctx.actor.scope.path)),
+        done=request.query.get("done", ""),
+        **values,
     )
 
 
