@@ -92,6 +92,7 @@ async def _count(session: AsyncSession, stmt: Any) -> int:
 
 
 async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
+    await scope.custom_plans(session)
     start = day_start(now)
     # one pass per part over the week's scans (an index on (tenant, region or store, scanned_at)),
     # a count per day

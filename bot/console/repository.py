@@ -162,6 +162,7 @@ async def list_members(
     session: AsyncSession, actor: Actor, query: MemberQuery, *, cursor: str | None = None, limit: int = 20
 ) -> Page[MemberView]:
     """Newest first (by id)."""
+    await scope.custom_plans(session)
     stmt = _member_stmt(actor)
     if query.phone_tail:
         stmt = stmt.where(Member.phone_tail == query.phone_tail)  # indexed (migration 0024)
