@@ -99,7 +99,7 @@ async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
     days = [(start - timedelta(days=back), start - timedelta(days=back - 1)) for back in range(6, -1, -1)]
     counts = [0] * len(days)
     for part in _scan_parts(actor):
-        row = (
+        per_day = (
             await session.execute(
                 select(
                     *(
@@ -109,7 +109,7 @@ async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
                 ).where(part, CodeRedemption.scanned_at >= days[0][0])
             )
         ).one()
-        counts = [n + int(m) for n, m in zip(counts, row, strict=True)]
+        counts = [n + int(m) for n, m in zip(counts, per_day, strict=True)]
     week = [DayCount(f"{lo.month}/{lo.day}", n) for (lo, _hi), n in zip(days, counts, strict=True)]
     scans_today = week[-1].count
 
