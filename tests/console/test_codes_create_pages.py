@@ -15,6 +15,13 @@ from bot.db import session_scope
 from bot.membership import batches
 from bot.membership.code_models import CodeBatch, CodeRange, SalesRegion
 from tests.console.test_web import _tree
+from tests.ordering_flows.conftest import (  # noqa: F401  (fixtures)
+    CORE_KEY,
+    core_db,
+    core_seed_pg,
+    core_seed_sqlite,
+    start_core,
+)
 
 CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
@@ -169,3 +176,28 @@ async def test_only_who_may_manage_codes_reaches_the_forms(console_app):
         assert resp.status == 403, path
     assert await _count(c, CodeBatch) == 0
     assert await _count(c, SalesRegion) == 1
+
+
+async def test_with_a_core_the_sku_must_be_in_its_catalog(console_app, core_db):  # noqa: F811
+    """As ``jiubot codes batch create``: printed codes live for years, a mistyped SKU credits
+    nothing. Checked against the reference core over real HTTP."""
+    server = await start_core(core_db)
+    try:
+        c = await console_app(core_url=server.url, core_api_key=CORE_KEY)
+        await c.operator("boss")
+        assert (await c.login("boss")).status == 303
+        csrf, token = await _form(c, "/console/codes/new")
+        data = {
+            "_csrf": csrf, "token": token, "brand": "茅台", "sku": "MT-FT-53-501", "name": "飞天",
+            "size": "10", "region": "", "distributor": "", "note": "",
+        }  # fmt: skip
+        refused = await c.client.post("/console/codes/new", data=data)
+        assert refused.status == 400 and "中台商品目录中没有该 SKU" in await refused.text()
+        assert await _count(c, CodeBatch) == 0
+        ok = await c.client.post(
+            "/console/codes/new", data={**data, "sku": "MT-FT-53-500"}, allow_redirects=False
+        )
+        assert ok.status == 303 and "done=batch_created" in ok.headers["Location"]
+        assert await _count(c, CodeBatch, CodeBatch.sku == "MT-FT-53-500") == 1
+    finally:
+        await server.runner.cleanup()
