@@ -201,3 +201,23 @@ async def test_with_a_core_the_sku_must_be_in_its_catalog(console_app, core_db):
         assert await _count(c, CodeBatch, CodeBatch.sku == "MT-FT-53-500") == 1
     finally:
         await server.runner.cleanup()
+
+
+async def test_two_forms_racing_for_one_region_code_create_it_once(console_app):
+    c = await console_app()
+    await c.operator("boss")
+    assert (await c.login("boss")).status == 303
+    forms = [await _form(c, "/console/codes/regions/new") for _ in range(2)]
+    answers = await asyncio.gather(
+        *(
+            c.client.post(
+                "/console/codes/regions/new",
+                data={"_csrf": csrf, "token": token, "code": "SW", "name": f"西南{n}", "provinces": "四川"},
+                allow_redirects=False,
+            )
+            for n, (csrf, token) in enumerate(forms)
+        )
+    )
+    assert sorted(r.status for r in answers) == [303, 400]
+    assert await _count(c, SalesRegion) == 1
+    assert await _count(c, AuditEntry, AuditEntry.action == "codes.region_create") == 1
