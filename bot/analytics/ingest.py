@@ -1,7 +1,8 @@
 """Events go behind the hot path: ``emit`` appends to a Redis stream (one command, which the
 callback adds to its finishing round trip), and a writer in every worker process (a consumer
-group, so entries are shared and survive a crash) inserts them in batches. Inserts ignore
-conflicts on ``(tenant_id, event_id, occurred_at)``: an event delivered twice is stored once.
+group, so entries are shared and survive a crash) stores them in batches (COPY on PostgreSQL,
+see ``repository``), ignoring conflicts on ``(tenant_id, event_id, occurred_at)``: an event
+delivered twice is stored once. Entries carry ``Record`` arrays (one JSON pass each way).
 
 The writer stamps each event with its store, region, distributor and tier: from the event's own
 store when it names one, else from the member's (one read per batch for all its members).
