@@ -1,6 +1,6 @@
 """Server-side events of the domains below analytics (they cannot import it): coupon claims,
-content forwards and journey steps, read from the rows those domains already write and emitted
-through the one ``emit`` API by the minute job, so their request paths stay untouched.
+content forwards, share-page views and journey steps, read from the rows those domains already
+write and emitted through the one ``emit`` API by the minute job, so their request paths stay untouched.
 
 Each source is read after its cursor; a row that is not final yet (a claim still ``pending``,
 a step not finished) holds the cursor at it until it settles, or for at most ``STUCK`` (a row
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.analytics.interface import Event
 from bot.automation.models import Enrolment, StepRun
-from bot.content.models import ContentShare
+from bot.content.models import ContentShare, ContentView
 from bot.membership.models import Store
 from bot.membership.reward_models import CouponClaim
 
@@ -108,6 +108,33 @@ async def forwards(session: AsyncSession, cursor: int, now: datetime, limit: int
     return Read(events, _advance([(s.id, s.created_at, True) for s in rows], cursor, now))
 
 
+async def share_views(session: AsyncSession, cursor: int, now: datetime, limit: int) -> Read:
+    """Opens of forwarded share pages (H5), counted ones only (a forwarder's own view is not)."""
+    v, s = ContentView, ContentShare
+    rows = (
+        await session.execute(
+            select(v, s.item_id)
+            .join(s, s.id == v.share_id)
+            .where(_window(v.id, v.opened_at, cursor, now))
+            .order_by(v.id)
+            .limit(limit)
+        )
+    ).all()
+    events = [
+        Event(
+            view.tenant_id,
+            f"content_view:{view.id}",
+            "content_view",
+            _ms(view.opened_at),
+            member_id=view.viewer_id,
+            props={"item": item_id, "share": view.share_id},
+        )
+        for view, item_id in rows
+        if view.counted
+    ]
+    return Read(events, _advance([(view.id, view.opened_at, True) for view, _ in rows], cursor, now))
+
+
 async def journey_steps(session: AsyncSession, cursor: int, now: datetime, limit: int) -> Read:
     r, e = StepRun, Enrolment
     rows = (
@@ -145,5 +172,6 @@ async def journey_steps(session: AsyncSession, cursor: int, now: datetime, limit
 SOURCES: tuple[tuple[str, Callable[[AsyncSession, int, datetime, int], Any]], ...] = (
     ("coupon_claims", coupon_claims),
     ("content_shares", forwards),
+    ("content_views", share_views),
     ("journey_steps", journey_steps),
 )

@@ -17,6 +17,7 @@ from bot.content.models import (
     ContentCredit,
     ContentItem,
     ContentShare,
+    ContentView,
     LiveDelivery,
     LiveReservation,
     Livestream,
@@ -68,6 +69,21 @@ async def _seed(stack) -> dict[str, int]:
                     tenant_id=tenant, item_id=item.id, forwarder_id=who, code=f"share{n:04d}", created_at=when
                 )
             )
+            await session.flush()
+            share = (
+                await session.execute(select(ContentShare).where(ContentShare.code == f"share{n:04d}"))
+            ).scalar_one()
+            for k, counted in enumerate((True, n % 2 == 0)):  # an odd forwarder's own view is not counted
+                session.add(
+                    ContentView(
+                        tenant_id=tenant,
+                        share_id=share.id,
+                        viewer_id=people[(n + k) % len(people)],
+                        counted=counted,
+                        reason="" if counted else "self",
+                        opened_at=when + timedelta(minutes=k),
+                    )
+                )
             session.add(LiveReservation(tenant_id=tenant, live_id=live.id, member_id=who, created_at=when))
             if n % 2 == 0:
                 session.add(
@@ -153,6 +169,8 @@ async def _independent(stack, start, end) -> dict[str, int]:
         "win_back_conversions": "SELECT count(*) FROM auto_enrolments WHERE tenant_id=:t "
         "AND journey='win-back' AND arm='treatment' AND converted_at>=:a AND converted_at<:b",
         "journey_steps": "SELECT count(*) FROM auto_step_runs WHERE finished_at>=:a AND finished_at<:b",
+        "content_views": "SELECT count(*) FROM content_views WHERE tenant_id=:t AND counted "
+        "AND opened_at>=:a AND opened_at<:b",
     }
     async with session_scope(stack.services.sessions) as session:
         return {k: int((await session.execute(text(q), params)).scalar() or 0) for k, q in queries.items()}
@@ -178,6 +196,7 @@ async def test_engagement_figures_equal_independent_sql_counts_with_last_weeks(s
         "content_orders": 3,
         "win_back_conversions": 2,
         "journey_steps": 4,
+        "content_views": 6,  # two opens of each of 4 shares, less two forwarders' own
     }
     assert all(last[k] > 0 for k in last), last
     async with session_scope(stack.services.sessions) as session:
