@@ -1,7 +1,8 @@
 """Events go behind the hot path: ``emit`` appends to a Redis stream (one command, which the
 callback adds to its finishing round trip), and a writer in every worker process (a consumer
-group, so entries are shared and survive a crash) inserts them in batches. Inserts ignore
-conflicts on ``(tenant_id, event_id, occurred_at)``: an event delivered twice is stored once.
+group, so entries are shared and survive a crash) stores them in batches (COPY on PostgreSQL,
+see ``repository``), ignoring conflicts on ``(tenant_id, event_id, occurred_at)``: an event
+delivered twice is stored once. Entries carry ``Record`` arrays (one JSON pass each way).
 
 The writer stamps each event with its store, region, distributor and tier: from the event's own
 store when it names one, else from the member's (one read per batch for all its members).
@@ -25,7 +26,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.analytics import repository
-from bot.analytics.interface import Event
+from bot.analytics.interface import Event, Record
 from bot.db import session_scope
 from bot.redis import Keys
 from bot.redis_mux import Mux
@@ -35,12 +36,13 @@ log = structlog.get_logger(__name__)
 GROUP = "analytics-writer"
 
 
-def _encode(event: Event) -> bytes:
-    return orjson.dumps(event)
-
-
-def _decode(raw: bytes) -> Event:
-    return Event(**orjson.loads(raw))
+def records(raw: bytes) -> list[Record]:
+    """A stream entry's events: arrays in ``Record`` order (an entry written by an older
+    version carries objects with ``Event``'s fields)."""
+    return [
+        Record._make(item) if isinstance(item, list) else Record.of(Event(**item))
+        for item in orjson.loads(raw)
+    ]
 
 
 class EventStream:
@@ -62,7 +64,7 @@ class EventStream:
             self.maxlen,
             "*",
             "b",
-            orjson.dumps([orjson.Fragment(_encode(e)) for e in events]),
+            orjson.dumps([Record.of(e) for e in events], default=tuple),  # a NamedTuple as an array
         )
 
     async def emit(self, *events: Event) -> None:
@@ -102,17 +104,17 @@ class EventStream:
         items = [(i, f) for i, f in items if f]
         if not items:
             return 0
-        events: list[Event] = []
+        events: list[Record] = []
         for _, fields in items:
             try:
-                events.extend(Event(**e) for e in orjson.loads(fields[b"b"]))
+                events.extend(records(fields[b"b"]))
             except (KeyError, TypeError, orjson.JSONDecodeError):
                 log.error("analytics_entry_unreadable")
         if events:
             received = datetime.now(UTC)
             try:
                 async with session_scope(sessions) as session:
-                    await repository.store_events(session, events, received_at=received)
+                    await repository.store_records(session, events, received_at=received)
             except (IntegrityError, DataError):
                 # one bad event must not hold the stream up forever: store one by one, drop
                 # (loudly) what still fails
@@ -123,12 +125,12 @@ class EventStream:
         return len(events)
 
     async def _store_one_by_one(
-        self, sessions: async_sessionmaker[AsyncSession], events: list[Event], received: datetime
+        self, sessions: async_sessionmaker[AsyncSession], events: list[Record], received: datetime
     ) -> None:
         for event in events:
             try:
                 async with session_scope(sessions) as session:
-                    await repository.store_events(session, [event], received_at=received)
+                    await repository.store_records(session, [event], received_at=received)
             except (IntegrityError, DataError):
                 log.error("analytics_event_dropped", event_id=event.event_id[:96], name=event.name)
 
