@@ -3,7 +3,8 @@
 * A share is one per (item, forwarder); opening someone's share gives the viewer his own share
   of the item whose parent is the one he came through: the chain of forwards-of-forwards.
 * A counted view starts (or keeps) the viewer's touch on that share. Self-views are kept but not
-  counted; a viewer counts once per share per day (``content_daily_viewers``).
+  counted; a viewer counts once per share per day (``content_daily_viewers``): the rules of
+  views are in ``bot.content.views``.
 * Events (follow, first scan, first coupon, order) are credited once each (``content_credits``
   is unique on (tenant, kind, subject)) to a forwarder whose touch on the viewer began within the
   window (default 7 days) before the event, never to the viewer himself.
@@ -27,16 +28,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import tokens
-from bot.content.interface import Credit, Share, ViewResult
-from bot.content.models import ContentCredit, ContentDailyViewer, ContentShare, ContentTouch, ContentView
+from bot.content.interface import Credit, Share
+from bot.content.models import ContentCredit, ContentShare, ContentTouch
 from bot.db import insert_ignore, utcnow
 from bot.membership import ledger
 from bot.membership.ledger_models import ORDERING
 from bot.membership.models import Member
 
 TZ = ZoneInfo("Asia/Shanghai")
-MAX_READ_SECONDS = 3 * 3600
-READ_SLACK_SECONDS = 5
 EVENT_KINDS = ("follow", "scan", "coupon", "order")
 
 
@@ -137,43 +136,6 @@ async def chain(session: AsyncSession, share_id: int, levels: int = 10) -> list[
     return found
 
 
-async def record_view(
-    session: AsyncSession, share: Share, viewer_id: int, *, now: datetime | None = None
-) -> ViewResult:
-    """An open of ``share`` by ``viewer_id`` (a member signed in through snsapi_base)."""
-    now = now or utcnow()
-    if share.revoked:
-        return ViewResult(0, False, "revoked", False, None)
-    own = viewer_id == share.forwarder_id
-    table = ContentView.__table__
-    view_id = (
-        await session.execute(
-            table.insert()
-            .values(
-                tenant_id=share.tenant_id, share_id=share.id, viewer_id=viewer_id, counted=not own,
-                reason="self" if own else "", opened_at=now, read_seconds=0, read_valid=True, notified="",
-            )
-            .returning(table.c.id)
-        )
-    ).scalar_one()  # fmt: skip
-    if own:
-        return ViewResult(view_id, False, "self", False, share)
-    day = now.astimezone(TZ).date()
-    fresh = await session.execute(
-        insert_ignore(
-            session,
-            ContentDailyViewer.__table__,
-            [{"tenant_id": share.tenant_id, "share_id": share.id, "viewer_id": viewer_id, "day": day}],
-            index_elements=["share_id", "viewer_id", "day"],
-        ).returning(ContentDailyViewer.__table__.c.id)
-    )
-    first_today = fresh.first() is not None
-    if first_today:  # otherwise his touch and his own share were made with today's first view
-        await touch(session, share, viewer_id, now)
-    mine = await share_for(session, share.tenant_id, share.item_id, viewer_id, parent=share, now=now)
-    return ViewResult(view_id, True, "", first_today, mine)
-
-
 async def touch(session: AsyncSession, share: Share, viewer_id: int, now: datetime) -> None:
     await session.execute(
         insert_ignore(
@@ -191,34 +153,6 @@ async def touch(session: AsyncSession, share: Share, viewer_id: int, now: dateti
             index_elements=["share_id", "viewer_id"],
         )
     )
-
-
-async def record_read(
-    session: AsyncSession, view_id: int, viewer_id: int, seconds: int, *, now: datetime | None = None
-) -> bool:
-    """A reading-time beacon: keeps the longest plausible time; an impossible one (longer than
-    the page has been open, or over 3 hours) marks the view's reading time invalid. Replays of
-    the same beacon change nothing. False when the view is not this viewer's."""
-    now = now or utcnow()
-    view = await session.get(ContentView, view_id)
-    if view is None or view.viewer_id != viewer_id:
-        return False
-    open_for = (now - view.opened_at).total_seconds()
-    if seconds < 0 or seconds > MAX_READ_SECONDS or seconds > open_for + READ_SLACK_SECONDS:
-        await session.execute(
-            update(ContentView)
-            .where(ContentView.id == view_id)
-            .values(read_valid=False)
-            .execution_options(synchronize_session=False)
-        )
-        return True
-    await session.execute(
-        update(ContentView)
-        .where(ContentView.id == view_id, ContentView.read_seconds < seconds)
-        .values(read_seconds=seconds)
-        .execution_options(synchronize_session=False)
-    )
-    return True
 
 
 async def _winning_touch(

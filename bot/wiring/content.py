@@ -1,6 +1,7 @@
 """The content feature: library, share pages, attribution, radar, livestreams.
 
-Onto ``services``: ``content`` (``ContentRuntime``: media storage, token key, reward rules).
+Onto ``services``: ``content`` (``ContentRuntime``: media storage, token key, reward rules, the
+view stream). Worker: the view writer (share-page views into the database, the radar's notice).
 Routes: the H5 share/poster/library/live pages and the mini-program content API. Jobs: the
 attribution sweep (every minute), livestream reminders (every minute, T-15), the radar digest
 (every 30 minutes).
@@ -20,9 +21,24 @@ if TYPE_CHECKING:
 
 
 async def setup(runtime: Runtime) -> None:
+    from bot.content import radar
     from bot.content.runtime import ContentRuntime
+    from bot.content.view_stream import ViewStream
+    from bot.content.views import Opened
 
-    runtime.services.content = ContentRuntime.from_settings(runtime.settings)
+    services = runtime.services
+    services.content = ContentRuntime.from_settings(runtime.settings)
+
+    def oa_appid_of(tenant_id: int) -> str | None:
+        apps = services.registry.all()
+        return next((a.appid for a in apps if a.kind == "oa" and a.tenant_id == tenant_id), None)
+
+    async def announce(opened: list[Opened]) -> None:
+        await radar.announce(services.sessions, services.notifier, services.text, oa_appid_of, opened)
+
+    stream = ViewStream(services.redis, runtime.mux, services.keys, announce=announce)
+    services.content.views = stream
+    runtime.workers.append(("content-view-writer", lambda stop: stream.run_writer(services.sessions, stop)))
 
 
 def routes(app: web.Application) -> None:
