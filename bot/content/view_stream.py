@@ -155,9 +155,9 @@ class ViewStream:
 
         return store
 
-    async def drain(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+    async def drain(self, sessions: async_sessionmaker[AsyncSession], consumer: str = "drain") -> int:
         """Store everything in the stream now (tests, the CLI); returns the entries moved."""
-        return await self.consumer.drain(self._store_with(sessions))
+        return await self.consumer.drain(self._store_with(sessions), consumer)
 
     async def run_writer(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
         await self.consumer.run(self._store_with(sessions), stop, errors=(SQLAlchemyError,))
