@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import tokens
@@ -243,57 +243,3 @@ async def _reward(
     await ledger.post(
         session, tenant_id, ledger.Posting(account, points, ledger.EARN, source_kind, subject, note)
     )
-
-
-async def sweep(
-    session: AsyncSession, tenant_id: int, rewards: Rewards, *, now: datetime | None = None
-) -> list[Credit]:
-    """Credit the first bottle scan, the first coupon and the orders of touched viewers.
-
-    Reads the membership and ordering tables (their own facts) for viewers touched within the
-    window; safe to run any number of times and in several processes (unique credits)."""
-    from bot.membership.code_models import CodeRedemption
-    from bot.membership.reward_models import CouponClaim
-    from bot.ordering.models import OrderIntent
-
-    now = now or utcnow()
-    since = now - rewards.window - timedelta(days=1)
-    touched = (
-        select(ContentTouch.viewer_id)
-        .where(ContentTouch.tenant_id == tenant_id, ContentTouch.first_at > since)
-        .distinct()
-        .scalar_subquery()
-    )
-    done: list[Credit] = []
-    scans = (
-        select(CodeRedemption.member_id, func.min(CodeRedemption.scanned_at))
-        .where(CodeRedemption.tenant_id == tenant_id, CodeRedemption.member_id.in_(touched))
-        .group_by(CodeRedemption.member_id)
-    )
-    for member_id, at in (await session.execute(scans)).all():
-        made = await credit(session, tenant_id, "scan", f"m{member_id}", member_id, at, rewards)
-        done += [made] if made else []
-    coupons = (
-        select(CouponClaim.member_id, func.min(CouponClaim.claimed_at))
-        .where(
-            CouponClaim.tenant_id == tenant_id,
-            CouponClaim.status == "claimed",
-            CouponClaim.member_id.in_(touched),
-        )
-        .group_by(CouponClaim.member_id)
-    )
-    for member_id, at in (await session.execute(coupons)).all():
-        made = await credit(session, tenant_id, "coupon", f"m{member_id}", member_id, at, rewards)
-        done += [made] if made else []
-    orders = select(OrderIntent.member_id, OrderIntent.order_id, OrderIntent.created_at).where(
-        OrderIntent.tenant_id == tenant_id,
-        OrderIntent.status == "placed",
-        OrderIntent.order_id.is_not(None),
-        OrderIntent.member_id.in_(touched),
-    )
-    for buyer, order_id, at in (await session.execute(orders)).all():
-        if buyer is None:
-            continue
-        made = await credit(session, tenant_id, "order", f"o{order_id}", buyer, at, rewards)
-        done += [made] if made else []
-    return done

@@ -179,13 +179,17 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     bottle = make(stack.services.membership.keys, tenant, batch.id, 3)
     scanned = await pb.open(f"/c/{bottle}")
     assert scanned.status == 200 and "正品验证通过" in scanned.text
+    # credited at the scan itself (the scan's hook), no sweep has run
+    assert [k for k, *_ in await _credits(stack)] == ["follow", "scan"]
 
     # B becomes a store owner and orders through chat
     await stack.bind_owner(b)
     await stack.say(b, "飞天 2箱", wait_for="回复「确认」下单")
     await stack.say(b, "确认", wait_for="下单成功")
+    # credited when the order was placed (the placer's hook), no sweep has run
+    assert [k for k, *_ in await _credits(stack)] == ["follow", "scan", "order"]
 
-    # the sweep credits the first scan and the order; running it again (or concurrently) adds nothing
+    # the sweep (the safety net) finds nothing left to credit, run again or concurrently
     content = stack.services.content
     await asyncio.gather(
         jobs.sweep_all(stack.services.sessions, content), jobs.sweep_all(stack.services.sessions, content)
