@@ -35,6 +35,8 @@ class ContentItem(Base):
     tags: Mapped[str] = mapped_column(String(255), default="")  # "brand:黔酒,aroma:酱香,..."
     regions: Mapped[str] = mapped_column(String(255), default="")  # "" = every region
     roles: Mapped[str] = mapped_column(String(128), default="")  # "" = every role
+    # the region whose operators edit and review it (the console's scope); None: HQ's item
+    region_code: Mapped[str | None] = mapped_column(String(32), default=None)
     state: Mapped[str] = mapped_column(String(16), default="draft")
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
