@@ -9,7 +9,8 @@ port, and an aiohttp client with ``--clients`` concurrent viewers (each a signed
               stores the views in batches (view, daily-unique, touch rows) during the run, so
               its database work is paid inside the measured rate; the stream is drained
               (and counted against the views served) after each round
-  plain       the same page from the same token and item, with no attribution writes
+  plain       the same page from the same token, item and brand (``content_pages._load``, one
+              transaction, as the share page), with no attribution and a fixed forwarder name
 
 The two run interleaved in rounds (A B A B ...) so drift hits both; the ratio attributed/plain is
 printed against the goal (>= 0.6). Then posters/s: ``poster.compose`` (1280 px cover, CJK text,
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import io
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -73,11 +75,11 @@ async def _run(db_url: str, args: argparse.Namespace) -> dict[str, float]:
     )  # fmt: skip
 
     async def plain(request: web.Request) -> web.StreamResponse:
-        _share, item = await content_pages._load(request)
+        _share, item, brand = await content_pages._load(request)
         member = content_pages.current_member(request)
         assert member is not None
         return render(
-            "content_share", brand="bench", item=item, forwarder="经销商", image_url="", share_url="",
+            "content_share", brand=brand, item=item, forwarder="经销商", image_url="", share_url="",
             follow_url="", beacon_url="", view_token="", wx=None, jssdk_url="", paragraphs=[item.body],
         )  # fmt: skip
 
@@ -159,6 +161,11 @@ async def _run(db_url: str, args: argparse.Namespace) -> dict[str, float]:
         read += 1
     cached = read / (time.perf_counter() - began)
     best = {k: max(v) for k, v in rates.items()}
+    middle = {k: statistics.median(v) for k, v in rates.items()}
+    print(f"ratio of the medians of the rounds: {middle['attributed'] / middle['plain']:.2f}")
+    print(
+        "rounds (views/s): " + "; ".join(f"{k} " + " ".join(f"{r:.0f}" for r in v) for k, v in rates.items())
+    )
     return {**best, "posters_composed": composed, "posters_cached": cached}
 
 

@@ -26,6 +26,7 @@ from bot.content.interface import Item, Live, Share
 from bot.content.runtime import ContentRuntime
 from bot.db import session_scope, utcnow
 from bot.membership.models import Member, Store
+from bot.tenancy.models import Tenant
 from bot.web.h5auth import (
     H5Member,
     brand_of,
@@ -57,13 +58,16 @@ def _gone(brand: str, status: int = 404, text: str = "这个分享链接无效�
     return kind(text=page.text, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
-async def _load(request: web.Request) -> tuple[Share, Item]:
+async def _load(request: web.Request) -> tuple[Share, Item, str]:
+    """The share, its item and the brand's name (one transaction), or the refusal page."""
     services, content = services_of(request), content_of(request)
     token = request.match_info["token"][:80]
+    brand = services.settings.tenant_name
     async with session_scope(services.sessions) as session:
         share = await attribution.share_by_token(session, content.secret, token)
         item = await library.get(session, share.tenant_id, share.item_id) if share else None
-    brand = services.settings.tenant_name
+        tenant = await session.get(Tenant, share.tenant_id) if share else None
+    brand = tenant.name if tenant is not None and tenant.name else brand
     if share is None or item is None:
         log.info("content_share_refused", reason="bad_token")
         raise _gone(brand)
@@ -71,7 +75,7 @@ async def _load(request: web.Request) -> tuple[Share, Item]:
         raise _gone(brand, 410, "转发人已撤回这个分享链接。")
     if not library.is_live(item, utcnow()):
         raise _gone(brand, 410, "这条内容已下架或尚未发布。")
-    return share, item
+    return share, item, brand
 
 
 async def _display_name(session: AsyncSession, member_id: int) -> str:
@@ -104,8 +108,7 @@ async def share_page(request: web.Request) -> web.StreamResponse:
     """The page; the view goes to the view stream in one Redis round trip (bot/content/views.py
     has the rules its writer applies), and the radar's notice is sent by that writer."""
     services, content = services_of(request), content_of(request)
-    share, item = await _load(request)
-    brand = await brand_of(request, share.tenant_id)
+    share, item, brand = await _load(request)
     if not in_wechat(request):
         return render("scan_open_in_wechat", brand=brand, what="content")
     member = current_member(request)
@@ -172,7 +175,7 @@ async def beacon(request: web.Request) -> web.StreamResponse:
 async def follow_qr(request: web.Request) -> web.StreamResponse:
     """The forwarder's follow QR: a parametric QR whose scene names his share (cs:<code>)."""
     services = services_of(request)
-    share, _ = await _load(request)
+    share, _, _ = await _load(request)
     app = official_account(services, share.tenant_id)
     if services.wechat is None or app is None:
         raise web.HTTPServiceUnavailable(text="no Official Account configured")
@@ -196,11 +199,10 @@ async def follow_qr(request: web.Request) -> web.StreamResponse:
 @routes.get("/s/{token}/poster.png")
 async def poster_png(request: web.Request) -> web.StreamResponse:
     services, content = services_of(request), content_of(request)
-    share, item = await _load(request)
+    share, item, brand = await _load(request)
     link = f"{services.settings.public_base_url}/s/{request.match_info['token'][:80]}"
     async with session_scope(services.sessions) as session:
         name = await _display_name(session, share.forwarder_id)
-    brand = await brand_of(request, share.tenant_id)
     key = poster.cache_key(item.image_key, item.title, name, link)
     data = await content.storage.get(key)
     if data is None:
