@@ -142,12 +142,8 @@ async def test_impossible_reading_times_are_flagged_and_replays_change_nothing(s
     forwarder, viewer = await new_member(sessions, tenant_id), await new_member(sessions, tenant_id)
     seen = await _view(sessions, tenant_id, item, forwarder, viewer, T0)
     async with session_scope(sessions) as session:
-        assert await views.record_read(
-            session, seen.view_id, viewer, 30, now=T0 + timedelta(seconds=31)
-        )
-        assert await views.record_read(
-            session, seen.view_id, viewer, 20, now=T0 + timedelta(seconds=40)
-        )
+        assert await views.record_read(session, seen.view_id, viewer, 30, now=T0 + timedelta(seconds=31))
+        assert await views.record_read(session, seen.view_id, viewer, 20, now=T0 + timedelta(seconds=40))
         assert not await views.record_read(
             session, seen.view_id, forwarder, 35, now=T0 + timedelta(seconds=40)
         )
