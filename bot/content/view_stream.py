@@ -33,6 +33,7 @@ GROUP = "content-views"
 RADAR_EVERY_SECONDS = 60  # one live notice a minute per share: the views it skips go in the digest
 OWN_TTL = 86_400
 NAME_TTL = 600
+READ_ATTEMPTS = 10
 
 _OPEN = """
 local radar = 0
@@ -116,18 +117,10 @@ class ViewStream:
         if commands:
             await self.mux.execute_many(list(commands))
 
-    async def read(self, ref: str, viewer_id: int, seconds: int, at: datetime) -> None:
+    async def read(self, ref: str, viewer_id: int, seconds: int, at: datetime, attempt: int = 0) -> None:
         """A reading-time beacon, stored after its view (same stream, in order)."""
-        await self.mux.execute(
-            "XADD",
-            self.stream,
-            "MAXLEN",
-            "~",
-            self.maxlen,
-            "*",
-            "b",
-            orjson.dumps([ref, viewer_id, seconds, _ms(at)]),
-        )
+        payload = orjson.dumps([ref, viewer_id, seconds, _ms(at), attempt])
+        await self.mux.execute("XADD", self.stream, "MAXLEN", "~", self.maxlen, "*", "b", payload)
 
     # writer -------------------------------------------------------------------------------
     def _store_with(self, sessions: async_sessionmaker[AsyncSession]) -> Store:
@@ -141,19 +134,34 @@ class ViewStream:
                         radar = fields.get(b"r") == b"1"
                         seen.append(views.ViewEvent(ref, tenant, share, forwarder, viewer, _at(at), radar))
                     else:
-                        ref, viewer, seconds, at = orjson.loads(fields[b"b"])
-                        reads.append(views.ReadEvent(ref, viewer, seconds, _at(at)))
+                        ref, viewer, seconds, at, attempt = orjson.loads(fields[b"b"])
+                        reads.append(views.ReadEvent(ref, viewer, seconds, _at(at), attempt))
                 except (KeyError, ValueError, TypeError):
                     log.error("content_view_entry_unreadable")
             async with session_scope(sessions) as session:
-                opened = await views.store(session, seen, reads)
-            if opened and self.announce is not None:
+                stored = await views.store(session, seen, reads)
+            # a beacon whose view another writer holds uncommitted goes round again, backing off
+            # (0.05 s doubling to 1 s: about 6 s in all), then is dropped
+            if stored.waiting:
+                await asyncio.sleep(min(0.05 * 2 ** min(r.attempt for r in stored.waiting), 1.0))
+            for read in stored.waiting:
+                if read.attempt < READ_ATTEMPTS:
+                    await self.read(read.ref, read.viewer_id, read.seconds, read.at, read.attempt + 1)
+                else:
+                    log.info("content_read_dropped", reason="unknown_view")
+            if stored.opened and self.announce is not None:
                 try:
-                    await self.announce(opened)
+                    await self.announce(stored.opened)
                 except Exception:  # the views are stored; the digest carries what was not announced
-                    log.warning("content_radar_failed", views=len(opened), exc_info=True)
+                    log.warning("content_radar_failed", views=len(stored.opened), exc_info=True)
 
         return store
+
+    async def write_batch(
+        self, sessions: async_sessionmaker[AsyncSession], consumer: str, *, block_ms: int = 1
+    ) -> int:
+        """Store one read of the stream; returns the entries moved."""
+        return await self.consumer.batch(self._store_with(sessions), consumer, block_ms=block_ms)
 
     async def drain(self, sessions: async_sessionmaker[AsyncSession], consumer: str = "drain") -> int:
         """Store everything in the stream now (tests, the CLI); returns the entries moved."""

@@ -62,6 +62,7 @@ class ReadEvent:
     viewer_id: int
     seconds: int
     at: datetime
+    attempt: int = 0  # how many times it came back because its view was not stored yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +75,17 @@ class Opened:
     forwarder_id: int
 
 
-async def store(
-    session: AsyncSession, views: Sequence[ViewEvent], reads: Sequence[ReadEvent]
-) -> list[Opened]:
-    """Apply a batch (views before the reads that may name them); returns the radar's views."""
-    opened: list[Opened] = []
-    if views:
-        opened = await _store_views(session, views)
-    if reads:
-        await _store_reads(session, reads)
-    return opened
+@dataclass(frozen=True, slots=True)
+class Stored:
+    opened: list[Opened]  # the radar's views
+    waiting: list[ReadEvent]  # reads whose view is not stored yet (another writer holds it)
+
+
+async def store(session: AsyncSession, views: Sequence[ViewEvent], reads: Sequence[ReadEvent]) -> Stored:
+    """Apply a batch (views before the reads that may name them)."""
+    opened = await _store_views(session, views) if views else []
+    waiting = await _store_reads(session, reads) if reads else []
+    return Stored(opened, waiting)
 
 
 async def _store_views(session: AsyncSession, views: Sequence[ViewEvent]) -> list[Opened]:
@@ -153,7 +155,7 @@ async def _store_views(session: AsyncSession, views: Sequence[ViewEvent]) -> lis
     ]
 
 
-async def _store_reads(session: AsyncSession, reads: Sequence[ReadEvent]) -> None:
+async def _store_reads(session: AsyncSession, reads: Sequence[ReadEvent]) -> list[ReadEvent]:
     refs = list({r.ref for r in reads})
     found = await session.execute(
         select(ContentView.id, ContentView.ref, ContentView.viewer_id, ContentView.opened_at).where(
@@ -161,12 +163,16 @@ async def _store_reads(session: AsyncSession, reads: Sequence[ReadEvent]) -> Non
         )
     )
     by_ref = {ref: (view_id, viewer, opened) for view_id, ref, viewer, opened in found.all()}
+    waiting: list[ReadEvent] = []
     for read in reads:
         view = by_ref.get(read.ref)
-        if view is None or view[1] != read.viewer_id:
-            log.info("content_read_dropped", reason="unknown_view")
-            continue
-        await _apply_read(session, view[0], view[2], read.seconds, read.at)
+        if view is None:
+            waiting.append(read)
+        elif view[1] != read.viewer_id:
+            log.info("content_read_dropped", reason="not_his_view")
+        else:
+            await _apply_read(session, view[0], view[2], read.seconds, read.at)
+    return waiting
 
 
 async def _apply_read(

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.content import attribution
+from bot.content import attribution, views
 from bot.content.models import ContentDailyViewer, ContentShare, ContentTouch, ContentView
 from bot.db import session_scope
 from tests.content.conftest import make_distributor, publish, stack_member, tenant_of
@@ -100,3 +101,29 @@ async def test_beacons_follow_their_views_through_the_stream(stack_factory, phon
             )
         ).all()
     assert rows == [(member, 1, False)]  # the kept time, and the impossible one flagged
+
+
+async def test_a_beacon_whose_view_another_writer_holds_comes_round_again(stack_factory, phones):
+    stack = await stack_factory()
+    item_id = await publish(stack)
+    wang = stack.sim.add_person("王经理", "distributor").id
+    forwarder = await make_distributor(stack, wang)
+    tenant = await tenant_of(stack)
+    reader = phones(stack, stack.sim.add_person("读者").id)
+    assert (await reader.open("/content/library")).status in (200, 403)  # signs him in
+    member = await stack_member(stack, reader.person)
+    async with session_scope(stack.services.sessions) as session:
+        share = await attribution.share_for(session, tenant, item_id, forwarder)
+    stream, sessions = stack.services.content.views, stack.services.sessions
+    await stream.consumer.ensure_group()
+    opened = datetime.now(UTC)
+    # the beacon is read first (the view's entry is in another writer's uncommitted batch)
+    await stream.read("ref-held-elsewhere", member, 2, opened + timedelta(seconds=3))
+    assert await stream.write_batch(sessions, "writer-b") == 1  # no view yet: it goes round again
+    async with session_scope(sessions) as session:  # the other writer commits the view
+        event = views.ViewEvent("ref-held-elsewhere", tenant, share.id, forwarder, member, opened)
+        await views.store(session, [event], [])
+    await stream.drain(sessions)
+    async with session_scope(sessions) as session:
+        row = (await session.execute(select(ContentView.read_seconds, ContentView.read_valid))).one()
+    assert tuple(row) == (2, True)
