@@ -87,7 +87,7 @@ async def setup(runtime: Runtime) -> None:
     configs = ConfigCache(services.sessions, settings.config_cache_seconds)
     locator = IpLocator.from_csv(settings.ip_city_table) if settings.ip_city_table else IpLocator()
     services.membership = MembershipRuntime(
-        scanner=Scanner(services.sessions, code_keys, guard, configs, locator),
+        scanner=Scanner(services.sessions, code_keys, guard, configs, locator, hooks=services.hooks),
         keys=code_keys,
         guard=guard,
         configs=configs,
@@ -95,6 +95,7 @@ async def setup(runtime: Runtime) -> None:
         referral_secret=referral_secret(settings.secret_key),
         base_url=code_base_url(settings),
         coupons=CoreCouponGateway(services.core) if services.core is not None else None,
+        hooks=services.hooks,
     )
 
 
