@@ -3,12 +3,16 @@
 Order of work, cheapest refusal first:
 1. Redis: a locked-out member (anonymous: address) is refused; the code's MAC is checked (pure
    CPU) and a forgery is counted towards a lockout and kept in the review stream - no SQL at all.
-2. Redis: velocity windows per member and device, never per IP (one Lua call; fraud.py).
+2. Redis: the lockout and the velocity windows per member and device, never per IP, in one
+   Lua call (``fraud.screen``).
 3. One database transaction: lock the member row (merges and his other scans wait), then
    ``INSERT code_redemptions ... ON CONFLICT (batch, serial) DO NOTHING``. Exactly one scanner
    ever inserts; everyone else reads the first scan and is told when and roughly where it
    happened. The consumer's points are posted with source (bottle_code, batch:serial), unique
-   too, as are the store's 开瓶奖励 and the referral rewards.
+   too, as are the store's 开瓶奖励 and the referral rewards. On PostgreSQL the checks, the claim
+   and the posting are one call of ``jiubot_scan_credit`` (``scan_credit``, migration 0017);
+   on SQLite they are the statements below. The rare follow-ups (store reward, referral, tier
+   upgrade, diversion and pattern flags in ``fraud_flags``) are shared by both.
 """
 
 from __future__ import annotations
@@ -25,19 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import insert_ignore, is_postgres, session_scope, utcnow
-from bot.membership import batches, ledger, referral, rules, tiers
+from bot.membership import batches, fraud_flags, ledger, referral, rules, scan_credit, tiers
 from bot.membership.actions import ensure_store, live_member_id
 from bot.membership.batches import ACTIVATED, GENERATED, VOIDED, BatchCache, BatchView, CodeState
-from bot.membership.code_models import (
-    CodeRedemption,
-    CodeRepeatScan,
-    DiversionAlert,
-    FraudFlag,
-    ScanRejection,
-)
-from bot.membership.codes import CodeKeys, CodeRef, InvalidCode, extract, parse
-from bot.membership.errors import UnknownMember
-from bot.membership.fraud import FraudGuard, Subjects
+from bot.membership.code_models import CodeRedemption, CodeRepeatScan, FraudFlag, ScanRejection
+from bot.membership.codes import CodeKeys, CodeRef
+from bot.membership.errors import AccountClosed, InsufficientPoints, UnknownMember
+from bot.membership.fraud import FraudGuard, screen
 from bot.membership.geo import IpLocator, Locator, Place, reverse_geocode
 from bot.membership.interface import (
     AGE_REQUIRED,
@@ -54,18 +52,12 @@ from bot.membership.ledger import EARN, Posting
 from bot.membership.ledger_models import CONSUMPTION, ORDERING, PointsAccount
 from bot.membership.loyalty_config import ConfigCache, LoyaltyConfig
 from bot.membership.models import Member, MemberIdentity
-from bot.membership.regions import get_region
+from bot.membership.regions import RegionCache
 from bot.membership.reward_models import Referral
 from bot.membership.rules import ScanReward
 
 log = structlog.get_logger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    batches: int  # distinct batches in the pattern window, this scan included
-    regions: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +136,33 @@ class _Rejected(Exception):
         self.detail = detail
 
 
+# What the PostgreSQL function answers for a refusal -> the scan's refusal reason.
+_REFUSALS = {"suspended", "voided", "not_activated", "flagged"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Again:
+    """The code was redeemed before (or just now, by a faster scanner)."""
+
+    first: CodeRedemption
+    member_id: int  # the scanner's live member id
+
+
+@dataclass(frozen=True, slots=True)
+class _Credited:
+    """The claim made and the consumer's points posted; what the follow-ups need."""
+
+    member: _Context
+    redemption_id: int
+    account_id: int
+    balance: int | None
+    state: CodeState
+    place: Place | None
+    seen: fraud_flags.Seen
+    upgraded: str | None
+    first_scan: bool
+
+
 @dataclass
 class Scanner:
     sessions: async_sessionmaker[AsyncSession]
@@ -153,41 +172,26 @@ class Scanner:
     locator: Locator = field(default_factory=IpLocator)
     batches: BatchCache | None = None
     rules: rules.RulesCache | None = None
+    regions: RegionCache | None = None
 
     def __post_init__(self) -> None:
         self.batches = self.batches or BatchCache()
         self.rules = self.rules or rules.RulesCache(self.configs.ttl)
+        self.regions = self.regions or RegionCache(self.configs.ttl)
 
     def forget(self, tenant_id: int | None = None) -> None:
-        """Drop cached knobs and rules (after an operator changed them)."""
+        """Drop cached knobs, rules and regions (after an operator changed them)."""
         self.configs.forget(tenant_id)
-        assert self.rules is not None
+        assert self.rules is not None and self.regions is not None
         self.rules.forget(tenant_id)
+        self.regions.forget(tenant_id)
 
     async def scan(self, req: ScanRequest) -> ScanResult:
         now = req.scanned_at or utcnow()
         config = await self.configs.get(req.tenant_id)
-        subjects = Subjects(req.tenant_id, req.member_id, req.ip, req.device)
-        if await self.guard.locked(subjects):
-            await self.guard.review(subjects, "locked", req.text, req.channel)
-            return ScanResult(REJECTED, "locked")
-        try:
-            ref = parse(self.keys, extract(req.text), tenant_id=req.tenant_id)
-        except InvalidCode as exc:
-            await self.guard.review(subjects, f"invalid_{exc.reason}", req.text, req.channel)
-            locked = await self.guard.invalid_code(
-                subjects,
-                window=config.invalid_window_seconds,
-                threshold=config.invalid_lockout_count,
-                lockout=config.lockout_seconds,
-            )
-            return ScanResult(INVALID, "locked_now" if locked else exc.reason)
-        if req.member_id is None:
-            raise ValueError("a genuine code is redeemed by a member: log in first")
-        full = await self.guard.admit(subjects, config.member_velocity, config.source_velocity)
-        if full is not None:
-            await self.guard.review(subjects, f"velocity_{full}", ref.text, req.channel)
-            return ScanResult(REJECTED, "velocity", code=ref.text)
+        ref = await screen(self.guard, self.keys, req, config)
+        if isinstance(ref, ScanResult):
+            return ref
         for attempt in range(4):
             try:
                 return await self._in_database(req, ref, config, now)
@@ -224,12 +228,12 @@ class Scanner:
     async def _redeem(
         self, session: AsyncSession, req: ScanRequest, ref: CodeRef, config: LoyaltyConfig, now: datetime
     ) -> ScanResult:
-        assert req.member_id is not None
-        member = await _lock_context(
-            session, req.member_id, now - timedelta(hours=config.location_max_age_hours)
-        )
-        member_id = member.id
-        assert self.batches is not None
+        assert req.member_id is not None and self.batches is not None and self.rules is not None
+        postgres = is_postgres(session)
+        if not postgres:  # SQLite: the member lock first, as every SQLite transaction is serial anyway
+            member = await _lock_context(
+                session, req.member_id, now - timedelta(hours=config.location_max_age_hours)
+            )
         try:
             batch = await self.batches.get(session, ref.batch_id)
         except Exception:
@@ -237,41 +241,189 @@ class Scanner:
         if batch.tenant_id != req.tenant_id or ref.serial > batch.size:
             return ScanResult(INVALID, "unknown_code")
         product = Product(batch.brand, batch.product_name, batch.sku)
+        reward = await self.rules.reward(session, req.tenant_id, batch.sku, batch.region_code, config, now)
+        if postgres:
+            done = await self._claim_in_one_trip(session, req, ref, batch, reward, config, now)
+        else:
+            done = await self._claim(session, req, ref, batch, member, reward, config, now)
+        if isinstance(done, _Again):
+            return await self._repeat(session, req, ref, done.first, done.member_id, product, now)
+        if isinstance(done, ScanResult):
+            return replace(done, product=product)
+        return await self._follow_up(session, req, ref, batch, reward, done, config, now, product)
+
+    # --- the claim: one function call on PostgreSQL, statement by statement on SQLite ---------
+    async def _claim_in_one_trip(
+        self,
+        session: AsyncSession,
+        req: ScanRequest,
+        ref: CodeRef,
+        batch: BatchView,
+        reward: ScanReward,
+        config: LoyaltyConfig,
+        now: datetime,
+    ) -> _Credited | _Again | ScanResult:
+        assert req.member_id is not None
+        day, month, since = _windows(now, config)
+        asked = self._place_asked(req)
+        top = len(config.tiers) - 1
+        answer = await scan_credit.claim(
+            session,
+            scan_credit.Claim(
+                member_id=req.member_id,
+                tenant_id=req.tenant_id,
+                ref=ref,
+                region_code=batch.region_code,
+                location_since=now - timedelta(hours=config.location_max_age_hours),
+                require_age=config.require_age_confirmation,
+                require_activation=config.require_activation,
+                day=day,
+                month=month,
+                pattern_since=since,
+                daily_cap=config.daily_scan_cap,
+                monthly_cap=config.monthly_scan_cap,
+                check_flags=config.flags_block_scans,
+                points=reward.points,
+                store_reward=reward.store_reward,
+                channel=req.channel,
+                now=now,
+                place=asked or self.locator.locate(req.ip),
+                latitude=req.latitude,
+                longitude=req.longitude,
+                ip=req.ip,
+                note=f"扫码 {batch.product_name}",
+                year_since=now - tiers.YEAR,
+                count_scans=bool(config.first_scan_coupon_campaign),
+            ),
+        )
+        outcome = answer.outcome
+        if outcome == "unknown_member":
+            raise UnknownMember(f"member {req.member_id} does not exist", member_id=req.member_id)
+        if outcome in ("repeat", "lost_race"):
+            first = await self._first_scan(session, ref)
+            assert first is not None
+            return _Again(first, answer.member_id)
+        if outcome == "age":
+            return ScanResult(AGE_REQUIRED, code=ref.text)
+        if outcome in _REFUSALS:
+            raise _Rejected(outcome)
+        if outcome == "daily_cap":
+            raise _Rejected("daily_cap", f"{answer.cap_count} today")
+        if outcome == "monthly_cap":
+            raise _Rejected("monthly_cap", f"{answer.cap_count} this month")
+        if outcome == "account_closed":
+            raise AccountClosed(f"account {answer.account_id} is closed", account_id=answer.account_id)
+        if outcome == "insufficient":
+            raise InsufficientPoints(answer.account_id or 0, -reward.points)
+        if outcome != CREDITED:
+            raise RuntimeError(f"jiubot_scan_credit answered {outcome!r}")
+        assert answer.redemption_id is not None and answer.account_id is not None and answer.tier
+        member = _Context(
+            answer.member_id,
+            "active",
+            answer.tier,
+            True,
+            answer.latitude,
+            answer.longitude,
+            answer.pending_referral,
+            answer.account_id,
+        )
+        place = asked or self._locate(req, member)
+        if asked is None and place is not None and place.source == "gps":  # the OA's location wins
+            await session.execute(
+                update(CodeRedemption)
+                .where(CodeRedemption.id == answer.redemption_id)
+                .values(province=place.province, city=place.city, place_source=place.source)
+            )
+        upgraded = None
+        if answer.earned_year is not None and config.tier_rank(answer.tier) < top:
+            upgraded = await tiers.raise_to_earned(
+                session, answer.member_id, config, answer.earned_year, current=answer.tier, now=now
+            )
+        return _Credited(
+            member,
+            answer.redemption_id,
+            answer.account_id,
+            answer.balance,
+            CodeState(ACTIVATED, answer.store_code, answer.distributor_code),
+            place,
+            fraud_flags.seen(
+                answer.n_batches or 0,
+                answer.n_regions or 0,
+                answer.has_batch,
+                answer.has_region,
+                batch.region_code,
+            ),
+            upgraded,
+            answer.scans_total == 1,
+        )
+
+    async def _claim(
+        self,
+        session: AsyncSession,
+        req: ScanRequest,
+        ref: CodeRef,
+        batch: BatchView,
+        member: _Context,
+        reward: ScanReward,
+        config: LoyaltyConfig,
+        now: datetime,
+    ) -> _Credited | _Again | ScanResult:
         first = await self._first_scan(session, ref)
         if first is not None:
-            return await self._repeat(session, req, ref, first, member_id, product, now)
+            return _Again(first, member.id)
         if member.status == "suspended":
             raise _Rejected("suspended")
         if config.require_age_confirmation and not member.age_confirmed:
-            return ScanResult(AGE_REQUIRED, code=ref.text, product=product)
+            return ScanResult(AGE_REQUIRED, code=ref.text)
         state = await batches.code_state(session, ref.batch_id, ref.serial)
         if state.state == VOIDED:
             raise _Rejected("voided")
         if state.state == GENERATED and config.require_activation:
             raise _Rejected("not_activated")
-        seen = await self._history(session, member_id, batch, config, now)
-        if config.flags_block_scans and await self._flagged(session, member_id):
+        seen = await self._history(session, member.id, batch, config, now)
+        if config.flags_block_scans and await self._flagged(session, member.id):
             raise _Rejected("flagged")
         place = self._locate(req, member)
-        assert self.rules is not None
-        reward = await self.rules.reward(session, req.tenant_id, batch.sku, batch.region_code, config, now)
         redemption_id = await self._insert(
-            session, req, ref, member_id, place, state, reward, now, batch.region_code
+            session, req, ref, member.id, place, state, reward, now, batch.region_code
         )
         if redemption_id is None:  # lost the race to another scanner
             first = await self._first_scan(session, ref)
             assert first is not None
-            return await self._repeat(session, req, ref, first, member_id, product, now)
+            return _Again(first, member.id)
         account = member.account_id or await ledger.account_for(
-            session, req.tenant_id, CONSUMPTION, member_id=member_id, now=now
+            session, req.tenant_id, CONSUMPTION, member_id=member.id, now=now
         )
-        note = f"扫码 {batch.product_name}"
         balance = await ledger.post_balance(
             session,
             req.tenant_id,
-            Posting(account, reward.points, EARN, "bottle_code", ref.code_id, note),
+            Posting(account, reward.points, EARN, "bottle_code", ref.code_id, f"扫码 {batch.product_name}"),
             now=now,
         )
+        upgraded = None
+        if config.tier_rank(member.tier) < len(config.tiers) - 1:  # nothing above the top tier
+            upgraded = await tiers.upgrade_if_due(session, member.id, config, now=now, current=member.tier)
+        first_scan = False
+        if config.first_scan_coupon_campaign:
+            mine = select(func.count()).where(CodeRedemption.member_id == member.id)
+            first_scan = (await session.execute(mine)).scalar_one() == 1
+        return _Credited(member, redemption_id, account, balance, state, place, seen, upgraded, first_scan)
+
+    async def _follow_up(
+        self,
+        session: AsyncSession,
+        req: ScanRequest,
+        ref: CodeRef,
+        batch: BatchView,
+        reward: ScanReward,
+        done: _Credited,
+        config: LoyaltyConfig,
+        now: datetime,
+        product: Product,
+    ) -> ScanResult:
+        """What a credit may bring besides the consumer's points, each only when it applies."""
+        member, state = done.member, done.state
         store_reward = 0
         if state.store_code and reward.store_reward > 0:
             store_id = await ensure_store(session, req.tenant_id, state.store_code)
@@ -294,33 +446,29 @@ class Scanner:
             store_reward = reward.store_reward
         bonus = None
         if member.pending_referral:
-            bonus = await referral.reward_on_first_scan(session, req.tenant_id, member_id, config, now=now)
-        upgraded = None
-        if config.tier_rank(member.tier) < len(config.tiers) - 1:  # nothing above the top tier
-            upgraded = await tiers.upgrade_if_due(session, member_id, config, now=now, current=member.tier)
-        diverted = await self._diversion(session, batch, ref, redemption_id, place, state, config, now)
-        await self._patterns(session, req.tenant_id, member_id, seen, config, now)
-        tier = upgraded or member.tier
-        first_scan = False
-        if config.first_scan_coupon_campaign:
-            mine = select(func.count()).where(CodeRedemption.member_id == member_id)
-            first_scan = (await session.execute(mine)).scalar_one() == 1
+            bonus = await referral.reward_on_first_scan(session, req.tenant_id, member.id, config, now=now)
+        assert self.regions is not None
+        diverted = await fraud_flags.diversion(
+            session, batch, ref, done.redemption_id, done.place, state, config, now, self.regions
+        )
+        await fraud_flags.patterns(session, req.tenant_id, member.id, done.seen, config, now)
+        tier = done.upgraded or member.tier
         return ScanResult(
             CREDITED,
             code=ref.text,
             product=product,
             points=reward.points,
-            balance=balance if bonus is None else await ledger.balance(session, account),
+            balance=done.balance if bonus is None else await ledger.balance(session, done.account_id),
             tier=tier,
             tier_name=config.tier_name(tier),
-            tier_upgraded=upgraded is not None,
+            tier_upgraded=done.upgraded is not None,
             first_scanned_at=now,
-            first_place=place.label() if place else None,
+            first_place=done.place.label() if done.place else None,
             diverted=diverted,
             store_reward=store_reward,
             referral_points=bonus.invitee_points if bonus else 0,
             campaign=reward.campaign,
-            first_scan=first_scan,
+            first_scan=done.first_scan,
         )
 
     # --- pieces -----------------------------------------------------------------------------
@@ -384,12 +532,10 @@ class Scanner:
 
     async def _history(
         self, session: AsyncSession, member_id: int, batch: BatchView, config: LoyaltyConfig, now: datetime
-    ) -> _Seen:
+    ) -> fraud_flags.Seen:
         """One query over the member's redemptions: today's and this month's count (caps) and the
         batches and regions of the pattern window (flags)."""
-        day = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-        month = day.replace(day=1)
-        since = now - timedelta(hours=config.pattern_window_hours)
+        day, month, since = _windows(now, config)
         recent = CodeRedemption.scanned_at >= since
         row = (
             await session.execute(
@@ -409,8 +555,7 @@ class Scanner:
             raise _Rejected("daily_cap", f"{row[0]} today")
         if row[1] >= config.monthly_scan_cap:
             raise _Rejected("monthly_cap", f"{row[1]} this month")
-        new_region = batch.region_code is not None and not row[5]
-        return _Seen(int(row[2]) + (0 if row[4] else 1), int(row[3]) + (1 if new_region else 0))
+        return fraud_flags.seen(int(row[2]), int(row[3]), bool(row[4]), bool(row[5]), batch.region_code)
 
     async def _flagged(self, session: AsyncSession, member_id: int) -> bool:
         stmt = (
@@ -418,12 +563,18 @@ class Scanner:
         )
         return (await session.execute(stmt)).first() is not None
 
+    @staticmethod
+    def _place_asked(req: ScanRequest) -> Place | None:
+        """The mini-program's location, when the consumer granted it (it wins over the rest)."""
+        if req.latitude is not None and req.longitude is not None:
+            return reverse_geocode(req.latitude, req.longitude, source="mp")
+        return None
+
     def _locate(self, req: ScanRequest, member: _Context) -> Place | None:
         """Mini-program location if granted, else the OA's LOCATION if recent, else the IP."""
-        if req.latitude is not None and req.longitude is not None:
-            place = reverse_geocode(req.latitude, req.longitude, source="mp")
-            if place:
-                return place
+        place = self._place_asked(req)
+        if place:
+            return place
         if member.latitude is not None and member.longitude is not None:
             place = reverse_geocode(member.latitude, member.longitude, source="gps")
             if place:
@@ -472,93 +623,11 @@ class Scanner:
         ).returning(table.c.id)
         return (await session.execute(stmt)).scalar_one_or_none()
 
-    async def _diversion(
-        self,
-        session: AsyncSession,
-        batch: BatchView,
-        ref: CodeRef,
-        redemption_id: int,
-        place: Place | None,
-        state: CodeState,
-        config: LoyaltyConfig,
-        now: datetime,
-    ) -> bool:
-        if not config.diversion_enabled or not batch.region_code or place is None:
-            return False
-        region = await get_region(session, batch.tenant_id, batch.region_code)
-        if region is None or region.contains(place.province, place.city):
-            return False
-        await session.execute(
-            insert_ignore(
-                session,
-                DiversionAlert.__table__,
-                [
-                    {
-                        "tenant_id": batch.tenant_id,
-                        "redemption_id": redemption_id,
-                        "batch_id": batch.id,
-                        "serial": ref.serial,
-                        "region_code": batch.region_code,
-                        "distributor_code": state.distributor_code or batch.distributor_code,
-                        "store_code": state.store_code,
-                        "found_province": place.province,
-                        "found_city": place.city,
-                        "place_source": place.source,
-                        "latitude": None,
-                        "longitude": None,
-                        "status": "open",
-                        "created_at": now,
-                    }
-                ],
-                index_elements=["redemption_id"],
-            )
-        )
-        await session.execute(
-            update(CodeRedemption).where(CodeRedemption.id == redemption_id).values(diverted=True)
-        )
-        log.warning(
-            "diversion_alert",
-            batch=batch.id,
-            serial=ref.serial,
-            region=batch.region_code,
-            found=place.label(),
-        )
-        return True
 
-    async def _patterns(
-        self,
-        session: AsyncSession,
-        tenant_id: int,
-        member_id: int,
-        seen: _Seen,
-        config: LoyaltyConfig,
-        now: datetime,
-    ) -> None:
-        """Flag one member redeeming caps from many batches or regions in a short time."""
-        window_key = now.astimezone(TZ).strftime("%Y-%m-%d")
-        for kind, count, limit in (
-            ("many_batches", seen.batches, config.pattern_max_batches),
-            ("many_regions", seen.regions, config.pattern_max_regions),
-        ):
-            if count > limit:
-                await session.execute(
-                    insert_ignore(
-                        session,
-                        FraudFlag.__table__,
-                        [
-                            {
-                                "tenant_id": tenant_id,
-                                "member_id": member_id,
-                                "kind": kind,
-                                "window_key": window_key,
-                                "status": "open",
-                                "created_at": now,
-                                "detail": f"{count} in {config.pattern_window_hours} h (limit {limit})",
-                            }
-                        ],
-                        index_elements=["tenant_id", "member_id", "kind", "window_key"],
-                    )
-                )
+def _windows(now: datetime, config: LoyaltyConfig) -> tuple[datetime, datetime, datetime]:
+    """The cap windows (today and this month, Beijing time) and the pattern window's start."""
+    day = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day, day.replace(day=1), now - timedelta(hours=config.pattern_window_hours)
 
 
 def with_member(req: ScanRequest, member_id: int) -> ScanRequest:
