@@ -49,9 +49,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(db_url: str, prefix: str) -> dict[str, str]:
+def _env(db_url: str, prefix: str, pool: int) -> dict[str, str]:
     return {
         "JIUBOT_DATABASE_URL": db_url,
+        # one connection per client, as the limit below gets: a smaller pool would open and
+        # close a connection per request past it, which measures connection set-up instead
+        "JIUBOT_DATABASE_POOL_SIZE": str(pool),
         "JIUBOT_REDIS_URL": REDIS_URL,
         "JIUBOT_REDIS_PREFIX": prefix,
         "JIUBOT_SECRET_KEY": SECRET,
@@ -293,6 +296,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--bursts", type=int, default=10)
     parser.add_argument("--time-limit", type=float, default=240.0, help="seconds for the scan phase")
+    parser.add_argument(
+        "--pool", type=int, default=0, help="the server's JIUBOT_DATABASE_POOL_SIZE (default: --clients)"
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -312,7 +318,9 @@ def main() -> int:
         tenant, batch, tokens = asyncio.run(_prepare(db_url, max(args.clients, 100), args.codes, args.bursts))
         port = _free_port()
         ctx = multiprocessing.get_context("spawn")
-        server = ctx.Process(target=_serve, args=(_env(db_url, prefix), port), daemon=True)
+        server = ctx.Process(
+            target=_serve, args=(_env(db_url, prefix, args.pool or args.clients), port), daemon=True
+        )
         server.start()
         for _ in range(200):
             try:

@@ -1,6 +1,9 @@
 """The credited scan in one PostgreSQL round trip: a call of ``jiubot_scan_credit`` (migration
 0017), which locks the member, checks the code, claims it and posts the points in the caller's
-transaction. SQLite has no such function; ``scanning`` keeps the statement-by-statement path there.
+transaction. A fast call (autocommit: the statement is its own transaction, no BEGIN/COMMIT)
+claims only when nothing else is to be written with the credit and otherwise answers
+``needs_transaction`` having written nothing. SQLite has no such function; ``scanning`` keeps
+the statement-by-statement path there.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ _CALL = text(
     " CAST(:now AS timestamptz), CAST(:province AS text), CAST(:city AS text),"
     " CAST(:place_source AS text), CAST(:latitude AS double precision),"
     " CAST(:longitude AS double precision), CAST(:ip AS text), CAST(:source_id AS text),"
-    " CAST(:note AS text), CAST(:year_since AS timestamptz), CAST(:count_scans AS boolean))"
+    " CAST(:note AS text), CAST(:year_since AS timestamptz), CAST(:count_scans AS boolean),"
+    " CAST(:fast AS boolean), CAST(:place_fixed AS boolean), CAST(:tier_codes AS text[]),"
+    " CAST(:tier_thresholds AS bigint[]), CAST(:max_batches AS integer), CAST(:max_regions AS integer))"
 )
 
 
@@ -57,12 +62,20 @@ class Claim:
     note: str
     year_since: datetime | None  # None: the member is at the top tier, no earnings needed
     count_scans: bool
+    # fast: claim only if nothing else is to be written with the credit (run in autocommit)
+    fast: bool
+    place_fixed: bool  # the mini-program's location: the OA's does not matter
+    tier_codes: list[str]  # ordered by threshold
+    tier_thresholds: list[int]
+    max_batches: int
+    max_regions: int
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
     outcome: str  # credited | repeat | lost_race | unknown_member | suspended | age | voided |
-    # not_activated | daily_cap | monthly_cap | flagged | account_closed | insufficient
+    # not_activated | daily_cap | monthly_cap | flagged | account_closed | insufficient |
+    # needs_transaction (fast calls only: nothing written)
     member_id: int
     tier: str | None
     latitude: float | None  # the member's recent OA location
@@ -116,6 +129,12 @@ async def claim(session: AsyncSession, c: Claim) -> Answer:
                 "note": c.note,
                 "year_since": c.year_since,
                 "count_scans": c.count_scans,
+                "fast": c.fast,
+                "place_fixed": c.place_fixed,
+                "tier_codes": c.tier_codes,
+                "tier_thresholds": c.tier_thresholds,
+                "max_batches": c.max_batches,
+                "max_regions": c.max_regions,
             },
         )
     ).one()

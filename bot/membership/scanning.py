@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.db import insert_ignore, is_postgres, session_scope, utcnow
+from bot.db import autocommit_scope, insert_ignore, is_postgres, session_scope, utcnow
 from bot.membership import batches, fraud_flags, ledger, referral, rules, scan_credit, tiers
 from bot.membership.actions import ensure_store, live_member_id
 from bot.membership.batches import ACTIVATED, GENERATED, VOIDED, BatchCache, BatchView, CodeState
@@ -179,6 +179,11 @@ class Scanner:
         self.rules = self.rules or rules.RulesCache(self.configs.ttl)
         self.regions = self.regions or RegionCache(self.configs.ttl)
 
+    @property
+    def _postgres(self) -> bool:
+        bind = self.sessions.kw.get("bind")
+        return bind is not None and bind.dialect.name == "postgresql"
+
     def forget(self, tenant_id: int | None = None) -> None:
         """Drop cached knobs, rules and regions (after an operator changed them)."""
         self.configs.forget(tenant_id)
@@ -205,8 +210,15 @@ class Scanner:
         self, req: ScanRequest, ref: CodeRef, config: LoyaltyConfig, now: datetime
     ) -> ScanResult:
         try:
+            if self._postgres:  # first the one-statement claim, its own transaction
+                async with autocommit_scope(self.sessions) as session:
+                    fast = await self._redeem(session, req, ref, config, now, fast=True)
+                if fast is not None:
+                    return fast
             async with session_scope(self.sessions) as session:
-                return await self._redeem(session, req, ref, config, now)
+                done = await self._redeem(session, req, ref, config, now)
+                assert done is not None
+                return done
         except _Rejected as rejected:
             async with session_scope(self.sessions) as session:
                 session.add(
@@ -226,8 +238,17 @@ class Scanner:
             return ScanResult(REJECTED, rejected.reason, code=ref.text)
 
     async def _redeem(
-        self, session: AsyncSession, req: ScanRequest, ref: CodeRef, config: LoyaltyConfig, now: datetime
-    ) -> ScanResult:
+        self,
+        session: AsyncSession,
+        req: ScanRequest,
+        ref: CodeRef,
+        config: LoyaltyConfig,
+        now: datetime,
+        *,
+        fast: bool = False,
+    ) -> ScanResult | None:
+        """The scan's answer; with ``fast`` (PostgreSQL, autocommit) None when the scan needs
+        a transaction (a repeat, or writes besides the credit), having written nothing."""
         assert req.member_id is not None and self.batches is not None and self.rules is not None
         postgres = is_postgres(session)
         if not postgres:  # SQLite: the member lock first, as every SQLite transaction is serial anyway
@@ -242,15 +263,23 @@ class Scanner:
             return ScanResult(INVALID, "unknown_code")
         product = Product(batch.brand, batch.product_name, batch.sku)
         reward = await self.rules.reward(session, req.tenant_id, batch.sku, batch.region_code, config, now)
+        if fast and await self._diverted(
+            session, batch, self._place_asked(req) or self.locator.locate(req.ip), config
+        ):
+            return None  # an alert to write with the credit
         if postgres:
-            done = await self._claim_in_one_trip(session, req, ref, batch, reward, config, now)
+            done = await self._claim_in_one_trip(session, req, ref, batch, reward, config, now, fast)
+            if done is None:
+                return None
         else:
             done = await self._claim(session, req, ref, batch, member, reward, config, now)
         if isinstance(done, _Again):
+            if fast:
+                return None  # a repeat scan is written down: in a transaction
             return await self._repeat(session, req, ref, done.first, done.member_id, product, now)
         if isinstance(done, ScanResult):
             return replace(done, product=product)
-        return await self._follow_up(session, req, ref, batch, reward, done, config, now, product)
+        return await self._follow_up(session, req, ref, batch, reward, done, config, now, product, fast)
 
     # --- the claim: one function call on PostgreSQL, statement by statement on SQLite ---------
     async def _claim_in_one_trip(
@@ -262,9 +291,11 @@ class Scanner:
         reward: ScanReward,
         config: LoyaltyConfig,
         now: datetime,
-    ) -> _Credited | _Again | ScanResult:
+        fast: bool,
+    ) -> _Credited | _Again | ScanResult | None:
         assert req.member_id is not None
         day, month, since = _windows(now, config)
+        ordered = sorted(config.tiers, key=lambda t: t.threshold)
         asked = self._place_asked(req)
         top = len(config.tiers) - 1
         answer = await scan_credit.claim(
@@ -294,9 +325,17 @@ class Scanner:
                 note=f"扫码 {batch.product_name}",
                 year_since=now - tiers.YEAR,
                 count_scans=bool(config.first_scan_coupon_campaign),
+                fast=fast,
+                place_fixed=asked is not None,
+                tier_codes=[t.code for t in ordered],
+                tier_thresholds=[t.threshold for t in ordered],
+                max_batches=config.pattern_max_batches,
+                max_regions=config.pattern_max_regions,
             ),
         )
         outcome = answer.outcome
+        if outcome == "needs_transaction":
+            return None
         if outcome == "unknown_member":
             raise UnknownMember(f"member {req.member_id} does not exist", member_id=req.member_id)
         if outcome in ("repeat", "lost_race"):
@@ -421,8 +460,10 @@ class Scanner:
         config: LoyaltyConfig,
         now: datetime,
         product: Product,
+        fast: bool,
     ) -> ScanResult:
-        """What a credit may bring besides the consumer's points, each only when it applies."""
+        """What a credit may bring besides the consumer's points, each only when it applies
+        (after a fast claim none does: the function and ``_diverted`` made sure of it)."""
         member, state = done.member, done.state
         store_reward = 0
         if state.store_code and reward.store_reward > 0:
@@ -448,7 +489,7 @@ class Scanner:
         if member.pending_referral:
             bonus = await referral.reward_on_first_scan(session, req.tenant_id, member.id, config, now=now)
         assert self.regions is not None
-        diverted = await fraud_flags.diversion(
+        diverted = not fast and await fraud_flags.diversion(
             session, batch, ref, done.redemption_id, done.place, state, config, now, self.regions
         )
         await fraud_flags.patterns(session, req.tenant_id, member.id, done.seen, config, now)
@@ -562,6 +603,16 @@ class Scanner:
             select(FraudFlag.id).where(FraudFlag.member_id == member_id, FraudFlag.status == "open").limit(1)
         )
         return (await session.execute(stmt)).first() is not None
+
+    async def _diverted(
+        self, session: AsyncSession, batch: BatchView, place: Place | None, config: LoyaltyConfig
+    ) -> bool:
+        """Whether a scan at ``place`` (known before the claim) raises a diversion alert."""
+        if not config.diversion_enabled or batch.region_code is None or place is None:
+            return False
+        assert self.regions is not None
+        region = await self.regions.get(session, batch.tenant_id, batch.region_code)
+        return region is not None and not region.contains(place.province, place.city)
 
     @staticmethod
     def _place_asked(req: ScanRequest) -> Place | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from bot.db import session_scope
+from bot.membership import ledger, rules
 from bot.membership.codes import make
 from bot.membership.interface import CREDITED, ScanRequest
+from bot.membership.ledger_models import PointsLedger
 from tests.membership.conftest import adult, make_batch
 
 
@@ -17,43 +20,60 @@ def db_url(pg_url: str) -> str:
 
 
 class RoundTrips:
+    """What goes over the wire to PostgreSQL, as psycopg sends it: the pool's pre-ping at each
+    checkout, BEGIN before a transaction's first statement and COMMIT at its end (neither in
+    autocommit), and each statement."""
+
     def __init__(self, engine) -> None:
         self.engine = engine.sync_engine
         self.sql: list[str] = []
+        self._begun = False
+
+    @staticmethod
+    def _autocommit(conn) -> bool:  # type: ignore[no-untyped-def]
+        return bool(conn.connection.dbapi_connection.autocommit)
 
     def _stmt(self, conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if self._begun and not self._autocommit(conn):
+            self.sql.append("BEGIN")
+        self._begun = False
         self.sql.append(statement.split("\n")[0][:100])
 
     def _begin(self, conn) -> None:  # type: ignore[no-untyped-def]
-        self.sql.append("BEGIN")
+        self._begun = True
 
     def _commit(self, conn) -> None:  # type: ignore[no-untyped-def]
-        self.sql.append("COMMIT")
+        if not self._autocommit(conn):
+            self.sql.append("COMMIT")
 
     def _checkout(self, *args) -> None:  # type: ignore[no-untyped-def]
-        self.sql.append("CHECKOUT")
+        self.sql.append("PING")
 
-    def __enter__(self):
+    def __enter__(self) -> RoundTrips:
         event.listen(self.engine, "before_cursor_execute", self._stmt)
         event.listen(self.engine, "begin", self._begin)
         event.listen(self.engine, "commit", self._commit)
         event.listen(self.engine.pool, "checkout", self._checkout)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._stmt)
         event.remove(self.engine, "begin", self._begin)
         event.remove(self.engine, "commit", self._commit)
         event.remove(self.engine.pool, "checkout", self._checkout)
 
 
-async def test_a_credited_scan_is_one_statement_and_one_redis_call_on_postgresql(
+def _statements(trips: RoundTrips) -> list[str]:
+    return [s for s in trips.sql if s not in ("PING", "BEGIN", "COMMIT")]
+
+
+async def test_a_credited_scan_is_one_round_trip_and_one_redis_call_on_postgresql(
     engine, sessions, tenant_id, scanner, code_keys, redis
 ):
-    """Issue 17: the credited scan was eight statements in its transaction plus two Redis calls;
-    now the claim and the posting are one call of ``jiubot_scan_credit`` and the lockout and
-    velocity windows one script. Round trips counted: the pool's checkout (its pre-ping), BEGIN,
-    each statement, COMMIT."""
+    """Issue 17: a credited scan was ten round trips to PostgreSQL (BEGIN, eight statements,
+    COMMIT, after the pool's pre-ping) and two Redis calls. Now it is one call of
+    ``jiubot_scan_credit`` in autocommit (its own transaction) and one Redis script (lockout
+    and velocity windows)."""
     batch = await make_batch(sessions, tenant_id)
     member = await adult(sessions, tenant_id)
     warm = await scanner.scan(
@@ -72,7 +92,7 @@ async def test_a_credited_scan_is_one_statement_and_one_redis_call_on_postgresql
         result = await scanner.scan(
             ScanRequest(tenant_id, member, make(code_keys, tenant_id, batch.id, 2), "mp", ip="203.0.113.5")
         )
-    # 四川 is inside the batch's region (西南): no diversion alert, so nothing else to write
+    # 四川 is inside the batch's region (西南): no diversion alert, nothing else to write
     assert (result.outcome, result.points, result.balance, result.first_place, result.diverted) == (
         CREDITED,
         10,
@@ -80,7 +100,32 @@ async def test_a_credited_scan_is_one_statement_and_one_redis_call_on_postgresql
         "四川省成都",
         False,
     )
-    statements = [s for s in trips.sql if s not in ("CHECKOUT", "BEGIN", "COMMIT")]
-    assert len(statements) == 1 and statements[0].startswith("SELECT * FROM jiubot_scan_credit(")
-    assert trips.sql == ["CHECKOUT", "BEGIN", statements[0], "COMMIT"]
+    assert len(trips.sql) == 2 and trips.sql[0] == "PING"
+    assert trips.sql[1].startswith("SELECT * FROM jiubot_scan_credit(")
     assert calls == ["EVALSHA"]
+    async with session_scope(sessions) as session:
+        assert (await ledger.audit(session))[1] == []
+
+
+async def test_a_credit_with_follow_ups_runs_them_in_one_transaction(
+    engine, sessions, tenant_id, scanner, code_keys
+):
+    """A credit that writes more (here the store's 开瓶奖励) is refused by the fast call, which
+    writes nothing, and made in a transaction with its follow-ups."""
+    batch = await make_batch(sessions, tenant_id, store="S-9")
+    async with session_scope(sessions) as session:
+        await rules.set_rule(session, tenant_id, "JX-500", scan_points=10, store_reward=2)
+    member = await adult(sessions, tenant_id)
+    with RoundTrips(engine) as trips:
+        result = await scanner.scan(
+            ScanRequest(tenant_id, member, make(code_keys, tenant_id, batch.id, 1), "mp")
+        )
+    assert (result.outcome, result.points, result.store_reward) == (CREDITED, 10, 2)
+    calls = [s for s in _statements(trips) if s.startswith("SELECT * FROM jiubot_scan_credit(")]
+    assert len(calls) == 2  # the fast call (nothing written), then the call in the transaction
+    second = trips.sql.index(calls[1], trips.sql.index(calls[0]) + 1)
+    assert trips.sql[second - 1] == "BEGIN" and trips.sql[-1] == "COMMIT"
+    async with session_scope(sessions) as session:
+        assert (await ledger.audit(session))[1] == []
+        rows = (await session.execute(select(PointsLedger.source_kind).order_by(PointsLedger.id))).scalars()
+        assert list(rows) == ["bottle_code", "open_reward"]

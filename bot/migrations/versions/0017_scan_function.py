@@ -35,6 +35,8 @@ CREATE OR REPLACE FUNCTION jiubot_scan_credit(
     p_province text, p_city text, p_place_source text,
     p_latitude double precision, p_longitude double precision, p_ip text,
     p_source_id text, p_note text, p_year_since timestamptz, p_count_scans boolean,
+    p_fast boolean, p_place_fixed boolean, p_tier_codes text[], p_tier_thresholds bigint[],
+    p_max_batches integer, p_max_regions integer,
     OUT outcome text, OUT member_id bigint, OUT tier text,
     OUT latitude double precision, OUT longitude double precision, OUT pending_referral boolean,
     OUT store_code text, OUT distributor_code text, OUT cap_count bigint,
@@ -51,6 +53,7 @@ DECLARE
     v_month bigint;
     v_ledger bigint;
     v_hops integer := 0;
+    v_rank integer;
 BEGIN
     member_id := p_member_id;
     LOOP
@@ -134,6 +137,32 @@ BEGIN
         SELECT 1 FROM referrals f WHERE f.invitee_id = jiubot_scan_credit.member_id AND f.status = 'pending'
     );
 
+    IF p_year_since IS NOT NULL THEN  -- this year's earnings, this scan's points included
+        SELECT coalesce(sum(l.delta), 0) + p_points INTO earned_year
+          FROM points_ledger l JOIN points_accounts a ON a.id = l.account_id
+         WHERE a.member_id = jiubot_scan_credit.member_id AND a.kind = 'consumption'
+           AND l.category IN ('earn', 'reverse') AND l.created_at > p_year_since AND l.created_at <= p_now;
+    END IF;
+
+    -- The fast call runs as its own transaction (autocommit): it claims only when nothing else
+    -- is to be written with the credit; otherwise the caller runs the call again in a
+    -- transaction with the follow-ups (store reward, referral, OA location, tier, pattern flag).
+    IF p_fast THEN
+        v_rank := coalesce(array_position(p_tier_codes, tier), 1);
+        IF pending_referral
+           OR (latitude IS NOT NULL AND NOT p_place_fixed)
+           OR (store_code IS NOT NULL AND p_store_reward > 0)
+           OR (earned_year IS NOT NULL AND v_rank < cardinality(p_tier_thresholds)
+               AND p_tier_thresholds[v_rank + 1] <= earned_year)
+           OR n_batches + (CASE WHEN has_batch THEN 0 ELSE 1 END) > p_max_batches
+           OR n_regions + (CASE WHEN p_region_code IS NOT NULL AND NOT has_region THEN 1 ELSE 0 END)
+              > p_max_regions
+        THEN
+            outcome := 'needs_transaction';
+            RETURN;
+        END IF;
+    END IF;
+
     INSERT INTO code_redemptions (tenant_id, batch_id, serial, member_id, channel, scanned_at, points,
                                   store_code, store_reward, region_code, province, city, place_source,
                                   latitude, longitude, ip, diverted, repeat_count)
@@ -178,12 +207,6 @@ BEGIN
         END IF;
     END IF;
 
-    IF p_year_since IS NOT NULL THEN
-        SELECT coalesce(sum(l.delta), 0) INTO earned_year
-          FROM points_ledger l JOIN points_accounts a ON a.id = l.account_id
-         WHERE a.member_id = jiubot_scan_credit.member_id AND a.kind = 'consumption'
-           AND l.category IN ('earn', 'reverse') AND l.created_at > p_year_since AND l.created_at <= p_now;
-    END IF;
     IF p_count_scans THEN
         SELECT count(*) INTO scans_total FROM code_redemptions r
          WHERE r.member_id = jiubot_scan_credit.member_id;
