@@ -8,14 +8,23 @@ the statement-by-statement path there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.membership import fraud_flags, tiers
+from bot.membership.batches import ACTIVATED, BatchView, CodeState
+from bot.membership.code_models import CodeRedemption
 from bot.membership.codes import CodeRef
+from bot.membership.errors import AccountClosed, InsufficientPoints, UnknownMember
 from bot.membership.geo import Place
+from bot.membership.interface import AGE_REQUIRED, CREDITED, ScanRequest, ScanResult
+from bot.membership.loyalty_config import LoyaltyConfig
+from bot.membership.rules import ScanReward
+from bot.membership.scan_claim import Again, Context, Credited, Rejected, first_scan, windows
 
 _CALL = text(
     "SELECT * FROM jiubot_scan_credit("
@@ -157,4 +166,128 @@ async def claim(session: AsyncSession, c: Claim) -> Answer:
         row.balance,
         row.earned_year,
         row.scans_total,
+    )
+
+
+# What the function answers for a refusal kept in scan_rejections (its reason, as is).
+REFUSALS = {"suspended", "voided", "not_activated", "flagged"}
+
+
+async def claim_in_one_trip(
+    session: AsyncSession,
+    req: ScanRequest,
+    ref: CodeRef,
+    batch: BatchView,
+    reward: ScanReward,
+    config: LoyaltyConfig,
+    now: datetime,
+    fast: bool,
+    asked: Place | None,
+    by_ip: Place | None,
+    locate: Callable[[Context], Place | None],
+) -> Credited | Again | ScanResult | None:
+    """The claim as one call; with ``fast`` None when a transaction is needed (nothing written).
+    ``asked``: the mini-program's place; ``by_ip``: the address's; ``locate``: the place once
+    the member's OA location is known."""
+    assert req.member_id is not None
+    day, month, since = windows(now, config)
+    ordered = sorted(config.tiers, key=lambda t: t.threshold)
+    top = len(config.tiers) - 1
+    answer = await claim(
+        session,
+        Claim(
+            member_id=req.member_id,
+            tenant_id=req.tenant_id,
+            ref=ref,
+            region_code=batch.region_code,
+            location_since=now - timedelta(hours=config.location_max_age_hours),
+            require_age=config.require_age_confirmation,
+            require_activation=config.require_activation,
+            day=day,
+            month=month,
+            pattern_since=since,
+            daily_cap=config.daily_scan_cap,
+            monthly_cap=config.monthly_scan_cap,
+            check_flags=config.flags_block_scans,
+            points=reward.points,
+            store_reward=reward.store_reward,
+            channel=req.channel,
+            now=now,
+            place=asked or by_ip,
+            latitude=req.latitude,
+            longitude=req.longitude,
+            ip=req.ip,
+            note=f"扫码 {batch.product_name}",
+            year_since=now - tiers.YEAR,
+            count_scans=bool(config.first_scan_coupon_campaign),
+            fast=fast,
+            place_fixed=asked is not None,
+            tier_codes=[t.code for t in ordered],
+            tier_thresholds=[t.threshold for t in ordered],
+            max_batches=config.pattern_max_batches,
+            max_regions=config.pattern_max_regions,
+        ),
+    )
+    outcome = answer.outcome
+    if outcome == "needs_transaction":
+        return None
+    if outcome == "unknown_member":
+        raise UnknownMember(f"member {req.member_id} does not exist", member_id=req.member_id)
+    if outcome in ("repeat", "lost_race"):
+        first = await first_scan(session, ref)
+        assert first is not None
+        return Again(first, answer.member_id)
+    if outcome == "age":
+        return ScanResult(AGE_REQUIRED, code=ref.text)
+    if outcome in REFUSALS:
+        raise Rejected(outcome)
+    if outcome == "daily_cap":
+        raise Rejected("daily_cap", f"{answer.cap_count} today")
+    if outcome == "monthly_cap":
+        raise Rejected("monthly_cap", f"{answer.cap_count} this month")
+    if outcome == "account_closed":
+        raise AccountClosed(f"account {answer.account_id} is closed", account_id=answer.account_id)
+    if outcome == "insufficient":
+        raise InsufficientPoints(answer.account_id or 0, -reward.points)
+    if outcome != CREDITED:
+        raise RuntimeError(f"jiubot_scan_credit answered {outcome!r}")
+    assert answer.redemption_id is not None and answer.account_id is not None and answer.tier
+    member = Context(
+        answer.member_id,
+        "active",
+        answer.tier,
+        True,
+        answer.latitude,
+        answer.longitude,
+        answer.pending_referral,
+        answer.account_id,
+    )
+    place = asked or locate(member)
+    if asked is None and place is not None and place.source == "gps":  # the OA's location wins
+        await session.execute(
+            update(CodeRedemption)
+            .where(CodeRedemption.id == answer.redemption_id)
+            .values(province=place.province, city=place.city, place_source=place.source)
+        )
+    upgraded = None
+    if answer.earned_year is not None and config.tier_rank(answer.tier) < top:
+        upgraded = await tiers.raise_to_earned(
+            session, answer.member_id, config, answer.earned_year, current=answer.tier, now=now
+        )
+    return Credited(
+        member,
+        answer.redemption_id,
+        answer.account_id,
+        answer.balance,
+        CodeState(ACTIVATED, answer.store_code, answer.distributor_code),
+        place,
+        fraud_flags.seen(
+            answer.n_batches or 0,
+            answer.n_regions or 0,
+            answer.has_batch,
+            answer.has_region,
+            batch.region_code,
+        ),
+        upgraded,
+        answer.scans_total == 1,
     )
