@@ -64,9 +64,10 @@ def recent_location(
     return latest
 
 
-async def lock_context(session: AsyncSession, member_id: int, since: datetime) -> Context:
+async def lock_context(session: AsyncSession, tenant_id: int, member_id: int, since: datetime) -> Context:
     """Lock the live member row (follows merges) and read, in the same round trip, what the scan
-    needs: status, tier, age, the latest recent OA location and whether a referral is pending."""
+    needs: status, tier, age, the latest recent OA location and whether a referral is pending.
+    ``UnknownMember`` when there is no such member in ``tenant_id``."""
     for _ in range(16):
         latest = recent_location(Member.id, since).correlate(Member)
         account = (
@@ -87,7 +88,7 @@ async def lock_context(session: AsyncSession, member_id: int, since: datetime) -
             latest.with_only_columns(MemberIdentity.longitude).scalar_subquery(),
             pending,
             account,
-        ).where(Member.id == member_id)
+        ).where(Member.id == member_id, Member.tenant_id == tenant_id)
         if is_postgres(session):
             stmt = stmt.with_for_update(of=Member)
         row = (await session.execute(stmt)).one_or_none()

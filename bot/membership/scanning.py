@@ -146,7 +146,7 @@ class Scanner:
         postgres = is_postgres(session)
         if not postgres:  # SQLite: the member lock first, as every SQLite transaction is serial anyway
             member = await lock_context(
-                session, req.member_id, now - timedelta(hours=config.location_max_age_hours)
+                session, req.tenant_id, req.member_id, now - timedelta(hours=config.location_max_age_hours)
             )
         try:
             batch = await self.batches.get(session, ref.batch_id)

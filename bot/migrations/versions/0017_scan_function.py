@@ -59,7 +59,8 @@ BEGIN
     LOOP
         SELECT m.merged_into_id, m.status, m.tier, m.age_confirmed_at
           INTO v_merged, v_status, tier, v_age
-          FROM members m WHERE m.id = jiubot_scan_credit.member_id FOR UPDATE;
+          FROM members m
+         WHERE m.id = jiubot_scan_credit.member_id AND m.tenant_id = p_tenant_id FOR UPDATE;
         IF NOT FOUND THEN
             outcome := 'unknown_member';
             RETURN;
