@@ -201,7 +201,9 @@ BEGIN
          WHERE a.id = account_id AND a.status = 'open' AND a.balance + p_points >= 0
         RETURNING a.balance INTO balance;
         IF balance IS NULL THEN
+            -- undo this call's claim: a fast call commits what is left when it returns
             DELETE FROM points_ledger l WHERE l.id = v_ledger;
+            DELETE FROM code_redemptions r WHERE r.id = redemption_id;
             SELECT CASE WHEN a.status = 'open' THEN 'insufficient' ELSE 'account_closed' END
               INTO outcome FROM points_accounts a WHERE a.id = account_id;
             RETURN;
