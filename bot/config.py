@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     # storage
     database_url: str = Field(default=f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}")
+    # PostgreSQL connections each process keeps open; a burst may open twice as many more, each
+    # closed after use (a new connection per request under sustained load: size this to it).
+    database_pool_size: int = Field(default=10, ge=1, le=500)
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key starts with this, so environments can share one Redis.
     redis_prefix: str = "jiubot:"

@@ -62,7 +62,7 @@ async def open_runtime(
 
     Nothing here starts background work: ``create_app`` runs the workers and the scheduler."""
     async with AsyncExitStack() as stack:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
         # every Redis call has a deadline (a silent Redis must not hang a request)
