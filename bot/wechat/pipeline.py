@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import structlog
 from redis.exceptions import NoScriptError
@@ -34,7 +35,7 @@ from bot.redis_mux import Command, CommandArg
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
 from bot.wechat.dedupe import DEFERRED, DONE, Claim, Dedupe
-from bot.wechat.deferred import DeferredReplies
+from bot.wechat.deferred import OWE_AHEAD, DeferredReplies
 from bot.wechat.inbound_log import InboundLog, LogEntry
 from bot.wechat.retries import duplicate
 from bot.wechat.steps import SETTLE_GRACE, Outcome, RedisUnavailable, ReplayedNonce, within
@@ -182,14 +183,20 @@ class Pipeline:
         if claim.locked:
             ctx.prefetch_flow(claim.flow_state)
         task = asyncio.create_task(self.dispatcher.feed(ctx))
-        remaining = self.budget - (time.monotonic() - started)
-        if await finished_within(task, remaining):
+        if await finished_within(task, self.left(started) - min(OWE_AHEAD, self.budget / 4)):
             return await self._finish_in_time(app, message, claim, ctx, task, started)
-        # Budget spent: ack now, reply later. The reply is owed durably (a row a `jiubot worker`
-        # re-runs if this process dies) before the lease tells retries it is deferred.
+        # Still running near the end of the budget: start owing the reply durably now (a row a
+        # `jiubot worker` re-runs if this process dies), so that it is written by the time WeChat
+        # must be acked: handlers overrun on a loaded machine, when a commit is slow too.
+        owed = asyncio.create_task(self.deferred.owe(app.tenant_id, message, ctx.member_id, claim.lock_token))
+        if await finished_within(task, self.left(started)):
+            self._spawn(self._close_after(owed, app, message, "in_time"))
+            return await self._finish_in_time(app, message, claim, ctx, task, started)
+        # Budget spent: ack now, reply later; the lease tells retries only once the row is written
+        # (if it is late, the lease stays in flight: were this process to die, a retry takes over).
         metrics.deadline_overruns.inc()
         grace_end = time.monotonic() + SETTLE_GRACE
-        if await self._owe(app, message, claim, ctx, SETTLE_GRACE):
+        if await finished_within(owed, SETTLE_GRACE) and owed.result():
             try:
                 await within(
                     grace_end - time.monotonic(),
@@ -198,10 +205,15 @@ class Pipeline:
             except RedisUnavailable as exc:
                 # Retries see the in-flight lease and get an ack; the reply still goes out late.
                 log.warning("callback_defer_unavailable", appid=app.appid, error=str(exc)[:200])
-        late = asyncio.create_task(self.finish_late(app, message, claim, ctx, task, started))
-        self._background.add(late)
-        late.add_done_callback(self._background.discard)
+        else:
+            log.error("deferred_record_late", appid=app.appid, user=hash_openid(message.openid))
+        self._spawn(self.finish_late(app, message, claim, ctx, task, started, owed=owed))
         return Outcome(None, "deferred")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _finish_in_time(
         self,
@@ -228,20 +240,6 @@ class Pipeline:
             self._spawn_later(app, message, ctx, later)
         return Outcome(xml, status)
 
-    async def _owe(
-        self, app: AppConfig, message: Inbound, claim: Claim, ctx: EventContext, seconds: float
-    ) -> bool:
-        """Write the deferred-reply row within ``seconds``. When it cannot be written the lease
-        stays in flight instead of saying deferred: if this process then dies, WeChat's retry
-        takes the message over (bot/wechat/retries.py); if it lives, the reply goes out late."""
-        try:
-            async with asyncio.timeout(seconds):
-                await self.deferred.record(app.tenant_id, message, ctx.member_id, claim.lock_token)
-        except Exception as exc:  # any database trouble: the lease stays in flight
-            log.error("deferred_record_failed", appid=app.appid, error=repr(exc)[:200])
-            return False
-        return True
-
     async def finish_late(
         self,
         app: AppConfig,
@@ -252,6 +250,7 @@ class Pipeline:
         started: float,
         *,
         status: str = "deferred",
+        owed: asyncio.Task[bool] | None = None,
     ) -> None:
         """The handler's result after WeChat was answered: settle, send it through the notifier,
         then close the deferred-reply row (renewed by ``claim.lock_token`` meanwhile). Also the
@@ -263,15 +262,20 @@ class Pipeline:
             # The handler failed after WeChat was answered; it will not retry, so tell the user.
             await self._settle_within(self.budget, app, message, claim, ctx, None, "failed", started)
             await self.deliver(app, message, ctx.member_id, self.services.text("error_late"), kind="error")
-            await self._close(app, message, "failed")
+            await self._close_after(owed, app, message, "failed")
             return
         await self._settle_within(self.budget, app, message, claim, ctx, DEFERRED, status, started)
         items = list(reply.items) if isinstance(reply, Replies) else [reply]
         for index, item in enumerate(i for i in items if not isinstance(i, NoReply)):
             await self.deliver(app, message, ctx.member_id, item, kind=f"late{index}")
-        await self._close(app, message, "replied")
+        await self._close_after(owed, app, message, "replied")
 
-    async def _close(self, app: AppConfig, message: Inbound, outcome: str) -> None:
+    async def _close_after(
+        self, owed: asyncio.Task[bool] | None, app: AppConfig, message: Inbound, outcome: str
+    ) -> None:
+        """Close the deferred-reply row once its write (``owed``, when still running) ended."""
+        if owed is not None and not await owed:
+            return
         try:
             await self.deferred.complete(app.appid, message.dedupe_key, outcome)
         except Exception as exc:  # a sweeper re-runs it; deliveries are keyed
@@ -333,9 +337,7 @@ class Pipeline:
             for index, item in enumerate(items):
                 await self.deliver(app, message, ctx.member_id, item, kind=f"followup{index}")
 
-        task = asyncio.create_task(send_all())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(send_all())
 
     async def deliver(
         self, app: AppConfig, message: Inbound, member_id: int | None, reply: Reply | str, *, kind: str

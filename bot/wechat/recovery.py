@@ -18,7 +18,7 @@ import structlog
 
 from bot.dispatch import EventContext, MemberLock
 from bot.observability import hash_openid
-from bot.wechat.dedupe import Claim
+from bot.wechat.dedupe import DONE, Claim
 from bot.wechat.deferred import MAX_RUNS, Claimed
 from bot.wechat.pipeline import Pipeline
 
@@ -61,6 +61,11 @@ class Recovery:
             await pipeline.deferred.complete(message.appid, message.dedupe_key, "abandoned")
             return
         dedupe = pipeline.dedupe
+        if (await dedupe.peek(message.appid, message.dedupe_key) or b"").startswith(DONE):
+            # Answered in time after all (the row is written ahead of the budget's end), and the
+            # process died before closing it: the passive reply went, nothing is owed.
+            await pipeline.deferred.complete(message.appid, message.dedupe_key, "in_time")
+            return
 
         async def acquire(token: str) -> None:
             await dedupe.acquire_lock(message.appid, message.openid, token, take_from=claimed.previous)

@@ -290,3 +290,28 @@ async def test_a_failing_rerun_tells_the_user_and_a_poison_message_is_abandoned(
     assert cluster.handlers.runs("openid-poison") == 1  # not run again after MAX_RUNS
     outcomes = {r.openid: (r.status, r.outcome) for r in await rows(pipeline)}
     assert outcomes == {"openid-fails": ("done", "failed"), "openid-poison": ("done", "abandoned")}
+
+
+async def test_a_handler_finishing_just_in_time_closes_the_row_written_ahead(owner, cluster, monkeypatch):
+    """The row's write starts a quarter of the budget early (1 s here): a handler finishing in
+    between answers passively and closes its row; had the process died before closing it, the
+    recovery finds the message answered (the lease says done) and re-runs nothing."""
+    poster, pipeline = owner
+    reply = await poster.post(text_xml("openid-just", "slow 0.85", msg_id=next_msg_id()))
+    assert reply.text == "slept 0.85"
+    await eventually(lambda: _status(pipeline, "done"), 5)
+    assert [(r.openid, r.outcome) for r in await rows(pipeline)] == [("openid-just", "in_time")]
+
+    async def died_before_closing(*_: object) -> None:
+        return None
+
+    monkeypatch.setattr(pipeline, "_close_after", died_before_closing)
+    reply = await poster.post(text_xml("openid-just-died", "slow 0.85", msg_id=next_msg_id()))
+    assert reply.text == "slept 0.85"
+    sweeper = await cluster.sweeper()
+    await asyncio.sleep(LEASE + 0.3)
+    assert await sweeper.sweep() == 1
+    assert cluster.handlers.runs("openid-just-died") == 1  # not re-run
+    assert cluster.wire.calls == []  # and nothing sent: the passive reply was the answer
+    outcomes = {r.openid: (r.status, r.outcome) for r in await rows(pipeline)}
+    assert outcomes["openid-just-died"] == ("done", "in_time")
