@@ -72,6 +72,11 @@ class Handlers:
                 raise RuntimeError("handler exploded")
             return TextReply(f"slept {match.group(1)}")
 
+        @r.text(equals="instant")
+        async def instant(message: Inbound) -> Reply:  # done in its task's first step
+            self.starts.append(message.openid)
+            return TextReply("instant")
+
         @r.text(regex=r"^credit (\d+(?:\.\d+)?)$")
         async def credit(message: Inbound, match, app: AppConfig, member_id: int, services) -> Reply:  # type: ignore[no-untyped-def]
             # The effect first, keyed by what caused it (the message), then the slow part.
@@ -315,3 +320,22 @@ async def test_a_handler_finishing_just_in_time_closes_the_row_written_ahead(own
     assert cluster.wire.calls == []  # and nothing sent: the passive reply was the answer
     outcomes = {r.openid: (r.status, r.outcome) for r in await rows(pipeline)}
     assert outcomes["openid-just-died"] == ("done", "in_time")
+
+
+async def test_a_retry_taking_over_after_its_budget_replies_late_even_with_an_instant_handler(owner, cluster):
+    """WeChat's retry waits for a dead owner's lease past its budget (acked at the cap) and then
+    runs the message: nobody waits for a passive reply any more, so even a handler that is done
+    at once (a known member, a fixed text) answers through the notifier, owed like any late one."""
+    poster, pipeline = owner
+    assert (await poster.post(text_xml("openid-instant", "instant", msg_id=next_msg_id()))).text == "instant"
+    msg_id = next_msg_id()
+    dead = await pipeline.dedupe.begin(
+        OA_APPID, "openid-instant", f"m:{msg_id}", timestamp=str(int(time.time())), nonce="1", fingerprint="x"
+    )
+    assert dead.status == "new" and dead.locked
+    assert (await poster.post(text_xml("openid-instant", "instant", msg_id=msg_id))).is_ack
+    await eventually(lambda: _sent(cluster.wire), 10)
+    assert cluster.wire.texts("openid-instant") == ["instant"]
+    assert cluster.handlers.runs("openid-instant") == 2
+    await eventually(lambda: _status(pipeline, "done"), 5)
+    assert [(r.dedupe_key, r.outcome) for r in await rows(pipeline)] == [(f"m:{msg_id}", "replied")]
