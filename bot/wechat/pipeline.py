@@ -35,7 +35,7 @@ from bot.redis_mux import Command, CommandArg
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
 from bot.wechat.dedupe import DEFERRED, DONE, Claim, Dedupe
-from bot.wechat.deferred import OWE_AHEAD, DeferredReplies
+from bot.wechat.deferred import OWE_FROM, DeferredReplies
 from bot.wechat.inbound_log import InboundLog, LogEntry
 from bot.wechat.retries import duplicate
 from bot.wechat.steps import SETTLE_GRACE, Outcome, RedisUnavailable, ReplayedNonce, within
@@ -185,12 +185,11 @@ class Pipeline:
         task = asyncio.create_task(self.dispatcher.feed(ctx))
         # A retry that took over after its budget (the webhook acked WeChat at its cap) replies
         # late even when the handler is instant: nobody is waiting for a passive reply.
-        ahead = min(OWE_AHEAD, self.budget / 4)
+        ahead = self.budget * (1 - OWE_FROM)
         if self.left(started) > 0 and await finished_within(task, self.left(started) - ahead):
             return await self._finish_in_time(app, message, claim, ctx, task, started)
-        # Still running near the end of the budget: start owing the reply durably now (a row a
-        # `jiubot worker` re-runs if this process dies), so that it is written by the time WeChat
-        # must be acked: handlers overrun on a loaded machine, when a commit is slow too.
+        # Still running at half the budget: start owing the reply durably now (a row a `jiubot
+        # worker` re-runs if this process dies), so that it is written when WeChat must be acked.
         owed = asyncio.create_task(self.deferred.owe(app.tenant_id, message, ctx.member_id, claim.lock_token))
         if self.left(started) > 0 and await finished_within(task, self.left(started)):
             self._spawn(self._close_after(owed, app, message, "in_time"))

@@ -298,8 +298,8 @@ async def test_a_failing_rerun_tells_the_user_and_a_poison_message_is_abandoned(
 
 
 async def test_a_handler_finishing_just_in_time_closes_the_row_written_ahead(owner, cluster, monkeypatch):
-    """The row's write starts a quarter of the budget early (1 s here): a handler finishing in
-    between answers passively and closes its row; had the process died before closing it, the
+    """The row's write starts at half the budget (1 s here): a handler finishing after that
+    answers passively and closes its row; had the process died before closing it, the
     recovery finds the message answered (the lease says done) and re-runs nothing."""
     poster, pipeline = owner
     reply = await poster.post(text_xml("openid-just", "slow 0.85", msg_id=next_msg_id()))
