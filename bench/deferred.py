@@ -87,7 +87,8 @@ async def measure(db_url: str, count: int) -> None:
         defer = await timed(count, lambda i: dedupe.defer("wxbenchdeferred01", messages[i].dedupe_key, b"P0"))
         record = await timed(count, lambda i: rows.record(tenant, messages[i], None, f"{i:016x}"))
         close = await timed(
-            count, lambda i: rows.complete("wxbenchdeferred01", messages[i].dedupe_key, "replied")
+            count,
+            lambda i: rows.complete("wxbenchdeferred01", messages[i].dedupe_key, f"{i:016x}", "replied"),
         )
         peer, _ = summary("defer", defer)
         cost, _ = summary("record", record)

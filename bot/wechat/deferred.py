@@ -123,10 +123,19 @@ class DeferredReplies:
                 ).returning(DeferredReply.__table__.c.id)
             )
             if inserted.scalar_one_or_none() is None:
+                # Written before by a run that did not answer (it died, or failed in time and
+                # WeChat's retry is this run): owed again, by this owner.
                 await session.execute(
                     update(DeferredReply)
-                    .where(*self._key(message.appid, message.dedupe_key), DeferredReply.status == "pending")
-                    .values(owner=owner, lease_until=now + self.lease, runs=DeferredReply.runs + 1)
+                    .where(*self._key(message.appid, message.dedupe_key))
+                    .values(
+                        status="pending",
+                        outcome="",
+                        owner=owner,
+                        lease_until=now + self.lease,
+                        runs=DeferredReply.runs + 1,
+                        completed_at=None,
+                    )
                 )
 
     async def owe(self, tenant_id: int, message: Inbound, member_id: int | None, owner: str) -> bool:
@@ -152,12 +161,17 @@ class DeferredReplies:
             )
             return rowcount(result) == 1
 
-    async def complete(self, appid: str, dedupe_key: str, outcome: str) -> None:
-        """The reply went to the notifier (whoever runs it now: done is done)."""
+    async def complete(self, appid: str, dedupe_key: str, owner: str, outcome: str) -> None:
+        """``owner``'s run answered (or gave up): close the row, unless another owner runs the
+        message by now (a sweeper that took it over closes it itself)."""
         async with session_scope(self.sessions) as session:
             await session.execute(
                 update(DeferredReply)
-                .where(*self._key(appid, dedupe_key), DeferredReply.status == "pending")
+                .where(
+                    *self._key(appid, dedupe_key),
+                    DeferredReply.owner == owner,
+                    DeferredReply.status == "pending",
+                )
                 .values(status="done", outcome=outcome[:16], completed_at=utcnow())
             )
 

@@ -192,7 +192,7 @@ class Pipeline:
         # worker` re-runs if this process dies), so that it is written when WeChat must be acked.
         owed = asyncio.create_task(self.deferred.owe(app.tenant_id, message, ctx.member_id, claim.lock_token))
         if self.left(started) > 0 and await finished_within(task, self.left(started)):
-            self._spawn(self._close_after(owed, app, message, "in_time"))
+            self._spawn(self._close_after(owed, app, message, claim, "in_time"))
             return await self._finish_in_time(app, message, claim, ctx, task, started)
         # Budget spent: ack now, reply later; the lease tells retries only once the row is written
         # (if it is late, the lease stays in flight: were this process to die, a retry takes over).
@@ -264,22 +264,22 @@ class Pipeline:
             # The handler failed after WeChat was answered; it will not retry, so tell the user.
             await self._settle_within(self.budget, app, message, claim, ctx, None, "failed", started)
             await self.deliver(app, message, ctx.member_id, self.services.text("error_late"), kind="error")
-            await self._close_after(owed, app, message, "failed")
+            await self._close_after(owed, app, message, claim, "failed")
             return
         await self._settle_within(self.budget, app, message, claim, ctx, DEFERRED, status, started)
         items = list(reply.items) if isinstance(reply, Replies) else [reply]
         for index, item in enumerate(i for i in items if not isinstance(i, NoReply)):
             await self.deliver(app, message, ctx.member_id, item, kind=f"late{index}")
-        await self._close_after(owed, app, message, "replied")
+        await self._close_after(owed, app, message, claim, "replied")
 
     async def _close_after(
-        self, owed: asyncio.Task[bool] | None, app: AppConfig, message: Inbound, outcome: str
+        self, owed: asyncio.Task[bool] | None, app: AppConfig, message: Inbound, claim: Claim, outcome: str
     ) -> None:
         """Close the deferred-reply row once its write (``owed``, when still running) ended."""
         if owed is not None and not await owed:
             return
         try:
-            await self.deferred.complete(app.appid, message.dedupe_key, outcome)
+            await self.deferred.complete(app.appid, message.dedupe_key, claim.lock_token, outcome)
         except Exception as exc:  # a sweeper re-runs it; deliveries are keyed
             log.error("deferred_complete_failed", appid=app.appid, error=repr(exc)[:200])
 

@@ -52,19 +52,19 @@ class Recovery:
         )
         app = await pipeline.services.registry.get(message.appid)
         if app is None:  # the app was removed meanwhile: nobody to answer through
-            await pipeline.deferred.complete(message.appid, message.dedupe_key, "no_app")
+            await pipeline.deferred.complete(message.appid, message.dedupe_key, claimed.owner, "no_app")
             return
         if claimed.runs > MAX_RUNS:
             # This message took its process down every time it ran: do not run it again.
             text = pipeline.services.text("error_late")
             await pipeline.deliver(app, message, claimed.member_id, text, kind="error")
-            await pipeline.deferred.complete(message.appid, message.dedupe_key, "abandoned")
+            await pipeline.deferred.complete(message.appid, message.dedupe_key, claimed.owner, "abandoned")
             return
         dedupe = pipeline.dedupe
         if (await dedupe.peek(message.appid, message.dedupe_key) or b"").startswith(DONE):
             # Answered in time after all (the row is written ahead of the budget's end), and the
             # process died before closing it: the passive reply went, nothing is owed.
-            await pipeline.deferred.complete(message.appid, message.dedupe_key, "in_time")
+            await pipeline.deferred.complete(message.appid, message.dedupe_key, claimed.owner, "in_time")
             return
 
         async def acquire(token: str) -> None:

@@ -59,6 +59,7 @@ class Wire:
 class Handlers:
     starts: list[str] = field(default_factory=list)  # openid per handler run (counted at its start)
     fail: bool = False
+    extra: float = 0.0  # seconds every slow run sleeps on top of its text's
     router: Router = field(default_factory=lambda: Router("deferred-probe"))
 
     def __post_init__(self) -> None:
@@ -67,7 +68,7 @@ class Handlers:
         @r.text(regex=r"^slow (\d+(?:\.\d+)?)$")
         async def slow(message: Inbound, match) -> Reply:  # type: ignore[no-untyped-def]
             self.starts.append(message.openid)
-            await asyncio.sleep(float(match.group(1)))
+            await asyncio.sleep(float(match.group(1)) + self.extra)
             if self.fail:
                 raise RuntimeError("handler exploded")
             return TextReply(f"slept {match.group(1)}")
@@ -256,7 +257,7 @@ async def test_effects_done_before_the_death_are_not_doubled(owner, cluster, mon
 async def test_an_owner_that_sent_the_reply_then_died_does_not_get_it_sent_twice(owner, cluster, monkeypatch):
     poster, pipeline = owner
 
-    async def killed_before_close(appid: str, dedupe_key: str, outcome: str) -> None:
+    async def killed_before_close(appid: str, dedupe_key: str, owner: str, outcome: str) -> None:
         return None  # the reply went out; the process died before the row was closed
 
     monkeypatch.setattr(pipeline.deferred, "complete", killed_before_close)
@@ -339,3 +340,24 @@ async def test_a_retry_taking_over_after_its_budget_replies_late_even_with_an_in
     assert cluster.handlers.runs("openid-instant") == 2
     await eventually(lambda: _status(pipeline, "done"), 5)
     assert [(r.dedupe_key, r.outcome) for r in await rows(pipeline)] == [(f"m:{msg_id}", "replied")]
+
+
+async def test_a_message_owed_again_after_an_in_time_failure_is_recovered(owner, cluster, monkeypatch):
+    """A run that failed in time had its row written (past half the budget) and closed; WeChat's
+    retry overruns: the same row is owed again, by the retry's owner, and recovered when it dies."""
+    poster, pipeline = owner
+    xml = text_xml("openid-again", "slow 0.8", msg_id=next_msg_id())
+    cluster.handlers.fail = True
+    assert (await poster.post(xml)).status == 500  # failed in time: WeChat retries
+    await eventually(lambda: _status(pipeline, "done"), 5)
+    cluster.handlers.fail, cluster.handlers.extra = False, 0.5
+    kill_after_ack(pipeline, monkeypatch)
+    assert (await poster.post(xml)).is_ack
+    [row] = await rows(pipeline)
+    assert (row.status, row.runs) == ("pending", 2)
+    sweeper = await cluster.sweeper()
+    await asyncio.sleep(LEASE + 0.3)
+    assert await sweeper.sweep() == 1
+    assert cluster.wire.texts("openid-again") == ["slept 0.8"]
+    [row] = await rows(pipeline)
+    assert (row.status, row.outcome, row.runs) == ("done", "replied", 3)
