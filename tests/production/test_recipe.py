@@ -344,11 +344,13 @@ async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> 
     scheduler nor the inbound log writer runs there."""
     client = aioredis.from_url(REDIS_URL)
     try:
-        runs = await client.hgetall(f"{prod.redis_prefix}sched-heartbeat")
+        # the winners first: scanning a shared Redis takes seconds, and slots won meanwhile would
+        # be missing from a count read before them
         winners = {
             int(key.rsplit(b":", 1)[1]): await client.get(key)
             async for key in client.scan_iter(match=f"{prod.redis_prefix}sched:heartbeat:*")
         }
+        runs = await client.hgetall(f"{prod.redis_prefix}sched-heartbeat")
         readers = await client.xinfo_consumers(f"{prod.redis_prefix}inbound-log", "log-writer")
     finally:
         await client.aclose()
