@@ -348,7 +348,7 @@ async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> 
         # be missing from a count read before them
         winners = {
             int(key.rsplit(b":", 1)[1]): await client.get(key)
-            async for key in client.scan_iter(match=f"{prod.redis_prefix}sched:heartbeat:*")
+            async for key in client.scan_iter(match=f"{prod.redis_prefix}sched:heartbeat:*", count=5000)
         }
         runs = await client.hgetall(f"{prod.redis_prefix}sched-heartbeat")
         readers = await client.xinfo_consumers(f"{prod.redis_prefix}inbound-log", "log-writer")
