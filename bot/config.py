@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # (its process killed): a retry takes it over. Keep it above the budget plus a margin.
     dedupe_inflight_ttl_seconds: int = Field(default=7, ge=5)
     member_lock_ttl_seconds: int = Field(default=60, ge=5)
+    # A deferred reply's owner renews its lease every third of this; past it, `jiubot worker`
+    # (swept every deferred_sweep_seconds) presumes the owner dead and re-runs the message.
+    deferred_lease_seconds: int = Field(default=15, ge=3)
+    deferred_sweep_seconds: int = Field(default=5, ge=1)
 
     # WeChat outbound API (bot/wechat/outbound.py, token.py, ratelimit.py)
     wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
