@@ -96,7 +96,11 @@ def _command(
     runner: Callable[[Runtime, argparse.Namespace], Awaitable[int]],
 ) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
+        from bot.observability import configure_logging
+
         settings = _settings()
+        # log lines go to stderr: stdout is the command's answer (``status --json`` is parsed)
+        configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
 
         async def main() -> int:
             from bot.wiring.features import FEATURES

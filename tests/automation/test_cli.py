@@ -51,13 +51,12 @@ def test_load_tick_and_status(tmp_path):
     refreshed = _run(["profiles", "refresh", "--at", "2026-12-31T09:00+08:00"], tmp_path)
     assert "1 stores" in refreshed.stdout and "1 tier changes" in refreshed.stdout
     status = _run(["journeys", "status", "--json"], tmp_path)
-    # start-up warnings (no core, derived code key) are log lines on stdout before the JSON
-    body = (
-        status.stdout[status.stdout.index("\n[") + 1 :]
-        if not status.stdout.startswith("[")
-        else status.stdout
-    )
-    [report] = [r for r in orjson.loads(body) if r["journey"] == "win-back"]
+    assert status.returncode == 0, status.stderr
+    # stdout is the JSON and nothing else; the start-up warnings (no core, derived code key) are
+    # log lines on stderr
+    assert status.stdout.startswith("[")
+    assert "core" in status.stderr
+    [report] = [r for r in orjson.loads(status.stdout) if r["journey"] == "win-back"]
     assert report["enrolled"] == 1
     arms = {k: v["enrolled"] for k, v in report["arms"].items()}
     assert sum(arms.values()) == 1
