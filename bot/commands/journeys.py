@@ -96,7 +96,11 @@ def _command(
     runner: Callable[[Runtime, argparse.Namespace], Awaitable[int]],
 ) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
+        from bot.observability import configure_logging
+
         settings = _settings()
+        # log lines go to stderr: stdout is the command's answer (``status --json`` is parsed)
+        configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
 
         async def main() -> int:
             from bot.wiring.features import FEATURES
@@ -336,10 +340,15 @@ async def _backtest(runtime: Runtime, args: argparse.Namespace) -> int:
     async with session_scope(runtime.services.sessions) as session:
         orders = await replenish.facts_of(session, await _tenant(runtime))
     r = replenish.backtest(orders, args.days)
+    plain = replenish.backtest(orders, args.days, seasonal=False)
     print(
         f"replenishment backtest: {r.within}/{r.stores} repeat stores ({r.share:.0%}) "
         f"within {args.days:g} days "
         f"on every held-out reorder; {r.pairs} store x SKU pairs, mean error {r.mean_error_days:.1f} days"
+    )
+    print(
+        f"  without seasonality (春节, 中秋): {plain.within}/{plain.stores} ({plain.share:.0%}), "
+        f"mean error {plain.mean_error_days:.1f} days"
     )
     return 0
 
