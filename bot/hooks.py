@@ -10,6 +10,7 @@ listener's own safety net (content's sweep, every 15 minutes).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ Listener = Callable[[Happened], Awaitable[None]]
 class Hooks:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        self._pending: set[asyncio.Task[None]] = set()
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -47,3 +49,18 @@ class Hooks:
                 await listener(happened)
             except Exception:  # the emitter's work is done; the listener's safety net catches up
                 log.warning("hook_failed", kind=happened.kind, tenant=happened.tenant_id, exc_info=True)
+
+    def soon(self, happened: Happened) -> None:
+        """``emit`` without holding the emitter's answer: for a hot path (a credited scan), whose
+        listeners' extra transaction would otherwise be paid by every request. Pending tasks are
+        awaited by ``settled`` (the runtime's close, tests)."""
+        if not self._listeners:
+            return
+        task = asyncio.get_running_loop().create_task(self.emit(happened))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def settled(self, grace: float = 10.0) -> None:
+        """Wait for the listeners started by ``soon`` (emit never raises, so neither does this)."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=grace)

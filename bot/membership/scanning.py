@@ -96,7 +96,8 @@ class Scanner:
             try:
                 result = await self._in_database(req, ref, config, now)
                 if result.outcome == CREDITED and self.hooks is not None:
-                    await self.hooks.emit(Happened(req.tenant_id, "scan", now, member_id=req.member_id))
+                    # off the answer: a listener's transaction must not slow every credited scan
+                    self.hooks.soon(Happened(req.tenant_id, "scan", now, member_id=req.member_id))
                 return result
             except DBAPIError as exc:  # a deadlock victim (e.g. racing a merge): run it again
                 if attempt == 3 or "deadlock" not in str(exc).lower():

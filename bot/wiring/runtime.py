@@ -112,6 +112,7 @@ async def open_runtime(
             texts=text_environment(),
             core=core,
         )
+        stack.push_async_callback(services.hooks.settled)  # before the engine closes
         runtime = Runtime(
             settings=settings,
             engine=engine,

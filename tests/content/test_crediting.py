@@ -113,3 +113,29 @@ async def test_a_failing_listener_never_fails_the_emitter(sessions, tenant_id): 
     hooks.listen(fine)
     await hooks.emit(Happened(tenant_id, "follow", T0, member_id=1))
     assert heard == ["follow"]
+
+
+async def test_soon_runs_the_listeners_off_the_emitter_and_settled_waits_for_them(tenant_id):  # noqa: F811
+    """The scan path's emit: the emitter goes on at once, the listener still runs, and a
+    failing one is logged, not raised, by ``settled``."""
+    import asyncio
+
+    hooks = Hooks()
+    gate = asyncio.Event()
+    seen: list[str] = []
+
+    async def slow(happened: Happened) -> None:
+        await gate.wait()
+        seen.append(happened.kind)
+
+    async def broken(happened: Happened) -> None:
+        raise RuntimeError("listener down")
+
+    hooks.listen(slow)
+    hooks.listen(broken)
+    hooks.soon(Happened(tenant_id, "scan", T0, member_id=1))
+    await asyncio.sleep(0)
+    assert seen == []  # the emitter did not wait for the listener
+    gate.set()
+    await hooks.settled()
+    assert seen == ["scan"]

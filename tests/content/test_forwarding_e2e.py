@@ -180,6 +180,7 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     scanned = await pb.open(f"/c/{bottle}")
     assert scanned.status == 200 and "正品验证通过" in scanned.text
     # credited at the scan itself (the scan's hook), no sweep has run
+    await stack.services.hooks.settled()  # the scan's listener runs off its answer
     assert [k for k, *_ in await _credits(stack)] == ["follow", "scan"]
 
     # B becomes a store owner and orders through chat
