@@ -50,7 +50,9 @@ def _admin(sql: str) -> None:
         conn.execute(sql)
 
 
-async def jiubot_run(args, base: str, openids: list[str], db_url: str, prefix: str) -> tuple[float, float, float]:
+async def jiubot_run(
+    args, base: str, openids: list[str], db_url: str, prefix: str
+) -> tuple[float, float, float]:
     from sqlalchemy import select
 
     from bot.automation import campaigns
@@ -65,9 +67,18 @@ async def jiubot_run(args, base: str, openids: list[str], db_url: str, prefix: s
     from bot.wiring.runtime import open_runtime, text_environment
 
     settings = load_settings(
-        database_url=db_url, redis_url=REDIS_URL, redis_prefix=prefix, oa_appid=APPID, oa_secret=SECRET,
-        oa_token="benchToken123", oa_mode="plain", oa_aes_key="", wechat_api_base=base,
-        secret_key="bench-secret-key-0123456789", log_level="WARNING", _env_file=None,
+        database_url=db_url,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        oa_appid=APPID,
+        oa_secret=SECRET,
+        oa_token="benchToken123",
+        oa_mode="plain",
+        oa_aes_key="",
+        wechat_api_base=base,
+        secret_key="bench-secret-key-0123456789",
+        log_level="WARNING",
+        _env_file=None,
     )
     async with open_runtime(settings, [WECHAT]) as runtime:
         services = runtime.services
@@ -81,26 +92,46 @@ async def jiubot_run(args, base: str, openids: list[str], db_url: str, prefix: s
                 for m, o in zip(ids, openids, strict=True)
             ]
             await session.execute(
-                insert_ignore_statement(session, MemberIdentity.__table__, index_elements=["appid", "openid"]), rows
+                insert_ignore_statement(
+                    session, MemberIdentity.__table__, index_elements=["appid", "openid"]
+                ),
+                rows,
             )
         now = int(time.time())
         for i, oid in enumerate(openids):
-            await services.reach.note(Inbound(APPID, "gh_bench", oid, now, "text", msg_id=str(i + 1), content="在吗"))
+            await services.reach.note(
+                Inbound(APPID, "gh_bench", oid, now, "text", msg_id=str(i + 1), content="在吗")
+            )
         async with session_scope(services.sessions) as session:
             cid = await campaigns.create(session, tenant, "bench", "双旦订货会：满10箱送2瓶")
             await campaigns.materialise(session, tenant, cid, APPID, holdout_share=0)
         deps = Deps(
-            sessions=services.sessions, texts=text_environment(), notifier=services.notifier, coupons=None,
-            oa_appids=lambda: [APPID], policy=Policy(holdout=0, quiet=QuietHours.parse(""), cap=10, cap_days=1),
+            sessions=services.sessions,
+            texts=text_environment(),
+            notifier=services.notifier,
+            coupons=None,
+            oa_appids=lambda: [APPID],
+            policy=Policy(holdout=0, quiet=QuietHours.parse(""), cap=10, cap_days=1),
         )
         before = rss_mb()
+        cpu = time.process_time()
         started = time.perf_counter()
         from datetime import UTC, datetime
 
-        await campaigns.run_worker(
-            deps, tenant, cid, now=lambda: datetime.now(UTC), batch=args.batch, concurrency=args.concurrency
+        from bot.automation import sending
+        from bot.wiring.automation import campaign_channel
+
+        await sending.run_worker(
+            deps,
+            campaign_channel(services, runtime.mux),
+            tenant,
+            cid,
+            now=lambda: datetime.now(UTC),
+            batch=args.batch,
+            concurrency=args.concurrency,
         )
         seconds = time.perf_counter() - started
+        print(f"jiubot worker CPU: {(time.process_time() - cpu) / len(openids) * 1e6:.0f} us per send")
         async with session_scope(services.sessions) as session:
             progress = await campaigns.progress(session, cid)
         assert progress.sent == len(openids), progress
@@ -120,15 +151,19 @@ async def bare_run(args, base: str, openids: list[str]) -> float:
                 oid = queue.pop()
                 body = {"touser": oid, "msgtype": "text", "text": {"content": "双旦订货会：满10箱送2瓶"}}
                 async with session.post(
-                    base + "/cgi-bin/message/custom/send", params={"access_token": token},
-                    data=orjson.dumps(body), headers={"Content-Type": "application/json"},
+                    base + "/cgi-bin/message/custom/send",
+                    params={"access_token": token},
+                    data=orjson.dumps(body),
+                    headers={"Content-Type": "application/json"},
                 ) as resp:
                     answer = orjson.loads(await resp.read())
                     if answer.get("errcode"):
                         raise RuntimeError(answer)
 
         started = time.perf_counter()
+        cpu = time.process_time()
         await asyncio.gather(*(lane() for _ in range(args.concurrency)))
+        print(f"bare client CPU: {(time.process_time() - cpu) / len(openids) * 1e6:.0f} us per send")
         return len(openids) / (time.perf_counter() - started)
 
 

@@ -281,10 +281,10 @@ async def _campaign_create(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.automation import campaigns
+    from bot.automation import campaigns, sending
     from bot.automation.clock import SystemClock
     from bot.db import session_scope
-    from bot.wiring.automation import deps
+    from bot.wiring.automation import campaign_channel, deps
 
     cid = await _campaign_id(runtime, args.name)
     async with session_scope(runtime.services.sessions) as session:
@@ -300,8 +300,9 @@ async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{before.total}")
         sys.stderr.flush()
 
-    sent = await campaigns.run_worker(
+    sent = await sending.run_worker(
         deps(runtime.services, worker="cli"),
+        campaign_channel(runtime.services, runtime.mux),
         await _tenant(runtime),
         cid,
         now=SystemClock().now,

@@ -1,0 +1,275 @@
+"""The two transactions of a campaign batch: ``claim`` (lease rows, settle what a dead worker left,
+check opt-out and the frequency cap for the whole batch) and ``record`` (every outcome at once).
+
+``claim`` selects candidates (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent workers
+take disjoint batches without waiting) and leases them with a conditional UPDATE (``pending``, or
+``sending`` whose lease ran out): on SQLite, whose writers are serial, that condition is what
+keeps a row from being taken twice. The lease's instant is the worker's fencing token: ``record``
+updates only rows still ``sending`` under that very lease."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.automation.models import Campaign, CampaignRecipient, MarketingSend
+from bot.automation.send_port import CampaignChannel, Outcome
+from bot.db import insert_ignore_statement, is_postgres, utcnow
+from bot.membership.models import Member
+from bot.messaging.outbound_models import OutboundMessage
+from bot.ports import Purpose
+
+FINAL = ("sent", "unreachable", "suppressed", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: int
+    member_id: int
+    appid: str
+    openid: str
+
+
+@dataclass
+class Claimed:
+    lease: datetime
+    rows: list[Row] = field(default_factory=list)  # to send now, under ``lease``
+    settled: int = 0  # rows this claim finished itself (suppressed, or a dead worker's outcome)
+
+
+def cap_key(campaign_id: int, member_id: int) -> str:
+    return f"campaign:{campaign_id}:{member_id}"
+
+
+_T = CampaignRecipient.__table__
+_FINISH = (
+    update(_T)
+    .where(_T.c.id == bindparam("rid"), _T.c.status == "sending", _T.c.lease_until == bindparam("lease"))
+    .values(status=bindparam("st"), reason=bindparam("why"), finished_at=bindparam("at"), lease_until=None)
+)
+_RETRY = (
+    update(_T)
+    .where(_T.c.id == bindparam("rid"), _T.c.status == "sending", _T.c.lease_until == bindparam("lease"))
+    .values(status="pending", reason="", lease_until=None)
+)
+
+
+async def claim(
+    session: AsyncSession,
+    channel: CampaignChannel,
+    tenant_id: int,
+    campaign: Campaign,
+    token: str,
+    at: datetime,
+    *,
+    limit: int,
+    lease_seconds: int,
+    cap: int,
+    cap_days: int,
+) -> Claimed:
+    real = utcnow()
+    lease = real + timedelta(seconds=lease_seconds)
+    due = or_(_T.c.status == "pending", and_(_T.c.status == "sending", _T.c.lease_until < real))
+    todo = (
+        select(_T.c.id, _T.c.member_id, _T.c.appid, _T.c.openid, _T.c.status)
+        .where(_T.c.campaign_id == campaign.id, due)
+        .order_by(_T.c.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        todo = todo.with_for_update(skip_locked=True)
+    candidates = {r.id: r for r in await session.execute(todo)}
+    if not candidates:
+        return Claimed(lease)
+    won = await session.execute(
+        update(_T)
+        .where(_T.c.id.in_(list(candidates)), due)
+        .values(status="sending", lease_until=lease)
+        .returning(_T.c.id)
+    )
+    mine = sorted(candidates[i] for (i,) in won)
+    claimed = Claimed(lease)
+    settle: list[tuple[Any, Outcome]] = []
+    fresh = [r for r in mine if r.status == "pending"]
+    expired = [r for r in mine if r.status == "sending"]
+    if expired:
+        verdicts = await channel.fence(campaign.id, [r.member_id for r in expired], token)
+        answers: list[str | None] = list(verdicts) if verdicts is not None else [None] * len(expired)
+        for r, verdict in zip(expired, answers, strict=True):
+            if verdict is None:
+                settle.append((r, Outcome("unknown", "ledger_lost")))
+            elif verdict == "":  # never started: send it now (its cap place is already taken)
+                claimed.rows.append(Row(r.id, r.member_id, r.appid, r.openid))
+            elif verdict == "started":
+                settle.append((r, Outcome("unknown", "in_flight_at_crash")))
+            else:
+                settle.append((r, Outcome.decode(verdict)))
+    if fresh:
+        allowed = await _take_caps(
+            session, tenant_id, campaign, [r.member_id for r in fresh], at, cap, cap_days
+        )
+        for r in fresh:
+            verdict = allowed.get(r.member_id, "opted_out")
+            if verdict:
+                settle.append((r, Outcome("suppressed", verdict)))
+            else:
+                claimed.rows.append(Row(r.id, r.member_id, r.appid, r.openid))
+    if settle:
+        await _finish(
+            session,
+            tenant_id,
+            campaign,
+            lease,
+            [(Row(r.id, r.member_id, r.appid, r.openid), o) for r, o in settle],
+        )
+        claimed.settled = len(settle)
+    return claimed
+
+
+async def _take_caps(
+    session: AsyncSession,
+    tenant_id: int,
+    campaign: Campaign,
+    members: list[int],
+    at: datetime,
+    cap: int,
+    cap_days: int,
+) -> dict[int, str]:
+    """The batch's frequency-cap check at once: member -> "" (counted now, or already counted
+    under this campaign's key), "frequency_cap" or "opted_out". The members' rows are locked
+    (PostgreSQL, in id order) as journeys' ``take_cap`` locks them: one place per person."""
+    states = (
+        select(Member.id, Member.push_opt_out, Member.status)
+        .where(Member.id.in_(members))
+        .order_by(Member.id)
+    )
+    if is_postgres(session):
+        states = states.with_for_update()
+    active = {m for m, out, status in await session.execute(states) if not out and status == "active"}
+    keys = {cap_key(campaign.id, m): m for m in active}
+    known = {
+        keys[k]
+        for (k,) in await session.execute(
+            select(MarketingSend.key).where(
+                MarketingSend.tenant_id == tenant_id, MarketingSend.key.in_(list(keys))
+            )
+        )
+    }
+    used = dict(
+        (
+            await session.execute(
+                select(MarketingSend.member_id, func.count())
+                .where(
+                    MarketingSend.tenant_id == tenant_id,
+                    MarketingSend.member_id.in_(list(active - known)),
+                    MarketingSend.sent_at > at - timedelta(days=cap_days),
+                    MarketingSend.sent_at <= at,
+                )
+                .group_by(MarketingSend.member_id)
+            )
+        ).all()
+    )
+    verdict: dict[int, str] = {}
+    new: list[dict[str, Any]] = []
+    source = f"campaign:{campaign.name}"[:80]
+    for m in active:
+        if m in known or used.get(m, 0) < cap:
+            verdict[m] = ""
+            if m not in known:
+                new.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "member_id": m,
+                        "key": cap_key(campaign.id, m),
+                        "source": source,
+                        "sent_at": at,
+                    }
+                )
+        else:
+            verdict[m] = "frequency_cap"
+    if new:
+        stmt = insert_ignore_statement(session, MarketingSend.__table__, index_elements=["tenant_id", "key"])
+        await session.execute(stmt, new)
+    return verdict
+
+
+async def record(
+    session: AsyncSession,
+    tenant_id: int,
+    campaign: Campaign,
+    claimed: Claimed,
+    outcomes: dict[int, Outcome],
+) -> int:
+    """Write the batch's outcomes in this one transaction; returns how many rows were finished."""
+    retry = [r for r in claimed.rows if outcomes[r.id].status == "retry"]
+    done = [(r, outcomes[r.id]) for r in claimed.rows if outcomes[r.id].status not in ("retry", "fenced")]
+    if retry:
+        await session.execute(_RETRY, [{"rid": r.id, "lease": claimed.lease} for r in retry])
+        await _give_back(session, tenant_id, [cap_key(campaign.id, r.member_id) for r in retry])
+    if done:
+        await _finish(session, tenant_id, campaign, claimed.lease, done)
+    return len(done)
+
+
+async def _finish(
+    session: AsyncSession,
+    tenant_id: int,
+    campaign: Campaign,
+    lease: datetime,
+    done: list[tuple[Row, Outcome]],
+) -> None:
+    now = utcnow()
+    await session.execute(
+        _FINISH,
+        [{"rid": r.id, "lease": lease, "st": o.status, "why": o.reason[:200], "at": now} for r, o in done],
+    )
+    # a message that did not reach the person does not count against the cap
+    await _give_back(
+        session, tenant_id, [cap_key(campaign.id, r.member_id) for r, o in done if o.status == "unreachable"]
+    )
+    log = [
+        {
+            "tenant_id": tenant_id,
+            "member_id": r.member_id,
+            "appid": r.appid,
+            "openid": r.openid,
+            "idempotency_key": cap_key(campaign.id, r.member_id),
+            "purpose": Purpose.MARKETING,
+            "kind": "text",
+            "summary": campaign.text[:200],
+            "status": "undeliverable" if o.status == "unreachable" else o.status,
+            "channel": "customer_service" if o.status != "unreachable" else "none",
+            "reason": o.reason[:128],
+            "rid": "",
+            "attempts": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r, o in done
+        if o.status in ("sent", "unreachable", "unknown")
+    ]
+    if log:
+        stmt = insert_ignore_statement(
+            session, OutboundMessage.__table__, index_elements=["appid", "idempotency_key"]
+        )
+        await session.execute(stmt, log)
+
+
+async def _give_back(session: AsyncSession, tenant_id: int, keys: list[str]) -> None:
+    if keys:
+        await session.execute(
+            delete(MarketingSend).where(MarketingSend.tenant_id == tenant_id, MarketingSend.key.in_(keys))
+        )
+
+
+async def leased(session: AsyncSession, campaign_id: int) -> int:
+    """Rows another worker holds now (finished by it, or due again when its lease runs out)."""
+    return (
+        await session.execute(
+            select(func.count()).where(_T.c.campaign_id == campaign_id, _T.c.status == "sending")
+        )
+    ).scalar_one()

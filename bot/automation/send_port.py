@@ -1,0 +1,59 @@
+"""What a campaign worker needs from the channel its messages leave by (the port), and the
+outcome of one send. The WeChat implementation is bot/wechat/campaign_channel.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """``sent``, ``unreachable`` (``reason`` says why), ``unknown`` (may have been delivered: never
+    resent), ``retry`` (WeChat asked us to wait: back to pending) or ``fenced`` (another worker
+    took the row over: not ours to record)."""
+
+    status: str
+    reason: str = ""
+    retry_after: float = 0.0
+
+    def encode(self) -> str:
+        return f"{self.status}:{self.reason}"
+
+    @classmethod
+    def decode(cls, text: str) -> Outcome:
+        status, _, reason = text.partition(":")
+        return cls(status, reason)
+
+
+class CampaignChannel(Protocol):
+    """How campaign messages leave (bot/wechat/campaign_channel.py), with the in-flight ledger."""
+
+    async def open(self, campaign_id: int) -> None:
+        """Make sure the campaign's ledger exists (its sentinel says it was not lost)."""
+        ...
+
+    async def fence(self, campaign_id: int, member_ids: Sequence[int], token: str) -> list[str] | None:
+        """For rows a dead worker leased, per member: ``""`` never started (now only ``token``
+        may start it), ``"started"`` (in flight when it died), or the encoded ``Outcome`` it
+        recorded. None when the ledger is gone."""
+        ...
+
+    async def forget(self, campaign_id: int, member_ids: Sequence[int]) -> None:
+        """Drop the markers of rows going back to pending (a later worker starts them afresh)."""
+        ...
+
+    async def send(
+        self,
+        campaign_id: int,
+        token: str,
+        member_id: int,
+        appid: str,
+        openid: str,
+        text: str,
+        done: tuple[int, str] | None,
+    ) -> Outcome:
+        """Mark the member started (unless fenced), take a customer-service slot of the reach
+        budget, send; ``done`` is the previous send's (member, encoded outcome) of this lane."""
+        ...
