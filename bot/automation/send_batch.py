@@ -273,3 +273,11 @@ async def leased(session: AsyncSession, campaign_id: int) -> int:
             select(func.count()).where(_T.c.campaign_id == campaign_id, _T.c.status == "sending")
         )
     ).scalar_one()
+
+
+async def untouched(session: AsyncSession, campaign_id: int) -> bool:
+    """No row of the campaign has left ``pending`` yet (its in-flight ledger may be created)."""
+    left = await session.execute(
+        select(_T.c.id).where(_T.c.campaign_id == campaign_id, _T.c.status != "pending").limit(1)
+    )
+    return left.first() is None

@@ -30,8 +30,10 @@ class Outcome:
 class CampaignChannel(Protocol):
     """How campaign messages leave (bot/wechat/campaign_channel.py), with the in-flight ledger."""
 
-    async def open(self, campaign_id: int) -> None:
-        """Make sure the campaign's ledger exists (its sentinel says it was not lost)."""
+    async def open(self, campaign_id: int, *, fresh: bool) -> None:
+        """Before sending: ``fresh`` (no row of the campaign ever left ``pending``) creates the
+        ledger's sentinel; otherwise a missing sentinel stays missing (the ledger was lost, and
+        the rows it knew about must be treated as possibly delivered)."""
         ...
 
     async def fence(self, campaign_id: int, member_ids: Sequence[int], token: str) -> list[str] | None:

@@ -70,7 +70,8 @@ async def run_worker(
     batches, and a recorder writes each batch's outcomes as soon as its last row is answered."""
     async with session_scope(deps.sessions) as session:
         campaign = (await session.execute(select(Campaign).where(Campaign.id == campaign_id))).scalar_one()
-    await channel.open(campaign_id)
+        fresh = await send_batch.untouched(session, campaign_id)
+    await channel.open(campaign_id, fresh=fresh)
     token = uuid.uuid4().hex  # this worker's fencing token in the ledger
     rows: asyncio.Queue[tuple[_Batch, send_batch.Row] | None] = asyncio.Queue(maxsize=2 * batch)
     full: asyncio.Queue[_Batch | None] = asyncio.Queue()

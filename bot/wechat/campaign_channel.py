@@ -93,11 +93,13 @@ class WeChatCampaignChannel:
     def _ledger(self, campaign_id: int) -> str:
         return self.keys("camp", campaign_id, "m")
 
-    async def open(self, campaign_id: int) -> None:
+    async def open(self, campaign_id: int, *, fresh: bool) -> None:
         for script in (self._fence, self._step, self._slot):
             await script.load()
         ledger = self._ledger(campaign_id)
-        await self.mux.execute_many([("HSETNX", ledger, "_", "1"), ("EXPIRE", ledger, LEDGER_TTL)])
+        if fresh:
+            await self.mux.execute("HSETNX", ledger, "_", "1")
+        await self.mux.execute("EXPIRE", ledger, LEDGER_TTL)
 
     async def fence(self, campaign_id: int, member_ids: Sequence[int], token: str) -> list[str] | None:
         answer = await self._fence([self._ledger(campaign_id)], [token, *member_ids])
