@@ -109,7 +109,7 @@ async def claim(
             else:
                 settle.append((r, Outcome.decode(verdict)))
     if fresh:
-        allowed = await _take_caps(
+        allowed = await take_caps(
             session, tenant_id, campaign, [r.member_id for r in fresh], at, cap, cap_days
         )
         for r in fresh:
@@ -130,7 +130,7 @@ async def claim(
     return claimed
 
 
-async def _take_caps(
+async def take_caps(
     session: AsyncSession,
     tenant_id: int,
     campaign: Campaign,
@@ -209,7 +209,7 @@ async def record(
     done = [(r, outcomes[r.id]) for r in claimed.rows if outcomes[r.id].status not in ("retry", "fenced")]
     if retry:
         await session.execute(_RETRY, [{"rid": r.id, "lease": claimed.lease} for r in retry])
-        await _give_back(session, tenant_id, [cap_key(campaign.id, r.member_id) for r in retry])
+        await give_back(session, tenant_id, [cap_key(campaign.id, r.member_id) for r in retry])
     if done:
         await _finish(session, tenant_id, campaign, claimed.lease, done)
     return len(done)
@@ -228,7 +228,7 @@ async def _finish(
         [{"rid": r.id, "lease": lease, "st": o.status, "why": o.reason[:200], "at": now} for r, o in done],
     )
     # a message that did not reach the person does not count against the cap
-    await _give_back(
+    await give_back(
         session, tenant_id, [cap_key(campaign.id, r.member_id) for r, o in done if o.status == "unreachable"]
     )
     log = [
@@ -259,7 +259,7 @@ async def _finish(
         await session.execute(stmt, log)
 
 
-async def _give_back(session: AsyncSession, tenant_id: int, keys: list[str]) -> None:
+async def give_back(session: AsyncSession, tenant_id: int, keys: list[str]) -> None:
     if keys:
         await session.execute(
             delete(MarketingSend).where(MarketingSend.tenant_id == tenant_id, MarketingSend.key.in_(keys))

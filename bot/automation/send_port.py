@@ -59,3 +59,26 @@ class CampaignChannel(Protocol):
         """Mark the member started (unless fenced), take a customer-service slot of the reach
         budget, send; ``done`` is the previous send's (member, encoded outcome) of this lane."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class MassResult:
+    """A mass send's answer: ``sent`` (or ``already_sent``: the ``clientmsgid`` went out before),
+    ``refused`` (``reason`` says why, e.g. ``mass_quota`` for 45028: nothing was sent) or
+    ``unknown`` (no answer: sending again with the same ``clientmsgid`` is safe)."""
+
+    status: str
+    msg_id: str = ""
+    reason: str = ""
+
+
+class MassChannel(Protocol):
+    """Mass send (群发) by tag (bot/wechat/campaign_channel.py)."""
+
+    async def ensure_tag(self, appid: str, name: str) -> int: ...
+
+    async def tag(self, appid: str, tag_id: int, openids: Sequence[str]) -> None: ...
+
+    async def send_to_tag(self, appid: str, tag_id: int, text: str, clientmsgid: str) -> MassResult: ...
+
+    async def drop_tag(self, appid: str, tag_id: int) -> None: ...

@@ -15,10 +15,19 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from bot.automation.send_port import Outcome
+from bot.automation.send_port import MassResult, Outcome
 from bot.redis import Keys
 from bot.redis_mux import CommandArg, Mux, Script
-from bot.wechat.errors import QuotaExceeded, TransportError, UserRefused, WeChatError, WindowClosed
+from bot.wechat.errors import (
+    BadRequest,
+    MassAlreadySent,
+    NoMassQuota,
+    QuotaExceeded,
+    TransportError,
+    UserRefused,
+    WeChatError,
+    WindowClosed,
+)
 from bot.wechat.outbound import WeChatClient
 from bot.wechat.reach import ReachBudget, Slot
 
@@ -149,3 +158,39 @@ class WeChatCampaignChannel:
                 await self.reach.refund_slot(appid, openid, slot)
             return Outcome("unreachable", f"failed:{exc.errcode}")
         return Outcome("sent", f"window:{slot.trigger}")
+
+    # mass send (群发) by tag -------------------------------------------------------------------
+    async def ensure_tag(self, appid: str, name: str) -> int:
+        """The tag named ``name``, created when missing (a crash after WeChat created it but
+        before its id was stored finds it by name: 45157)."""
+        try:
+            return await self.client.tags.create(appid, name)
+        except BadRequest as exc:
+            if exc.errcode != 45157:
+                raise
+        for tag in await self.client.tags.list(appid):
+            if tag.get("name") == name:
+                return int(tag["id"])
+        raise LookupError(f"tag {name!r} refused and not found")
+
+    async def tag(self, appid: str, tag_id: int, openids: Sequence[str]) -> None:
+        await self.client.tags.tag(appid, tag_id, openids)
+
+    async def send_to_tag(self, appid: str, tag_id: int, text: str, clientmsgid: str) -> MassResult:
+        try:
+            msg_id = await self.client.mass.send_text_to_tag(appid, tag_id, text, clientmsgid=clientmsgid)
+        except MassAlreadySent:
+            return MassResult("already_sent")
+        except NoMassQuota:
+            return MassResult("refused", reason="mass_quota")
+        except TransportError as exc:
+            if exc.maybe_sent:
+                return MassResult("unknown", reason="transport")
+            raise
+        except WeChatError as exc:
+            return MassResult("refused", reason=f"mass:{exc.errcode}")
+        return MassResult("sent", msg_id=str(msg_id))
+
+    async def drop_tag(self, appid: str, tag_id: int) -> None:
+        """Tags are few (100 per account, 20 per follower): a campaign's goes once it was sent."""
+        await self.client.tags.delete(appid, tag_id)

@@ -12,10 +12,10 @@ import structlog
 if TYPE_CHECKING:
     from backend_client import CoreClient
     from bot.automation.interface import Deps, IssuedCoupon
-    from bot.automation.send_port import CampaignChannel
     from bot.redis_mux import Mux
     from bot.scheduler import Scheduler
     from bot.services import Services
+    from bot.wechat.campaign_channel import WeChatCampaignChannel
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +71,7 @@ def deps(services: Services, *, worker: str = "") -> Deps:
     )
 
 
-def campaign_channel(services: Services, mux: Mux) -> CampaignChannel:
+def campaign_channel(services: Services, mux: Mux) -> WeChatCampaignChannel:
     """Campaign sends leave through WeChat's customer-service API, the reach budget and the shared
     rate limiter (bot/wechat/campaign_channel.py)."""
     from bot.wechat.campaign_channel import WeChatCampaignChannel
