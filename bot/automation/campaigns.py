@@ -11,6 +11,7 @@ worker processes, one message per (campaign, member), resumable after a crash.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,6 +117,10 @@ async def progress(session: AsyncSession, campaign_id: int) -> Progress:
             )
         ).all()
     )
+    return _progress(counts)
+
+
+def _progress(counts: dict[str, int]) -> Progress:
     return Progress(
         total=sum(counts.values()),
         pending=counts.get("pending", 0),
@@ -125,3 +130,48 @@ async def progress(session: AsyncSession, campaign_id: int) -> Progress:
         suppressed=counts.get("suppressed", 0),
         unknown=counts.get("unknown", 0),
     )
+
+
+@dataclass(frozen=True)
+class Overview:
+    """One campaign's line on the console: its recipients by state and how it is sent."""
+
+    id: int
+    name: str
+    created_at: datetime
+    broadcast: bool
+    progress: Progress
+
+    @property
+    def percent(self) -> int:
+        total = self.progress.total
+        return 100 if not total else 100 * self.progress.finished // total
+
+
+async def overview(session: AsyncSession, tenant_id: int, limit: int = 50) -> list[Overview]:
+    """The tenant's newest campaigns with their progress (one grouped query)."""
+    from bot.automation.models import MassJob
+
+    found = list(
+        (
+            await session.execute(
+                select(Campaign.id, Campaign.name, Campaign.created_at, MassJob.id)
+                .outerjoin(MassJob, MassJob.campaign_id == Campaign.id)
+                .where(Campaign.tenant_id == tenant_id)
+                .order_by(Campaign.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    if found:
+        for cid, status, n in await session.execute(
+            select(CampaignRecipient.campaign_id, CampaignRecipient.status, func.count())
+            .where(CampaignRecipient.campaign_id.in_([c[0] for c in found]))
+            .group_by(CampaignRecipient.campaign_id, CampaignRecipient.status)
+        ):
+            counts.setdefault(cid, {})[status] = n
+    return [
+        Overview(cid, name, created, job is not None, _progress(counts.get(cid, {})))
+        for cid, name, created, job in found
+    ]
