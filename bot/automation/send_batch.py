@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation.models import Campaign, CampaignRecipient, MarketingSend
 from bot.automation.send_port import CampaignChannel, Outcome
-from bot.db import insert_ignore_statement, is_postgres, utcnow
+from bot.db import UTCDateTime, insert_ignore_statement, is_postgres, utcnow
 from bot.membership.models import Member
 from bot.messaging.outbound_models import OutboundMessage
 from bot.ports import Purpose
@@ -222,41 +222,101 @@ async def _finish(
     lease: datetime,
     done: list[tuple[Row, Outcome]],
 ) -> None:
+    """Every outcome of the batch, its cap places given back and its outbound log rows: on
+    PostgreSQL one ``UPDATE ... FROM unnest(...)`` and one ``INSERT ... SELECT unnest(...)``
+    whatever the batch's size; on SQLite the same statements executed many times."""
     now = utcnow()
-    await session.execute(
-        _FINISH,
-        [{"rid": r.id, "lease": lease, "st": o.status, "why": o.reason[:200], "at": now} for r, o in done],
-    )
+    log = [(r, o) for r, o in done if o.status in ("sent", "unreachable", "unknown")]
+    if is_postgres(session):
+        await session.execute(
+            _PG_FINISH,
+            {
+                "ids": [r.id for r, _ in done],
+                "sts": [o.status for _, o in done],
+                "whys": [o.reason[:200] for _, o in done],
+                "at": now,
+                "lease": lease,
+            },
+        )
+        if log:
+            await session.execute(
+                _PG_LOG,
+                {
+                    "tenant": tenant_id,
+                    "members": [r.member_id for r, _ in log],
+                    "appids": [r.appid for r, _ in log],
+                    "openids": [r.openid for r, _ in log],
+                    "keys": [cap_key(campaign.id, r.member_id) for r, _ in log],
+                    "sts": [_log_status(o) for _, o in log],
+                    "channels": [_log_channel(o) for _, o in log],
+                    "whys": [o.reason[:128] for _, o in log],
+                    "summary": campaign.text[:200],
+                    "at": now,
+                },
+            )
+    else:
+        await session.execute(
+            _FINISH,
+            [
+                {"rid": r.id, "lease": lease, "st": o.status, "why": o.reason[:200], "at": now}
+                for r, o in done
+            ],
+        )
+        if log:
+            rows = [
+                {
+                    "tenant_id": tenant_id,
+                    "member_id": r.member_id,
+                    "appid": r.appid,
+                    "openid": r.openid,
+                    "idempotency_key": cap_key(campaign.id, r.member_id),
+                    "purpose": Purpose.MARKETING,
+                    "kind": "text",
+                    "summary": campaign.text[:200],
+                    "status": _log_status(o),
+                    "channel": _log_channel(o),
+                    "reason": o.reason[:128],
+                    "rid": "",
+                    "attempts": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r, o in log
+            ]
+            stmt = insert_ignore_statement(
+                session, OutboundMessage.__table__, index_elements=["appid", "idempotency_key"]
+            )
+            await session.execute(stmt, rows)
     # a message that did not reach the person does not count against the cap
     await give_back(
         session, tenant_id, [cap_key(campaign.id, r.member_id) for r, o in done if o.status == "unreachable"]
     )
-    log = [
-        {
-            "tenant_id": tenant_id,
-            "member_id": r.member_id,
-            "appid": r.appid,
-            "openid": r.openid,
-            "idempotency_key": cap_key(campaign.id, r.member_id),
-            "purpose": Purpose.MARKETING,
-            "kind": "text",
-            "summary": campaign.text[:200],
-            "status": "undeliverable" if o.status == "unreachable" else o.status,
-            "channel": "customer_service" if o.status != "unreachable" else "none",
-            "reason": o.reason[:128],
-            "rid": "",
-            "attempts": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for r, o in done
-        if o.status in ("sent", "unreachable", "unknown")
-    ]
-    if log:
-        stmt = insert_ignore_statement(
-            session, OutboundMessage.__table__, index_elements=["appid", "idempotency_key"]
-        )
-        await session.execute(stmt, log)
+
+
+def _log_status(o: Outcome) -> str:
+    return "undeliverable" if o.status == "unreachable" else o.status
+
+
+def _log_channel(o: Outcome) -> str:
+    return "none" if o.status == "unreachable" else "customer_service"
+
+
+_PG_FINISH = text(
+    "UPDATE auto_campaign_recipients AS r SET status = v.st, reason = v.why, finished_at = :at, "
+    "lease_until = NULL FROM unnest(CAST(:ids AS bigint[]), CAST(:sts AS varchar[]), "
+    "CAST(:whys AS varchar[])) AS v(id, st, why) "
+    "WHERE r.id = v.id AND r.status = 'sending' AND r.lease_until = :lease"
+).bindparams(bindparam("at", type_=UTCDateTime), bindparam("lease", type_=UTCDateTime))
+_PG_LOG = text(
+    "INSERT INTO outbound_messages (tenant_id, member_id, appid, openid, idempotency_key, purpose, kind, "
+    "summary, status, channel, reason, rid, attempts, created_at, updated_at) "
+    "SELECT :tenant, v.member, v.appid, v.openid, v.key, 'marketing', 'text', :summary, v.st, v.channel, "
+    "v.why, '', 1, :at, :at FROM unnest(CAST(:members AS bigint[]), CAST(:appids AS varchar[]), "
+    "CAST(:openids AS varchar[]), CAST(:keys AS varchar[]), CAST(:sts AS varchar[]), "
+    "CAST(:channels AS varchar[]), CAST(:whys AS varchar[])) "
+    "AS v(member, appid, openid, key, st, channel, why) "
+    "ON CONFLICT (appid, idempotency_key) DO NOTHING"
+).bindparams(bindparam("at", type_=UTCDateTime))
 
 
 async def give_back(session: AsyncSession, tenant_id: int, keys: list[str]) -> None:
