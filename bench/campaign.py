@@ -218,8 +218,8 @@ async def crash_run(args, base: str, openids: list[str], db_url: str, prefix: st
         seconds = time.perf_counter() - started
         p = await progress()
     query = {"appid": APPID, "channel": "kf"}
-    async with aiohttp.ClientSession() as http, http.get(base + "/_sim/api/outbound", params=query) as resp:
-        got = Counter(o["openid"] for o in await resp.json() if o.get("errcode", 0) == 0)
+    async with aiohttp.ClientSession() as http, http.get(base + "/_sim/api/received", params=query) as resp:
+        got = Counter(await resp.json())
     duplicates = sum(n - 1 for n in got.values())
     print(f"recipients {len(openids)}, batch {args.batch}, concurrency {args.concurrency}: {seconds:.0f} s")
     print(f"killed with {at_kill} rows recorded; after the resume: {p}")

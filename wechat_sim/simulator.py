@@ -71,6 +71,8 @@ class Simulator(Records, UserActions, Sending, MassSending, QrCodes, Menus, User
         self.deliveries: deque[DeliveryResult] = deque(maxlen=2000)
         self.api_log: deque[ApiCall] = deque(maxlen=20000)
         self.api_counts: Counter[tuple[str | None, str, int]] = Counter()
+        # messages accepted per (appid, channel, openid), never trimmed (the outbound list is)
+        self.received: Counter[tuple[str, str, str]] = Counter()
         self.client_msg_ids: dict[tuple[str, str, str], int] = {}
         self._session: aiohttp.ClientSession | None = None
         self._own_session = False
