@@ -46,6 +46,10 @@ class CampaignChannel(Protocol):
         """Drop the markers of rows going back to pending (a later worker starts them afresh)."""
         ...
 
+    async def note(self, campaign_id: int, token: str, done: tuple[int, str]) -> None:
+        """Record a send's outcome in the ledger now (a lane about to wait for rows)."""
+        ...
+
     async def send(
         self,
         campaign_id: int,

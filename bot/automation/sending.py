@@ -137,9 +137,12 @@ async def run_worker(
                 campaign.id, token, row.member_id, row.appid, row.openid, campaign.text, done
             )
             b.outcomes[row.id] = outcome
+            if b.complete:  # checked before any await: exactly one lane hands the batch on
+                full.put_nowait(b)
             done = (row.member_id, outcome.encode()) if outcome.status != "fenced" else None
-            if b.complete:
-                await full.put(b)
+            if done is not None and rows.empty():  # about to wait: say how this one went now
+                await channel.note(campaign.id, token, done)
+                done = None
 
     async def recorder() -> None:
         while (b := await full.get()) is not None:

@@ -120,6 +120,9 @@ class WeChatCampaignChannel:
         if member_ids:
             await self.mux.execute("HDEL", self._ledger(campaign_id), *(str(m) for m in member_ids))
 
+    async def note(self, campaign_id: int, token: str, done: tuple[int, str]) -> None:
+        await self._step([self._ledger(campaign_id)], [token, "", str(done[0]), done[1]])
+
     async def send(
         self,
         campaign_id: int,
