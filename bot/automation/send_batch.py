@@ -9,11 +9,26 @@ updates only rows still ``sending`` under that very lease."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation.models import Campaign, CampaignRecipient, MarketingSend
@@ -39,6 +54,15 @@ class Claimed:
     lease: datetime
     rows: list[Row] = field(default_factory=list)  # to send now, under ``lease``
     settled: int = 0  # rows this claim finished itself (suppressed, or a dead worker's outcome)
+
+
+def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter instead of
+    one per value, so a batch's statements stay short, cached and preparable."""
+    if is_postgres(session):
+        kind = BigInteger if isinstance(column.type, (BigInteger, Integer)) else String
+        return column == any_(bindparam(None, list(values), type_=ARRAY(kind())))
+    return column.in_(list(values))
 
 
 def cap_key(campaign_id: int, member_id: int) -> str:
@@ -87,7 +111,7 @@ async def claim(
         return Claimed(lease)
     won = await session.execute(
         update(_T)
-        .where(_T.c.id.in_(list(candidates)), due)
+        .where(one_of(session, _T.c.id, list(candidates)), due)
         .values(status="sending", lease_until=lease)
         .returning(_T.c.id)
     )
@@ -144,7 +168,7 @@ async def take_caps(
     (PostgreSQL, in id order) as journeys' ``take_cap`` locks them: one place per person."""
     states = (
         select(Member.id, Member.push_opt_out, Member.status)
-        .where(Member.id.in_(members))
+        .where(one_of(session, Member.id, members))
         .order_by(Member.id)
     )
     if is_postgres(session):
@@ -155,7 +179,7 @@ async def take_caps(
         keys[k]
         for (k,) in await session.execute(
             select(MarketingSend.key).where(
-                MarketingSend.tenant_id == tenant_id, MarketingSend.key.in_(list(keys))
+                MarketingSend.tenant_id == tenant_id, one_of(session, MarketingSend.key, list(keys))
             )
         )
     }
@@ -165,7 +189,7 @@ async def take_caps(
                 select(MarketingSend.member_id, func.count())
                 .where(
                     MarketingSend.tenant_id == tenant_id,
-                    MarketingSend.member_id.in_(list(active - known)),
+                    one_of(session, MarketingSend.member_id, list(active - known)),
                     MarketingSend.sent_at > at - timedelta(days=cap_days),
                     MarketingSend.sent_at <= at,
                 )
@@ -191,7 +215,17 @@ async def take_caps(
                 )
         else:
             verdict[m] = "frequency_cap"
-    if new:
+    if new and is_postgres(session):
+        members = [n["member_id"] for n in new]
+        params = {
+            "tenant": tenant_id,
+            "members": members,
+            "keys": [n["key"] for n in new],
+            "source": source,
+            "at": at,
+        }
+        await session.execute(_PG_CAPS, params)
+    elif new:
         stmt = insert_ignore_statement(session, MarketingSend.__table__, index_elements=["tenant_id", "key"])
         await session.execute(stmt, new)
     return verdict
@@ -301,6 +335,12 @@ def _log_channel(o: Outcome) -> str:
     return "none" if o.status == "unreachable" else "customer_service"
 
 
+_PG_CAPS = text(
+    "INSERT INTO auto_marketing_sends (tenant_id, member_id, key, source, sent_at) "
+    "SELECT :tenant, v.member, v.key, :source, :at "
+    "FROM unnest(CAST(:members AS bigint[]), CAST(:keys AS varchar[])) AS v(member, key) "
+    "ON CONFLICT (tenant_id, key) DO NOTHING"
+).bindparams(bindparam("at", type_=UTCDateTime))
 _PG_FINISH = text(
     "UPDATE auto_campaign_recipients AS r SET status = v.st, reason = v.why, finished_at = :at, "
     "lease_until = NULL FROM unnest(CAST(:ids AS bigint[]), CAST(:sts AS varchar[]), "
@@ -322,7 +362,9 @@ _PG_LOG = text(
 async def give_back(session: AsyncSession, tenant_id: int, keys: list[str]) -> None:
     if keys:
         await session.execute(
-            delete(MarketingSend).where(MarketingSend.tenant_id == tenant_id, MarketingSend.key.in_(keys))
+            delete(MarketingSend).where(
+                MarketingSend.tenant_id == tenant_id, one_of(session, MarketingSend.key, keys)
+            )
         )
 
 
