@@ -218,7 +218,7 @@ class CampaignRecipient(Base):
     __tablename__ = "auto_campaign_recipients"
     __table_args__ = (
         UniqueConstraint("campaign_id", "member_id"),
-        Index("ix_auto_campaign_recipients_todo", "campaign_id", "status"),
+        Index("ix_auto_campaign_recipients_todo", "campaign_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

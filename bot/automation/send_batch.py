@@ -98,15 +98,21 @@ async def claim(
     real = utcnow()
     lease = real + timedelta(seconds=lease_seconds)
     due = or_(_T.c.status == "pending", and_(_T.c.status == "sending", _T.c.lease_until < real))
-    todo = (
-        select(_T.c.id, _T.c.member_id, _T.c.appid, _T.c.openid, _T.c.status)
-        .where(_T.c.campaign_id == campaign.id, due)
-        .order_by(_T.c.id)
-        .limit(limit)
+    cols = (_T.c.id, _T.c.member_id, _T.c.appid, _T.c.openid, _T.c.status)
+    # two index range scans on (campaign, status, id), not one OR: a dead worker's expired rows
+    # first, then pending rows in id order
+    expired_q = select(*cols).where(
+        _T.c.campaign_id == campaign.id, _T.c.status == "sending", _T.c.lease_until < real
     )
-    if is_postgres(session):
-        todo = todo.with_for_update(skip_locked=True)
-    candidates = {r.id: r for r in await session.execute(todo)}
+    pending_q = select(*cols).where(_T.c.campaign_id == campaign.id, _T.c.status == "pending")
+    candidates: dict[int, Any] = {}
+    for q in (expired_q, pending_q):
+        q = q.order_by(_T.c.id).limit(limit - len(candidates))
+        if is_postgres(session):
+            q = q.with_for_update(skip_locked=True)
+        candidates.update((r.id, r) for r in await session.execute(q))
+        if len(candidates) >= limit:
+            break
     if not candidates:
         return Claimed(lease)
     won = await session.execute(

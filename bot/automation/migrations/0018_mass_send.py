@@ -1,4 +1,6 @@
-"""automation: mass send (群发) by tag — the job per campaign and the per-member monthly count
+"""automation: mass send (群发) by tag — the job per campaign and the per-member monthly count;
+campaign recipients indexed by (campaign, status, id) so a batch is claimed in id order by an
+index range scan
 
 Revision ID: 0018
 Revises: 0011
@@ -73,8 +75,14 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_auto_mass_quota_member", "auto_mass_quota", ["tenant_id", "member_id", "month"])
+    op.drop_index("ix_auto_campaign_recipients_todo", table_name="auto_campaign_recipients")
+    op.create_index(
+        "ix_auto_campaign_recipients_todo", "auto_campaign_recipients", ["campaign_id", "status", "id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_auto_campaign_recipients_todo", table_name="auto_campaign_recipients")
+    op.create_index("ix_auto_campaign_recipients_todo", "auto_campaign_recipients", ["campaign_id", "status"])
     op.drop_table("auto_mass_quota")
     op.drop_table("auto_mass_jobs")
