@@ -54,6 +54,7 @@ class Claimed:
     lease: datetime
     rows: list[Row] = field(default_factory=list)  # to send now, under ``lease``
     settled: int = 0  # rows this claim finished itself (suppressed, or a dead worker's outcome)
+    last: int = 0  # the highest id it looked at (the next claim's keyset)
 
 
 def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
@@ -94,7 +95,11 @@ async def claim(
     lease_seconds: int,
     cap: int,
     cap_days: int,
+    after: int = 0,
+    look_expired: bool = True,
 ) -> Claimed:
+    """Lease up to ``limit`` rows: expired ones first (a dead worker's; when ``look_expired``),
+    then pending ones with an id above ``after`` (0: from the start)."""
     real = utcnow()
     lease = real + timedelta(seconds=lease_seconds)
     due = or_(_T.c.status == "pending", and_(_T.c.status == "sending", _T.c.lease_until < real))
@@ -105,14 +110,20 @@ async def claim(
         _T.c.campaign_id == campaign.id, _T.c.status == "sending", _T.c.lease_until < real
     )
     pending_q = select(*cols).where(_T.c.campaign_id == campaign.id, _T.c.status == "pending")
+    if after:  # keyset: the index's dead entries of rows already claimed are not walked again
+        pending_q = pending_q.where(_T.c.id > after)
     candidates: dict[int, Any] = {}
-    for q in (expired_q, pending_q):
+    last = 0
+    for q in (expired_q, pending_q) if look_expired else (pending_q,):
+        if len(candidates) >= limit:
+            break
         q = q.order_by(_T.c.id).limit(limit - len(candidates))
         if is_postgres(session):
             q = q.with_for_update(skip_locked=True)
-        candidates.update((r.id, r) for r in await session.execute(q))
-        if len(candidates) >= limit:
-            break
+        found = {r.id: r for r in await session.execute(q)}
+        candidates.update(found)
+        if found and all(r.status == "pending" for r in found.values()):
+            last = max(found)
     if not candidates:
         return Claimed(lease)
     won = await session.execute(
@@ -122,7 +133,7 @@ async def claim(
         .returning(_T.c.id)
     )
     mine = sorted(candidates[i] for (i,) in won)
-    claimed = Claimed(lease)
+    claimed = Claimed(lease, last=last)
     settle: list[tuple[Any, Outcome]] = []
     fresh = [r for r in mine if r.status == "pending"]
     expired = [r for r in mine if r.status == "sending"]

@@ -73,6 +73,7 @@ async def run_worker(
         fresh = await send_batch.untouched(session, campaign_id)
     await channel.open(campaign_id, fresh=fresh)
     token = uuid.uuid4().hex  # this worker's fencing token in the ledger
+    loop = asyncio.get_running_loop()
     rows: asyncio.Queue[tuple[_Batch, send_batch.Row] | None] = asyncio.Queue(maxsize=2 * batch)
     full: asyncio.Queue[_Batch | None] = asyncio.Queue()
     unrecorded: set[_Batch] = set()
@@ -87,6 +88,10 @@ async def run_worker(
             on_progress(n)
 
     async def claimer() -> None:
+        # Pending rows by keyset; a dead worker's expired rows looked for every quarter lease and
+        # whenever the keyset runs out (then also from the start: rows another worker skipped)
+        after = 0
+        look_expired_at = 0.0
         try:
             while True:
                 at = now()
@@ -94,6 +99,7 @@ async def run_worker(
                     await asyncio.sleep(min(60.0, (deps.policy.quiet.release(at) - at).total_seconds()))
                     continue
                 await pause.wait()
+                look_expired = loop.time() >= look_expired_at
                 async with session_scope(deps.sessions) as session:
                     claimed = await send_batch.claim(
                         session,
@@ -106,8 +112,18 @@ async def run_worker(
                         lease_seconds=lease_seconds,
                         cap=deps.policy.cap,
                         cap_days=deps.policy.cap_days,
+                        after=after,
+                        look_expired=look_expired,
                     )
                 progressed(claimed.settled)
+                if look_expired:
+                    look_expired_at = loop.time() + lease_seconds / 4
+                if claimed.last:
+                    after = max(after, claimed.last)
+                elif after and not claimed.rows and not claimed.settled:  # the keyset ran out:
+                    # once more from the start (rows another worker skipped), expired rows too
+                    after, look_expired_at = 0, 0.0
+                    continue
                 if claimed.rows:
                     b = _Batch(claimed)
                     unrecorded.add(b)
