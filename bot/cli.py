@@ -18,6 +18,8 @@ from bot.startup import wait_for_dependencies
 Command = Callable[[argparse.Namespace], int]
 
 
+
+
 def _loop_factory():
     try:
         import uvloop
@@ -225,7 +227,9 @@ async def _app_add(settings: Settings, args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         await asyncio.to_thread(upgrade, settings.database_url)
     async with open_runtime(settings) as runtime, session_scope(runtime.services.sessions) as session:
-        tenant = await repository.get_or_create_tenant(session, args.tenant, args.tenant_name or args.tenant)
+        tenant = await repository.get_or_create_tenant(
+            session, args.tenant, args.tenant_name or args.tenant
+        )
         await repository.upsert_app(
             session,
             tenant.id,

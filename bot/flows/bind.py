@@ -89,9 +89,7 @@ async def _send_code(kit: Kit, turn: Turn, token: str, store: CoreStore) -> Repl
         return kit.say("bind_sms_wait", seconds=exc.reason)
     try:
         await kit.runtime.sms.send(
-            store.owner_phone,
-            kit.render("bind_sms", code=code, store=store.name),
-            purpose="bind",
+            store.owner_phone, kit.render("bind_sms", code=code, store=store.name), purpose="bind",
             params={"code": code},
         )
     except SmsError as exc:  # nothing reached the phone: the code is withdrawn, "重发" may retry
