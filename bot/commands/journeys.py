@@ -55,6 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument(
         "--where", default=None, help='profile conditions, e.g. "kind=store lifecycle=lapsing tier=核心"'
     )
+    create.add_argument(
+        "--mass",
+        action="store_true",
+        help="a broadcast: one mass send (群发) by tag; each member receives at most 4 a month",
+    )
     create.set_defaults(func=_command(_campaign_create))
     send = csub.add_parser("send", help="send (any number of these may run at once; resumable)")
     send.add_argument("--name", required=True)
@@ -280,19 +285,37 @@ async def _campaign_create(runtime: Runtime, args: argparse.Namespace) -> int:
             audience=audience or None,
             holdout_share=runtime.settings.automation_holdout,
         )
-    print(f"campaign {args.name}: {total} recipients")
+        if args.mass:
+            from bot.automation import mass
+
+            await mass.make_broadcast(session, tenant, cid, appid)
+    print(f"campaign {args.name}: {total} recipients" + (" (mass send by tag)" if args.mass else ""))
     return 0
 
 
 async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.automation import campaigns
+    from bot.automation import campaigns, mass, sending
     from bot.automation.clock import SystemClock
     from bot.db import session_scope
-    from bot.wiring.automation import deps
+    from bot.wiring.automation import campaign_channel, deps
 
     cid = await _campaign_id(runtime, args.name)
     async with session_scope(runtime.services.sessions) as session:
         before = await campaigns.progress(session, cid)
+        broadcast = await mass.job_of(session, cid)
+    if broadcast is not None:
+        r = await mass.send(
+            deps(runtime.services, worker="cli"),
+            campaign_channel(runtime.services, runtime.mux),
+            await _tenant(runtime),
+            cid,
+            now=SystemClock().now,
+        )
+        print(
+            f"campaign {args.name}: mass send {r.state} (msg_id {r.msg_id or '-'}): {r.sent} sent, "
+            f"{r.mass_quota} past this month's 4 mass sends, {r.suppressed} suppressed"
+        )
+        return 0 if r.state in ("sent", "refused") else 1
     done = [before.finished]
 
     def bar(n: int) -> None:
@@ -304,8 +327,9 @@ async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{before.total}")
         sys.stderr.flush()
 
-    sent = await campaigns.run_worker(
+    sent = await sending.run_worker(
         deps(runtime.services, worker="cli"),
+        campaign_channel(runtime.services, runtime.mux),
         await _tenant(runtime),
         cid,
         now=SystemClock().now,

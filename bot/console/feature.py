@@ -38,6 +38,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_account",
     "bot.console.pages_reports",  # the analytics feature's weekly reports
     "bot.console.pages_journeys",
+    "bot.console.pages_sends",  # the automation feature's campaign sends
 )
 
 

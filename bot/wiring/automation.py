@@ -12,8 +12,10 @@ import structlog
 if TYPE_CHECKING:
     from backend_client import CoreClient
     from bot.automation.interface import Deps, IssuedCoupon
+    from bot.redis_mux import Mux
     from bot.scheduler import Scheduler
     from bot.services import Services
+    from bot.wechat.campaign_channel import WeChatCampaignChannel
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +69,16 @@ def deps(services: Services, *, worker: str = "") -> Deps:
         policy=policy,
         worker=worker,
     )
+
+
+def campaign_channel(services: Services, mux: Mux) -> WeChatCampaignChannel:
+    """Campaign sends leave through WeChat's customer-service API, the reach budget and the shared
+    rate limiter (bot/wechat/campaign_channel.py)."""
+    from bot.wechat.campaign_channel import WeChatCampaignChannel
+
+    if services.wechat is None or services.reach is None:
+        raise RuntimeError("campaign sends need the WeChat feature (client and reach budget)")
+    return WeChatCampaignChannel(services.wechat, services.reach, mux, services.keys)
 
 
 async def tenant_id(services: Services) -> int | None:
