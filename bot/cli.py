@@ -18,8 +18,6 @@ from bot.startup import wait_for_dependencies
 Command = Callable[[argparse.Namespace], int]
 
 
-
-
 def _loop_factory():
     try:
         import uvloop
@@ -179,6 +177,10 @@ async def _check_services(settings: Settings) -> int:
     except Exception as exc:
         failures += 1
         print(f"FAIL redis {settings.redis_url}: {_first_line(exc)}")
+    if not failures:
+        from bot.commands.tenant import check_cores
+
+        failures += await check_cores(settings)
     if (warning := proxy_warning(settings)) is not None:
         print(f"warn proxy: {warning}")
     if settings.oa_appid:
@@ -227,9 +229,7 @@ async def _app_add(settings: Settings, args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         await asyncio.to_thread(upgrade, settings.database_url)
     async with open_runtime(settings) as runtime, session_scope(runtime.services.sessions) as session:
-        tenant = await repository.get_or_create_tenant(
-            session, args.tenant, args.tenant_name or args.tenant
-        )
+        tenant = await repository.get_or_create_tenant(session, args.tenant, args.tenant_name or args.tenant)
         await repository.upsert_app(
             session,
             tenant.id,
@@ -315,6 +315,7 @@ TOOL_COMMANDS = (
     "wechat_sim.cli",
     "reference_core.cli",
     "bot.commands.menu",
+    "bot.commands.tenant",
 )
 
 

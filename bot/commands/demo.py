@@ -376,13 +376,13 @@ async def _after_start(app: web.Application, people: list[DemoPerson], store_cod
         await client.menu.create(DEMO_OA, build_menu(values))
     except Exception as exc:  # the demo still runs; the console shows no menu
         print(f"[demo] could not publish the menu: {exc}", file=sys.stderr)
-    core = services.core
+    oa = await services.registry.get(DEMO_OA)
+    core = await services.cores.client(oa.tenant_id) if oa is not None else None
     if store_code is None or core is None:
         return None
     try:
         from bot.commands.menu import Context, make_binding_qr
 
-        oa = await services.registry.get(DEMO_OA)
         ctx = Context(
             services.settings,
             services.sessions,

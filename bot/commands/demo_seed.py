@@ -40,8 +40,9 @@ class Materials:
 async def seed_materials(
     services: Services, appid: str, store_code: str | None, distributor_openid: str
 ) -> Materials:
-    runtime, core = services.membership, services.core
+    runtime = services.membership
     app = await services.registry.get(appid)
+    core = await services.cores.client(app.tenant_id) if app is not None else None
     if runtime is None or core is None or app is None:
         return Materials()
     tenant_id = app.tenant_id
