@@ -1,10 +1,12 @@
 """The core feature: chat ordering over the brand's core ordering & promotion API.
 
-With ``JIUBOT_CORE_URL`` set, ``open_runtime`` makes ``services.core`` (``make_client`` below, on
-the core's own HTTP session) and this feature adds ``services.ordering`` (``OrderingRuntime``:
+``open_runtime`` makes ``services.cores`` (``core_directory`` below: each tenant's client, its own
+core or the process-wide ``JIUBOT_CORE_URL``, on the one core HTTP session) and, when some core is
+configured, this feature adds ``services.ordering`` (``OrderingRuntime``:
 catalog cache, carts, order placer, phone codes, SMS, binding cache), the ``/readyz`` detail
-``core`` (circuit breaker) with its gauges, and the order-intent retry worker. Routes:
-``POST /core/webhook`` and the mini-program ordering API.
+``core`` (circuit breakers: the default core's, and each own core's under ``tenants``) with the
+default core's gauges, and the order-intent retry worker. Routes: ``POST /core/webhook[/{tenant}]``
+and the mini-program ordering API.
 """
 
 from __future__ import annotations
