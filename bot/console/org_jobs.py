@@ -39,19 +39,22 @@ async def sync_tenant(services: Services, tenant_id: int) -> SyncResult | None:
     return await sync_org(services.sessions, client, tenant_id)
 
 
-async def sync_all(services: Services) -> None:
+async def sync_all(services: Services) -> dict[int, SyncResult | None]:
     """The process's tenant, and every tenant with a core of its own, each from its core; one
-    tenant's failure stops no other."""
+    tenant's failure stops no other. The result of each tenant synced (None: it failed)."""
     async with session_scope(services.sessions) as session:
         tenants = [(t.id, t.slug) for t in await list_tenants(session)]
+    results: dict[int, SyncResult | None] = {}
     for tenant_id, slug in tenants:
         config = await services.cores.config(tenant_id)
         if slug != services.settings.tenant_slug and (config is None or not config.own):
             continue  # another tenant on the default core: that core's org is not its own
         try:
-            await sync_tenant(services, tenant_id)
+            results[tenant_id] = await sync_tenant(services, tenant_id)
         except Exception:
+            results[tenant_id] = None
             log.exception("org_sync_failed", tenant=tenant_id)
+    return results
 
 
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
