@@ -165,7 +165,9 @@ async def setup(runtime: Runtime) -> None:
     async def probe() -> dict[str, object]:
         # the default core at the top (as before tenants had cores), each tenant's own below
         detail: dict[str, object] = _state(services.core) if services.core is not None else {}
-        own = {slug: _state(c) for slug, c in (await _own_clients(cores, tenants)).items()}
+        async with session_scope(services.sessions) as session:  # tenants added since start too
+            now = {t.id: t.slug for t in await repository.list_tenants(session)}
+        own = {slug: _state(c) for slug, c in (await _own_clients(cores, now)).items()}
         return detail | ({"tenants": own} if own else {})
 
     runtime.probes["core"] = probe

@@ -262,6 +262,12 @@ def _signed(event_id: str, secret: str) -> tuple[bytes, dict[str, str]]:
 
 async def test_a_webhook_signed_with_the_other_tenants_secret_is_refused_and_changes_nothing(two_tenants):
     a, b = two_tenants.a, two_tenants.b
+    ready = await (await a.client.get("/readyz")).json()  # each own core's circuit, by tenant
+    assert (
+        ready["details"]["core"]["circuit"]
+        == ready["details"]["core"]["tenants"][SLUG_B]["circuit"]
+        == "closed"
+    )
     await _bind(b, OWNER_B, PHONE_B)
     pushes = len(a.notifier.notified)
     # A's secret on B's path, B's secret on A's path, and the legacy path with B's secret
