@@ -27,6 +27,8 @@ from bot.app import create_app
 from bot.db import session_scope
 from bot.handlers import basic, notifications
 from bot.handlers import ordering as ordering_handlers
+from bot.miniapp.api import signer_of
+from bot.miniapp.session import MpSession
 from bot.ordering import binding
 from bot.ordering.models import CoreEvent
 from bot.ports import RecordingPushNotifier
@@ -258,6 +260,30 @@ def _signed(event_id: str, secret: str) -> tuple[bytes, dict[str, str]]:
         "X-Core-Signature": signature(secret, ts, body),
     }
     return body, headers
+
+
+async def _mp(bot: Bot, tenant_id: int, openid: str, path: str) -> dict:
+    member_id = await bot.member_id(openid)
+    token = signer_of(bot.services).issue(MpSession(member_id, tenant_id, "wxmp", f"mp-{openid}")).token
+    resp = await bot.client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def test_the_mini_program_shows_each_tenant_its_own_core_catalog_and_orders(two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    await _bind(a, OWNER_A, STORE["phone"])
+    await _bind(b, OWNER_B, PHONE_B)
+    await _order(b, OWNER_B)  # one more order in core B than in core A
+    tenant_a, tenant_b = await a.tenant_id(), await b.tenant_id()
+    names_a = [i["name"] for i in (await _mp(a, tenant_a, OWNER_A, "/mp/api/catalog?limit=50"))["items"]]
+    names_b = [i["name"] for i in (await _mp(a, tenant_b, OWNER_B, "/mp/api/catalog?limit=50"))["items"]]
+    assert names_a and names_b and all(n.startswith("乙·") for n in names_b)
+    assert not any(n.startswith("乙·") for n in names_a)
+    orders_a = [o["id"] for o in (await _mp(a, tenant_a, OWNER_A, "/mp/api/orders"))["items"]]
+    orders_b = [o["id"] for o in (await _mp(a, tenant_b, OWNER_B, "/mp/api/orders"))["items"]]
+    assert orders_a == [o.id for o in await a.core_orders()][:10]
+    assert orders_b == [o.id for o in await b.core_orders()][:10] and orders_b != orders_a
 
 
 async def test_a_webhook_signed_with_the_other_tenants_secret_is_refused_and_changes_nothing(two_tenants):
