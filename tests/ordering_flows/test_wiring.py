@@ -22,9 +22,7 @@ async def test_the_extension_wires_the_client_runtime_readiness_and_metrics(
 ):
     core = await start_core(core_db)
     try:
-        app = create_app(
-            bot_settings(make_settings, core.url), features=[CORE], background=False
-        )
+        app = create_app(bot_settings(make_settings, core.url), features=[CORE], background=False)
         client = await aiohttp_client(app)
         services = app[keys.SERVICES]
         assert isinstance(services.core, CoreClient)
