@@ -279,8 +279,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "wechat_api_base", "public_base_url", "core_url", "order_url", "code_base_url", "content_s3_endpoint",
-        "aliyun_sms_endpoint", "tencent_sms_endpoint",
+        "wechat_api_base",
+        "public_base_url",
+        "core_url",
+        "order_url",
+        "code_base_url",
+        "content_s3_endpoint",
+        "aliyun_sms_endpoint",
+        "tencent_sms_endpoint",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -340,7 +346,10 @@ class Settings(BaseSettings):
         needed = {
             "aliyun": ("aliyun_sms_access_key_id", "aliyun_sms_access_key_secret", "sms_sign_name"),
             "tencent": (
-                "tencent_sms_secret_id", "tencent_sms_secret_key", "tencent_sms_app_id", "sms_sign_name",
+                "tencent_sms_secret_id",
+                "tencent_sms_secret_key",
+                "tencent_sms_app_id",
+                "sms_sign_name",
             ),
         }.get(self.sms_provider, ())
         missing = [f"JIUBOT_{name.upper()}" for name in needed if not getattr(self, name)]

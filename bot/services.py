@@ -20,6 +20,7 @@ from bot.analytics.runtime import AnalyticsRuntime
 from bot.config import Settings
 from bot.content.runtime import ContentRuntime
 from bot.flows.storage import FlowStorage
+from bot.hooks import Hooks
 from bot.membership.runtime import MembershipRuntime
 from bot.messages import Inbound
 from bot.messaging.interface import Receipt
@@ -64,6 +65,8 @@ class Services:
     analytics: AnalyticsRuntime | None = None
     content: ContentRuntime | None = None
     receipt_hooks: list[ReceiptHook] = field(default_factory=list)
+    # follows, credited scans, claimed coupons, placed orders: emitted where they happen
+    hooks: Hooks = field(default_factory=Hooks)
     _fixed_texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     def text(self, name: str, **values: Any) -> str:  # Any: template values are free-form

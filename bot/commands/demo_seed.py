@@ -167,7 +167,7 @@ async def _activity(services: Services, tenant_id: int, store_code: str | None) 
             if store_code
             else None
         )
-    token = await seed_activity(
+    await seed_activity(
         services.sessions,
         tenant_id,
         store_id=store_id,
@@ -176,6 +176,8 @@ async def _activity(services: Services, tenant_id: int, store_code: str | None) 
         now=datetime.now(UTC),
     )
     print(
-        f"[demo] weekly report: {services.settings.public_base_url.rstrip('/')}/r/report/{token}",
+        # pushed links are signed for their recipient and need his WeChat sign-in; the console
+        # shows every archived report to an operator whose scope covers it
+        f"[demo] weekly report: {services.settings.public_base_url.rstrip('/')}/console/reports",
         file=sys.stderr,
     )

@@ -71,12 +71,13 @@ class ProvinceCount:
     count: int
 
 
-async def open_by_province(session: AsyncSession, actor: Actor, limit: int = 12) -> list[ProvinceCount]:
+async def open_by_province(session: AsyncSession, actor: Actor) -> list[ProvinceCount]:
+    """Every province with open alerts in the actor's scope, most first (at most 34 and the
+    unknown place)."""
     rows = await session.execute(
         select(DiversionAlert.found_province, func.count())
         .where(scope.alerts_clause(actor), DiversionAlert.status == "open")
         .group_by(DiversionAlert.found_province)
         .order_by(func.count().desc(), DiversionAlert.found_province)
-        .limit(limit)
     )
     return [ProvinceCount(p, int(n)) for p, n in rows.all()]

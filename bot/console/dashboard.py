@@ -62,21 +62,29 @@ def day_start(now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _scans_clause(actor: Actor) -> ColumnElement[bool]:
-    clause = CodeRedemption.tenant_id == actor.tenant_id
+def _scan_parts(actor: Actor) -> tuple[ColumnElement[bool], ...]:
+    """The actor's scans as disjoint conditions, each an index range of its own: HQ's are the
+    tenant's; below HQ, those of a batch shipped to a region of the subtree, plus those at a store
+    of it that are not already counted by their region. (One ORed filter would make the planner
+    read every scan of the tenant and test each.)"""
+    tenant = CodeRedemption.tenant_id == actor.tenant_id
     if actor.is_hq:
-        return clause
-    return and_(
-        clause,
-        or_(
-            CodeRedemption.region_code.in_(scope.codes(actor, "region")),
+        return (tenant,)
+    regions = scope.codes(actor, "region")
+    return (
+        and_(tenant, CodeRedemption.region_code.in_(regions)),
+        and_(
+            tenant,
             CodeRedemption.store_code.in_(scope.codes(actor, "store")),
+            or_(CodeRedemption.region_code.is_(None), CodeRedemption.region_code.not_in(regions)),
         ),
     )
 
 
-def _members_of(actor: Actor) -> Any:
-    return select(Member.id).where(scope.members_clause(actor))
+def _member_parts(actor: Actor) -> tuple[ColumnElement[bool], ...]:
+    """Members, likewise: the tenant's, or the disjoint branches of the scope rule."""
+    tenant = Member.tenant_id == actor.tenant_id
+    return (tenant,) if actor.is_hq else tuple(and_(tenant, b) for b in scope.member_branches(actor))
 
 
 async def _count(session: AsyncSession, stmt: Any) -> int:
@@ -84,21 +92,25 @@ async def _count(session: AsyncSession, stmt: Any) -> int:
 
 
 async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
+    await scope.custom_plans(session)
     start = day_start(now)
-    scans = _scans_clause(actor)
-    # one pass over the week's scans (the (tenant_id, scanned_at) index), a count per day
+    # one pass per part over the week's scans (an index on (tenant, region or store, scanned_at)),
+    # a count per day
     days = [(start - timedelta(days=back), start - timedelta(days=back - 1)) for back in range(6, -1, -1)]
-    counts = (
-        await session.execute(
-            select(
-                *(
-                    func.count().filter(CodeRedemption.scanned_at >= lo, CodeRedemption.scanned_at < hi)
-                    for lo, hi in days
-                )
-            ).where(scans, CodeRedemption.scanned_at >= days[0][0])
-        )
-    ).one()
-    week = [DayCount(f"{lo.month}/{lo.day}", int(n)) for (lo, _hi), n in zip(days, counts, strict=True)]
+    counts = [0] * len(days)
+    for part in _scan_parts(actor):
+        per_day = (
+            await session.execute(
+                select(
+                    *(
+                        func.count().filter(CodeRedemption.scanned_at >= lo, CodeRedemption.scanned_at < hi)
+                        for lo, hi in days
+                    )
+                ).where(part, CodeRedemption.scanned_at >= days[0][0])
+            )
+        ).one()
+        counts = [n + int(m) for n, m in zip(counts, per_day, strict=True)]
+    week = [DayCount(f"{lo.month}/{lo.day}", n) for (lo, _hi), n in zip(days, counts, strict=True)]
     scans_today = week[-1].count
 
     orders = [
@@ -107,7 +119,7 @@ async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
         OrderIntent.created_at >= start,
     ]
     if not actor.is_hq:
-        orders.append(OrderIntent.member_id.in_(_members_of(actor)))
+        orders.append(OrderIntent.member_id.in_(scope.member_ids(actor)))
     row = (
         await session.execute(
             select(
@@ -118,12 +130,11 @@ async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
         )
     ).one()
 
-    new_members = await _count(
-        session,
-        select(func.count())
-        .select_from(Member)
-        .where(scope.members_clause(actor), Member.created_at >= start),
-    )
+    new_members = 0
+    for part in _member_parts(actor):
+        new_members += await _count(
+            session, select(func.count()).select_from(Member).where(part, Member.created_at >= start)
+        )
     diversion = await _count(
         session,
         select(func.count())
@@ -132,12 +143,12 @@ async def load(session: AsyncSession, actor: Actor, now: datetime) -> Dashboard:
     )
     flags = [FraudFlag.tenant_id == actor.tenant_id, FraudFlag.status == "open"]
     if not actor.is_hq:
-        flags.append(FraudFlag.member_id.in_(_members_of(actor)))
+        flags.append(FraudFlag.member_id.in_(scope.member_ids(actor)))
     fraud = await _count(session, select(func.count()).select_from(FraudFlag).where(*flags))
 
     outbound = [OutboundMessage.tenant_id == actor.tenant_id, OutboundMessage.created_at >= start]
     if not actor.is_hq:
-        outbound.append(OutboundMessage.member_id.in_(_members_of(actor)))
+        outbound.append(OutboundMessage.member_id.in_(scope.member_ids(actor)))
     by_status = {
         status: int(n)
         for status, n in (

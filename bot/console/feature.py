@@ -25,6 +25,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_audit",
     "bot.console.pages_operators",
     "bot.console.pages_codes",
+    "bot.console.pages_codes_new",
     "bot.console.pages_batches",
     "bot.console.pages_stores",
     "bot.console.pages_campaigns",
@@ -33,6 +34,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_rewards",
     "bot.console.pages_regional",
     "bot.console.pages_content",
+    "bot.console.pages_content_items",
     "bot.console.pages_account",
     "bot.console.pages_reports",  # the analytics feature's weekly reports
     "bot.console.pages_journeys",

@@ -198,7 +198,14 @@ async def download(request: web.Request, ctx: PageContext) -> web.StreamResponse
 async def regions(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     async with session_scope(ctx.db) as session:
         rows = await repository_codes.list_sales_regions(session, ctx.actor)
-    return ctx.render(request, "regions.html", title="销售大区", rows=rows)
+    return ctx.render(
+        request,
+        "regions.html",
+        title="销售大区",
+        rows=rows,
+        may_create=can(ctx.actor, "manage", Resource("codes", ctx.actor.tenant_id, ctx.actor.scope.path)),
+        done=request.query.get("done", ""),
+    )
 
 
 def register_pages(registry: ConsoleRegistry) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from bot.console import alerts, repository, repository_codes
+from bot.console import alerts, china_map, repository, repository_codes
 from bot.console.context import PageContext
 from bot.console.policy import Resource, can
 from bot.console.registry import ConsolePage, ConsoleRegistry
@@ -31,7 +31,13 @@ async def batches(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     except BadQuery as exc:
         values["error"] = _bad(exc, "batches")
     return ctx.render(
-        request, "batches.html", status=400 if values["error"] else 200, title="瓶码批次", **values
+        request,
+        "batches.html",
+        status=400 if values["error"] else 200,
+        title="瓶码批次",
+        may_create=can(ctx.actor, "manage", Resource("codes", ctx.actor.tenant_id, ctx.actor.scope.path)),
+        done=request.query.get("done", ""),
+        **values,
     )
 
 
@@ -48,9 +54,14 @@ async def alert_list(request: web.Request, ctx: PageContext, **extra: object) ->
             )
             page = await lister(session, ctx.actor, status=status or None, cursor=cursor)
             provinces = await alerts.open_by_province(session, ctx.actor)
-        values.update(rows=page.items, next_cursor=page.next_cursor, provinces=provinces)
+        values.update(
+            rows=page.items,
+            next_cursor=page.next_cursor,
+            provinces=provinces[:12],
+            china=china_map.build((p.province, p.count) for p in provinces),
+        )
     except BadQuery as exc:
-        values.update(error=_bad(exc, "alerts"), provinces=[])
+        values.update(error=_bad(exc, "alerts"), provinces=[], china=china_map.build(()))
     writable = {
         row.id
         for row in values["rows"]

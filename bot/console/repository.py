@@ -162,9 +162,10 @@ async def list_members(
     session: AsyncSession, actor: Actor, query: MemberQuery, *, cursor: str | None = None, limit: int = 20
 ) -> Page[MemberView]:
     """Newest first (by id)."""
+    await scope.custom_plans(session)
     stmt = _member_stmt(actor)
     if query.phone_tail:
-        stmt = stmt.where(Member.phone.like("%" + query.phone_tail))
+        stmt = stmt.where(Member.phone_tail == query.phone_tail)  # indexed (migration 0024)
     if query.phone:
         stmt = stmt.where(Member.phone == query.phone)
     if query.openid:

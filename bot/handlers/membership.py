@@ -98,6 +98,7 @@ async def _claim_at_store(
             campaign,
             source="store_qr",
             store_code=store,
+            hooks=services.hooks,
         )
     except CouponFailed as exc:
         return TextReply(services.text("coupon_claimed", ok=False, reason=exc.reason))
@@ -207,7 +208,13 @@ async def on_coupon_click(
         return TextReply(services.text("coupon_claimed", ok=False, reason="unavailable"))
     try:
         coupon = await coupons.claim(
-            services.sessions, gateway, app.tenant_id, member_id, campaign, source="menu"
+            services.sessions,
+            gateway,
+            app.tenant_id,
+            member_id,
+            campaign,
+            source="menu",
+            hooks=services.hooks,
         )
     except CouponFailed as exc:
         return TextReply(services.text("coupon_claimed", ok=False, reason=exc.reason))

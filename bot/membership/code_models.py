@@ -86,6 +86,9 @@ class CodeRedemption(Base):
         UniqueConstraint("batch_id", "serial"),
         Index("ix_code_redemptions_member", "member_id", "scanned_at"),
         Index("ix_code_redemptions_tenant", "tenant_id", "scanned_at"),
+        # a region's or a store's scans of a day (the console's dashboard, migration 0024)
+        Index("ix_code_redemptions_region", "tenant_id", "region_code", "scanned_at"),
+        Index("ix_code_redemptions_store", "tenant_id", "store_code", "scanned_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import insert_ignore, session_scope, utcnow
+from bot.hooks import Happened, Hooks
 from bot.membership.actions import live_member_id
 from bot.membership.errors import CouponFailed
 from bot.membership.reward_models import CouponClaim
@@ -78,8 +79,10 @@ async def claim(
     *,
     source: str,
     store_code: str | None = None,
+    hooks: Hooks | None = None,
 ) -> Coupon:
-    """Claim ``campaign`` for the member once; raises ``CouponFailed`` with the core's reason."""
+    """Claim ``campaign`` for the member once; raises ``CouponFailed`` with the core's reason.
+    ``hooks`` hear of the claim once it is settled."""
     if source not in SOURCES:
         raise ValueError(f"unknown coupon source {source!r}")
     campaign = canonical_campaign(campaign)
@@ -109,6 +112,8 @@ async def claim(
         await _settle(sessions, tenant_id, key, status="failed", detail=exc.reason)
         raise
     await _settle(sessions, tenant_id, key, status="claimed", coupon_id=coupon.id, title=coupon.name)
+    if hooks is not None:
+        await hooks.emit(Happened(tenant_id, "coupon", utcnow(), member_id=member_id))
     return coupon
 
 

@@ -8,19 +8,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, BigIntPK, UTCDateTime, utcnow
 
 ROLES = ("consumer", "store_owner", "store_staff", "distributor_staff", "operator")
 
+PHONE_TAIL_SQL = "substr(phone, length(phone) - 3, 4)"
+
 
 class Member(Base):
     """One person (or store account holder) of a tenant, across every app they use."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("tenant_id", "unionid"), UniqueConstraint("tenant_id", "phone"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "unionid"),
+        UniqueConstraint("tenant_id", "phone"),
+        # the console's lookups (migration 0024): search by phone tail, today's new members, a
+        # store's people
+        Index("ix_members_phone_tail", "tenant_id", "phone_tail"),
+        Index("ix_members_created", "tenant_id", "created_at"),
+        Index("ix_members_store", "store_id"),
+        Index("ix_members_distributor", "tenant_id", "distributor_code"),
+        Index("ix_members_region", "tenant_id", "region_code"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
@@ -46,6 +69,9 @@ class Member(Base):
     # Alcohol marketing: consumer features need a confirmed adult; pushes can be refused.
     age_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     push_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The phone's last four digits, computed by the database on every write (no writer can forget
+    # it): the console's 手机尾号 search is an index lookup, not ``LIKE '%1234'`` over every row.
+    phone_tail: Mapped[str | None] = mapped_column(String(4), Computed(PHONE_TAIL_SQL), default=None)
 
 
 class MemberIdentity(Base):

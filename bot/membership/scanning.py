@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import insert_ignore, is_postgres, session_scope, utcnow
+from bot.hooks import Happened, Hooks
 from bot.membership import batches, ledger, referral, rules, tiers
 from bot.membership.actions import ensure_store, live_member_id
 from bot.membership.batches import ACTIVATED, GENERATED, VOIDED, BatchCache, BatchView, CodeState
@@ -153,6 +154,7 @@ class Scanner:
     locator: Locator = field(default_factory=IpLocator)
     batches: BatchCache | None = None
     rules: rules.RulesCache | None = None
+    hooks: Hooks | None = None  # told of each credited scan, after its transaction
 
     def __post_init__(self) -> None:
         self.batches = self.batches or BatchCache()
@@ -190,7 +192,10 @@ class Scanner:
             return ScanResult(REJECTED, "velocity", code=ref.text)
         for attempt in range(4):
             try:
-                return await self._in_database(req, ref, config, now)
+                result = await self._in_database(req, ref, config, now)
+                if result.outcome == CREDITED and self.hooks is not None:
+                    await self.hooks.emit(Happened(req.tenant_id, "scan", now, member_id=req.member_id))
+                return result
             except DBAPIError as exc:  # a deadlock victim (e.g. racing a merge): run it again
                 if attempt == 3 or "deadlock" not in str(exc).lower():
                     raise

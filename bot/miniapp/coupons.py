@@ -60,7 +60,13 @@ async def claim_coupon(
     campaign = str(body.campaign)  # canonical decimal (schemas.ClaimBody)
     try:
         coupon = await coupons.claim(
-            services.sessions, gateway, session.tenant_id, session.member_id, campaign, source="mp"
+            services.sessions,
+            gateway,
+            session.tenant_id,
+            session.member_id,
+            campaign,
+            source="mp",
+            hooks=services.hooks,
         )
     except CouponFailed as exc:
         if exc.reason == "bad_campaign":  # not a campaign id (ClaimBody lets none through)

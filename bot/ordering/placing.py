@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_client import BackendUnavailable, CoreError, LineRequest, ProtocolError, Unauthorized
 from bot.db import insert_ignore, rowcount, session_scope, utcnow
+from bot.hooks import Happened, Hooks
 from bot.ordering.models import OrderIntent
 from bot.ordering.views import PlaceResult
 
@@ -87,6 +88,7 @@ class OrderPlacer:
         self.lease = lease
         self.clock = clock
         self.on_settled: Settled | None = None
+        self.hooks: Hooks | None = None  # told of each placed order
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # the confirming turn ---------------------------------------------------------------------------
@@ -291,6 +293,11 @@ class OrderPlacer:
         if settled is None:
             return result_of(final, replayed=True)  # someone else settled it first
         log.info("order_intent_settled", intent=row.id, status=status, order=final.order_number or None)
+        if status == PLACED and self.hooks is not None and final.order_id is not None:
+            happened = Happened(
+                final.tenant_id, "order", now, member_id=final.member_id, order_id=str(final.order_id)
+            )
+            await self.hooks.emit(happened)
         if settled.notify and self.on_settled is not None:
             try:
                 await self.on_settled(final, result)

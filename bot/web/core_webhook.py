@@ -38,6 +38,7 @@ from backend_client import CoreError, InvalidWebhook, OrderStatusChanged, Webhoo
 from bot import keys
 from bot.automation import facts as order_facts
 from bot.db import insert_ignore, rowcount, session_scope, utcnow
+from bot.hooks import Happened
 from bot.membership.loyalty_config import LoyaltyConfig
 from bot.ordering import notices
 from bot.ordering import repository as repo
@@ -232,6 +233,7 @@ async def _order_status(services: Services, tenant_id: int, event: WebhookEvent,
             fact = order_facts.from_event(data, store_code, amount)
             await order_facts.record_order(session, tenant_id, fact)
         await _mark_done(session, tenant_id, event, token)
+    await services.hooks.emit(Happened(tenant_id, "order", utcnow(), order_id=str(data.order_id)))
     log.info("core_order_status", order=data.order_id, status=data.status, notified=bool(notice))
 
 

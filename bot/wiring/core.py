@@ -104,6 +104,7 @@ def build_ordering(services: Services) -> OrderingRuntime:
         retry_base=settings.order_retry_base_seconds,
         max_age=settings.order_retry_max_age_seconds,
     )
+    placer.hooks = services.hooks
     secret = hmac.digest(settings.secret_key.encode(), b"jiubot/bind-codes", hashlib.sha256)
     return OrderingRuntime(
         cores=cores,

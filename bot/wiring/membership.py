@@ -91,7 +91,7 @@ async def setup(runtime: Runtime) -> None:
     configs = ConfigCache(services.sessions, settings.config_cache_seconds)
     locator = IpLocator.from_csv(settings.ip_city_table) if settings.ip_city_table else IpLocator()
     services.membership = MembershipRuntime(
-        scanner=Scanner(services.sessions, code_keys, guard, configs, locator),
+        scanner=Scanner(services.sessions, code_keys, guard, configs, locator, hooks=services.hooks),
         keys=code_keys,
         guard=guard,
         configs=configs,
@@ -99,6 +99,7 @@ async def setup(runtime: Runtime) -> None:
         referral_secret=referral_secret(settings.secret_key),
         base_url=code_base_url(settings),
         coupons=CoreCouponGateway(services.cores) if services.cores.configured else None,
+        hooks=services.hooks,
     )
 
 

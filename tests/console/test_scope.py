@@ -321,3 +321,35 @@ async def test_children_walk_the_tree_inside_the_scope(seeded):
         assert [n.code for n in await repository.children(s, d10)] == ["S-E1a"]
         assert await repository.children(s, r1, "region", 2) == []  # another region's children
         assert [n.code for n in await repository.children(s, hq, "region", 2)] == ["D-S1"]
+
+
+async def test_phone_tail_follows_every_write_of_the_phone(seeded):
+    """The tail is the database's generated column: set by an insert, changed by an ORM update and
+    by a plain SQL update, cleared with the phone; the search reads it, not ``LIKE``."""
+    from sqlalchemy import update
+
+    from bot.membership.models import Member
+
+    sessions, w = seeded
+    hq = w.actor("A", *ACTORS["hq"])
+    async with session_scope(sessions) as s:
+        member = Member(tenant_id=hq.tenant_id, phone="13912345678")
+        s.add(member)
+        await s.flush()
+        await s.refresh(member)
+        assert member.phone_tail == "5678"
+        member.phone = "13900009876"
+        await s.flush()
+        await s.refresh(member)
+        assert member.phone_tail == "9876"
+        assert [m.id for m in (await repository.list_members(s, hq, MemberQuery.parse("9876"))).items] == [
+            member.id
+        ]
+        # digits that match inside the phone but not at its end are not a tail
+        assert member.id not in {
+            m.id for m in (await repository.list_members(s, hq, MemberQuery.parse("1390"))).items
+        }
+        await s.execute(update(Member).where(Member.id == member.id).values(phone="13811112222"))
+        assert await s.scalar(select(Member.phone_tail).where(Member.id == member.id)) == "2222"
+        await s.execute(update(Member).where(Member.id == member.id).values(phone=None))
+        assert await s.scalar(select(Member.phone_tail).where(Member.id == member.id)) is None

@@ -1,0 +1,49 @@
+"""What happened to a member that other features act on at once: a follow, a credited bottle
+scan, a claimed coupon, a placed order.
+
+The feature where it happens emits a ``Happened`` after its own transaction committed; features
+that care (content credits the forwarder who brought the member) listen. A listener's failure is
+logged and never fails the emitter; listeners are idempotent (content's credits are unique per
+subject), and whatever a crash between the commit and the emit loses is picked up by the
+listener's own safety net (content's sweep, every 15 minutes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+Kind = Literal["follow", "scan", "coupon", "order"]
+
+
+@dataclass(frozen=True, slots=True)
+class Happened:
+    tenant_id: int
+    kind: Kind
+    at: datetime
+    member_id: int | None = None  # None: an order the core told us about (the buyer is looked up)
+    order_id: str | None = None  # orders: the core's order id
+
+
+Listener = Callable[[Happened], Awaitable[None]]
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def emit(self, happened: Happened) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(happened)
+            except Exception:  # the emitter's work is done; the listener's safety net catches up
+                log.warning("hook_failed", kind=happened.kind, tenant=happened.tenant_id, exc_info=True)
