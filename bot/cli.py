@@ -28,7 +28,7 @@ def _loop_factory():
 
 
 def _schema_state(database_url: str) -> tuple[set[str], set[str]]:
-    """(current revisions in the database, head revisions of the code)."""
+    """(revisions the database is at, head revisions of the code): equal when it is up to date."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine as create_sync_engine
@@ -44,7 +44,9 @@ def _schema_state(database_url: str) -> tuple[set[str], set[str]]:
             current = set(MigrationContext.configure(conn).get_current_heads())
     finally:
         engine.dispose()
-    return current, heads
+    # A head another branch depends on (depends_on) is applied without being a current head.
+    applied = {r.revision for r in script.iterate_revisions(tuple(current), "base")} if current else set()
+    return (heads if heads <= applied else current), heads
 
 
 # serve ------------------------------------------------------------------------------------
@@ -177,6 +179,10 @@ async def _check_services(settings: Settings) -> int:
     except Exception as exc:
         failures += 1
         print(f"FAIL redis {settings.redis_url}: {_first_line(exc)}")
+    if not failures:
+        from bot.commands.tenant import check_cores
+
+        failures += await check_cores(settings)
     if (warning := proxy_warning(settings)) is not None:
         print(f"warn proxy: {warning}")
     if settings.oa_appid:
@@ -311,6 +317,7 @@ TOOL_COMMANDS = (
     "wechat_sim.cli",
     "reference_core.cli",
     "bot.commands.menu",
+    "bot.commands.tenant",
 )
 
 

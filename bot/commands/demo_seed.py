@@ -44,8 +44,9 @@ class Materials:
 async def seed_materials(
     services: Services, appid: str, store_code: str | None, distributor_openid: str
 ) -> Materials:
-    runtime, core = services.membership, services.core
+    runtime = services.membership
     app = await services.registry.get(appid)
+    core = await services.cores.client(app.tenant_id) if app is not None else None
     if runtime is None or core is None or app is None:
         return Materials()
     tenant_id = app.tenant_id
@@ -235,13 +236,13 @@ async def after_start(
         await client.menu.create(oa, build_menu(values))
     except Exception as exc:  # the demo still runs; the console shows no menu
         print(f"[demo] could not publish the menu: {exc}", file=sys.stderr)
-    core = services.core
+    app = await services.registry.get(oa)
+    core = await services.cores.client(app.tenant_id) if app is not None else None
     if store_code is None or core is None:
         return None
     try:
         from bot.commands.menu import Context, make_binding_qr
 
-        app = await services.registry.get(oa)
         ctx = Context(
             services.settings,
             services.sessions,

@@ -194,7 +194,8 @@ async def _tick(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.automation.actions import tick
     from bot.wiring.automation import deps
 
-    report = await tick(deps(runtime.services, worker="cli"), await _tenant(runtime), _at(args.at))
+    tenant = await _tenant(runtime)
+    report = await tick(await deps(runtime.services, tenant, worker="cli"), tenant, _at(args.at))
     print(
         f"tick {report.at}: enrolled {report.enrolled}, exited on goal {report.exited}, "
         f"completed {report.completed}, steps {report.steps}"
@@ -304,10 +305,11 @@ async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
         before = await campaigns.progress(session, cid)
         broadcast = await mass.job_of(session, cid)
     if broadcast is not None:
+        tenant = await _tenant(runtime)
         r = await mass.send(
-            deps(runtime.services, worker="cli"),
+            await deps(runtime.services, tenant, worker="cli"),
             campaign_channel(runtime.services, runtime.mux),
-            await _tenant(runtime),
+            tenant,
             cid,
             now=SystemClock().now,
         )
@@ -327,10 +329,11 @@ async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{before.total}")
         sys.stderr.flush()
 
+    tenant = await _tenant(runtime)
     sent = await sending.run_worker(
-        deps(runtime.services, worker="cli"),
+        await deps(runtime.services, tenant, worker="cli"),
         campaign_channel(runtime.services, runtime.mux),
-        await _tenant(runtime),
+        tenant,
         cid,
         now=SystemClock().now,
         batch=args.batch,
@@ -381,11 +384,13 @@ async def _backfill(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.automation import facts
     from bot.db import session_scope
 
-    if runtime.services.core is None:
-        print("jiubot: JIUBOT_CORE_URL is not set (the history comes from the core)", file=sys.stderr)
+    tenant = await _tenant(runtime)
+    core = await runtime.services.cores.client(tenant)
+    if core is None:
+        print("jiubot: the tenant has no core (JIUBOT_CORE_URL or `jiubot tenant core`)", file=sys.stderr)
         return 2
     async with session_scope(runtime.services.sessions) as session:
-        r = await facts.backfill(runtime.services.core, session, await _tenant(runtime))
+        r = await facts.backfill(core, session, tenant)
     print(f"backfill: {r.stores} stores, {r.orders} orders, {r.skus} new SKUs")
     return 0
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from backend_client import BackendUnavailable
+from backend_client import BackendUnavailable, CoreClient
 from bot.campaigns import account as accounts
 from bot.campaigns import actions, referral
 from bot.campaigns.errors import CampaignRefused
@@ -46,8 +46,10 @@ async def _store(ctx: EventContext) -> dict[str, Any] | bool:
     runtime = ctx.services.ordering
     if ctx.member_id is None or runtime is None:
         return False
-    found = await runtime.bindings.get(ctx.member_id)
-    return {"binding": found}
+    core = await runtime.cores.client(ctx.app.tenant_id)  # the member's tenant's core
+    if core is None:
+        return False
+    return {"binding": await runtime.bindings.get(ctx.member_id), "core": core}
 
 
 def _now() -> datetime:
@@ -59,34 +61,36 @@ def _text(services: Services, name: str, **values: Any) -> Reply:
 
 
 @router.text(_store, equals=LIST_WORDS)
-async def on_list(services: Services, binding: Any) -> Reply:
+async def on_list(services: Services, binding: Any, core: CoreClient) -> Reply:
     if binding is None or not binding.bound:
         return _text(services, "campaign_refused", reason="not_bound")
     try:
-        found = await actions.open_for_store(services.core, binding.store.core_store_id, _now())
+        found = await actions.open_for_store(core, binding.store.core_store_id, _now())
     except BackendUnavailable:
         return _text(services, "campaign_refused", reason="busy")
     return _text(services, "campaign_list", campaigns=found, store=binding.store.name)
 
 
 @router.text(_store, regex=ACTION)
-async def on_action(services: Services, binding: Any, match: re.Match[str], message: Any) -> Reply:
+async def on_action(
+    services: Services, binding: Any, core: CoreClient, match: re.Match[str], message: Any
+) -> Reply:
     if binding is None or not binding.bound:
         return _text(services, "campaign_refused", reason="not_bound")
     verb, campaign_id, bottles = VERB[match.group(1)], int(match.group(2)), int(match.group(3) or 1)
     store = binding.store
     cause = f"m:{message.msg_id}" if message.msg_id else f"e:{message.openid}:{message.create_time}"
     try:
-        campaign = await actions.one(services.core, campaign_id, _now())
+        campaign = await actions.one(core, campaign_id, _now())
         if verb == "join" or campaign.kind == "group_buy":
             joined = await actions.join(
-                services.core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
+                core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
             )
             log.info("campaign_joined", campaign=campaign.id, store=store.code, bottles=bottles)
-            fresh = await actions.one(services.core, campaign_id, _now())
+            fresh = await actions.one(core, campaign_id, _now())
             return _text(services, "campaign_joined", campaign=fresh, joined=joined)
         bought = await actions.buy(
-            services.core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
+            core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
         )
     except CampaignRefused as exc:
         log.info("campaign_refused", campaign=campaign_id, store=store.code, reason=exc.reason)
@@ -98,11 +102,11 @@ async def on_action(services: Services, binding: Any, match: re.Match[str], mess
 
 
 @router.text(_store, equals=ACCOUNT_WORDS)
-async def on_account(services: Services, binding: Any) -> Reply:
+async def on_account(services: Services, binding: Any, core: CoreClient) -> Reply:
     if binding is None or not binding.bound:
         return _text(services, "campaign_refused", reason="not_bound")
     try:
-        found = await accounts.account(services.core, binding.store.core_store_id)
+        found = await accounts.account(core, binding.store.core_store_id)
     except BackendUnavailable:
         return _text(services, "campaign_refused", reason="busy")
     return _text(services, "store_account", account=found)

@@ -37,9 +37,11 @@ class Coupon:
 class CouponGateway(Protocol):
     """What membership needs from the core's coupon API (adapter: ``bot.wiring.membership``)."""
 
-    async def claim(self, campaign: str, member_id: int, *, idempotency_key: str) -> Coupon: ...
+    async def claim(
+        self, tenant_id: int, campaign: str, member_id: int, *, idempotency_key: str
+    ) -> Coupon: ...
 
-    async def coupons_of(self, member_id: int) -> list[Coupon]: ...
+    async def coupons_of(self, tenant_id: int, member_id: int) -> list[Coupon]: ...
 
 
 _CAMPAIGN_RE = re.compile(r"[0-9]{1,18}")
@@ -105,7 +107,7 @@ async def claim(
             )
         )
     try:
-        coupon = await gateway.claim(campaign, member_id, idempotency_key=key)
+        coupon = await gateway.claim(tenant_id, campaign, member_id, idempotency_key=key)
     except CouponFailed as exc:
         await _settle(sessions, tenant_id, key, status="failed", detail=exc.reason)
         raise

@@ -48,7 +48,7 @@ async def my_coupons(request: web.Request, services: Services, *, session: MpSes
     gateway = _gateway(services)
     async with session_scope(services.sessions) as db:
         member_id = await members.live_member_id(db, session.member_id)
-    return {"coupons": [coupon_json(c) for c in await gateway.coupons_of(member_id)]}
+    return {"coupons": [coupon_json(c) for c in await gateway.coupons_of(session.tenant_id, member_id)]}
 
 
 @routes.post("/mp/api/coupons/claim")

@@ -74,7 +74,7 @@ class OrderPlacer:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        orders: Any,  # backend_client's ``client.orders`` area
+        orders: Callable[[int], Awaitable[Any]],  # tenant id -> its core's ``client.orders`` area
         *,
         retry_base: float = 2.0,
         max_age: float = 24 * 3600,
@@ -234,7 +234,8 @@ class OrderPlacer:
         row = await self._load(intent_id)
         body = orjson.loads(row.body)
         try:
-            order = await self.orders.create(
+            orders = await self.orders(row.tenant_id)
+            order = await orders.create(
                 int(body["store_id"]),
                 [LineRequest(**line) for line in body["lines"]],
                 idempotency_key=row.idempotency_key,

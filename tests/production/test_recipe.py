@@ -102,6 +102,8 @@ async def test_nginx_proxies_the_public_paths_only(prod: Prod) -> None:
             assert resp.status == 200 and "微信" in await resp.text()
         async with http.post(f"{prod.url}/core/webhook", data=b"{}") as resp:
             assert resp.status < 500 and "nginx" not in await resp.text()  # reached jiubot
+        async with http.post(f"{prod.url}/core/webhook/nosuch", data=b"{}") as resp:  # a tenant's path
+            assert resp.status == 404 and (await resp.json())["error"] == "unknown_tenant"
 
 
 async def test_triple_deliveries_land_on_different_workers_and_act_once(prod: Prod) -> None:
