@@ -48,12 +48,16 @@ def guard(page: ConsolePage) -> Handler:
             await rt.sessions.destroy(session.sid)
             raise web.HTTPSeeOther(f"{PREFIX}/login?why=expired")
         ctx = PageContext(actor, op, session, rt, origin_of(request), tenant.name)
-        if request.method in UNSAFE and not await csrf_ok(request, session):
-            log.info("console_csrf_refused", path=request.path, operator=op.id)
-            return ctx.render(request, "error.html", status=403, title="操作失败", error="csrf")
-        if reach(actor.role, *page.permission) is Reach.NONE:
-            return ctx.render(request, "error.html", status=403, title="无权访问", error="forbidden")
-        return await page.handler(request, ctx)
+        try:
+            if request.method in UNSAFE and not await csrf_ok(request, session):
+                log.info("console_csrf_refused", path=request.path, operator=op.id)
+                return ctx.render(request, "error.html", status=403, title="操作失败", error="csrf")
+            if reach(actor.role, *page.permission) is Reach.NONE:
+                return ctx.render(request, "error.html", status=403, title="无权访问", error="forbidden")
+            return await page.handler(request, ctx)
+        except web.HTTPRequestEntityTooLarge as exc:  # a form (an upload) past the body limit
+            log.info("console_body_too_large", path=request.path, operator=op.id, error=exc.text)
+            return ctx.render(request, "error.html", status=413, title="操作失败", error="too_large")
 
     return handler
 

@@ -7,6 +7,7 @@ Chinese sentence, nothing written); the per-item leaderboard lists only the read
 from __future__ import annotations
 
 import io
+import os
 import re
 
 from sqlalchemy import func, select
@@ -154,6 +155,12 @@ async def test_bad_input_is_refused_whole(console_app, tmp_path):
         assert resp.status == 400 and sentence in await resp.text(), fields
     assert await _count(c) == 0
     assert not [p for p in (tmp_path / "media").rglob("*") if p.is_file()]  # no file stored either
+    # a cover past the body limit: a Chinese page with 413, not aiohttp's bare English one
+    big = await c.client.post(
+        "/console/content/items/new", data=_form(csrf, image=io.BytesIO(os.urandom(3 << 20)))
+    )
+    assert big.status == 413 and "提交的内容太大" in await big.text()
+    assert await _count(c) == 0
 
 
 async def test_the_item_leaderboard_lists_the_readers_forwarders(console_app, tmp_path):
