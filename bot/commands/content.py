@@ -12,21 +12,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.commands.membership import run, tenant_of
+from bot.commands.runner import run_on
 from bot.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from bot.wiring.feature import Runtime
 
-async def _stats(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
-) -> int:
+
+async def _stats(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.content import jobs, stats
-    from bot.content.runtime import ContentRuntime
     from bot.db import session_scope
 
+    sessions, content = runtime.services.sessions, runtime.services.content
+    assert content is not None  # the CONTENT feature's runtime (run_on ... [CONTENT])
     tenant_id = await tenant_of(sessions, args.tenant)
-    await jobs.sweep_all(sessions, ContentRuntime.from_settings(settings))  # figures up to now
+    # figures up to now: views still in the stream first, then the credits' safety net
+    if content.views is not None:
+        await content.views.drain(sessions)
+    await jobs.sweep_all(sessions, content)
     async with session_scope(sessions) as session:
         report = {
             "items": await stats.per_item(session, tenant_id),
@@ -174,7 +179,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     stats.add_argument("--tenant", default=None)
     stats.add_argument("--json", action="store_true")
-    stats.set_defaults(func=run(_stats))
+    stats.set_defaults(func=run_on(_stats))  # every feature: the radar notices a drain owes go out
     add = sub.add_parser("add", help="add a draft item (an image is sanitised and stored)")
     add.add_argument("--tenant", default=None)
     add.add_argument("--kind", required=True, choices=("article", "video", "poster", "product", "live"))

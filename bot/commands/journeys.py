@@ -14,13 +14,12 @@ Registering imports nothing heavy; each command opens the runtime (``bot.wiring`
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.commands.runner import run_on
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -34,18 +33,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = journeys.add_subparsers(dest="journeys_command", required=True)
     load = sub.add_parser("load", help="store a journey definition from YAML")
     load.add_argument("file", type=Path)
-    load.set_defaults(func=_command(_load))
+    load.set_defaults(func=run_on(_load))
     defaults = sub.add_parser("defaults", help="load the built-in journeys (win-back, 酱香 affinity)")
-    defaults.set_defaults(func=_command(_defaults))
+    defaults.set_defaults(func=run_on(_defaults))
     lst = sub.add_parser("list", help="the journeys and their newest versions")
-    lst.set_defaults(func=_command(_list))
+    lst.set_defaults(func=run_on(_list))
     tick = sub.add_parser("tick", help="run every due step as of --at (default now)")
     tick.add_argument("--at", default=None, help="e.g. 2026-12-31T10:00+08:00 (no offset: Asia/Shanghai)")
-    tick.set_defaults(func=_command(_tick))
+    tick.set_defaults(func=run_on(_tick))
     status = sub.add_parser("status", help="per-journey counts and uplift")
     status.add_argument("--json", action="store_true")
     status.add_argument("--journey", default=None)
-    status.set_defaults(func=_command(_status))
+    status.set_defaults(func=run_on(_status))
     campaigns = subparsers.add_parser("campaigns", help="one-off marketing sends to an audience")
     csub = campaigns.add_subparsers(dest="campaigns_command", required=True)
     create = csub.add_parser("create", help="create a campaign and materialise its recipients")
@@ -60,63 +59,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="a broadcast: one mass send (群发) by tag; each member receives at most 4 a month",
     )
-    create.set_defaults(func=_command(_campaign_create))
+    create.set_defaults(func=run_on(_campaign_create))
     send = csub.add_parser("send", help="send (any number of these may run at once; resumable)")
     send.add_argument("--name", required=True)
     send.add_argument("--batch", type=int, default=200)
     send.add_argument("--concurrency", type=int, default=20)
     send.add_argument("--lease", type=int, default=60, help="seconds before a dead worker's rows are retaken")
     send.add_argument("--quiet", action="store_true", help="no progress bar")
-    send.set_defaults(func=_command(_campaign_send))
+    send.set_defaults(func=run_on(_campaign_send))
     preview = csub.add_parser("preview", help="count and sample an audience before creating a campaign")
     preview.add_argument(
         "--where", required=True, help='e.g. "kind=store lifecycle=lapsing,dormant aroma=酱香"'
     )
-    preview.set_defaults(func=_command(_campaign_preview))
+    preview.set_defaults(func=run_on(_campaign_preview))
     cstatus = csub.add_parser("status", help="recipients by state")
     cstatus.add_argument("--name", required=True)
-    cstatus.set_defaults(func=_command(_campaign_status))
+    cstatus.set_defaults(func=run_on(_campaign_status))
     profiles = subparsers.add_parser("profiles", help="store and consumer profiles, tiers")
     psub = profiles.add_subparsers(dest="profiles_command", required=True)
     refresh = psub.add_parser("refresh", help="recompute profiles and tiers as of --at")
     refresh.add_argument("--at", default=None)
-    refresh.set_defaults(func=_command(_refresh))
+    refresh.set_defaults(func=run_on(_refresh))
     fill = psub.add_parser("backfill", help="copy every store's order history and SKU facts from the core")
-    fill.set_defaults(func=_command(_backfill))
+    fill.set_defaults(func=run_on(_backfill))
     bt = psub.add_parser("backtest", help="replenishment: share of repeat stores predicted within N days")
     bt.add_argument("--days", type=float, default=7)
-    bt.set_defaults(func=_command(_backtest))
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        for line in exc.lines:
-            print(f"jiubot: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
+    bt.set_defaults(func=run_on(_backtest))
 
 
 def _command(
     runner: Callable[[Runtime, argparse.Namespace], Awaitable[int]],
 ) -> Callable[[argparse.Namespace], int]:
-    def command(args: argparse.Namespace) -> int:
-        from bot.observability import configure_logging
-
-        settings = _settings()
-        # log lines go to stderr: stdout is the command's answer (``status --json`` is parsed)
-        configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
-
-        async def main() -> int:
-            from bot.wiring.features import FEATURES
-            from bot.wiring.runtime import open_runtime
-
-            async with open_runtime(settings, features=FEATURES, redis_mode="require") as runtime:
-                return await runner(runtime, args)
-
-        return asyncio.run(main())
-
-    return command
+    return run_on(runner)
 
 
 async def _tenant(runtime: Runtime) -> int:

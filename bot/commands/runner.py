@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.config import Settings, settings_or_exit
@@ -12,24 +12,45 @@ from bot.config import Settings, settings_or_exit
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from bot.wiring.feature import Feature, Runtime
+
     Runner = Callable[[Settings, async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[int]]
+    RuntimeRunner = Callable[[Runtime, argparse.Namespace], Awaitable[int]]
 
 
-def run(runner: Runner) -> Callable[[argparse.Namespace], int]:
-    """A subcommand's ``func``: settings (or exit 2), the runtime (bot.wiring), then ``runner``."""
+def run_on(
+    runner: RuntimeRunner, features: Sequence[Feature] | None = None
+) -> Callable[[argparse.Namespace], int]:
+    """A subcommand's ``func`` that needs features' runtime objects: settings (or exit 2), logs to
+    stderr (stdout is the command's answer, e.g. ``--json``), the runtime of ``features`` (default:
+    all of them), then ``runner``."""
 
     def command(args: argparse.Namespace) -> int:
+        from bot.observability import configure_logging
+
         settings = settings_or_exit()
+        configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
 
         async def main() -> int:
+            from bot.wiring.features import FEATURES
             from bot.wiring.runtime import open_runtime
 
-            async with open_runtime(settings, redis_mode="require") as runtime:
-                return await runner(settings, runtime.services.sessions, args)
+            chosen = FEATURES if features is None else features
+            async with open_runtime(settings, chosen, redis_mode="require") as runtime:
+                return await runner(runtime, args)
 
         return asyncio.run(main())
 
     return command
+
+
+def run(runner: Runner) -> Callable[[argparse.Namespace], int]:
+    """A subcommand's ``func`` needing only the database: ``run_on`` with no feature's runtime."""
+
+    async def on_runtime(runtime: Runtime, args: argparse.Namespace) -> int:
+        return await runner(runtime.settings, runtime.services.sessions, args)
+
+    return run_on(on_runtime, ())
 
 
 async def tenant_of(sessions: async_sessionmaker[AsyncSession], slug: str | None) -> int:

@@ -220,14 +220,13 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     import contextlib
     import io
 
+    from bot.app import RUNTIME
     from bot.commands.content import _stats
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = await _stats(
-            stack.services.settings,
-            stack.services.sessions,
-            argparse.Namespace(tenant=stack.services.settings.tenant_slug, json=True),
+            stack.app[RUNTIME], argparse.Namespace(tenant=stack.services.settings.tenant_slug, json=True)
         )
     report = json.loads(out.getvalue())
     assert code == 0
