@@ -3,7 +3,7 @@
 from reference_core.models.catalog import Inventory, PriceList, PriceListItem, Product, Warehouse
 from reference_core.models.coupons import CouponCampaign, CouponClaim, CouponHolder
 from reference_core.models.infra import IdempotencyRecord, WebhookEvent
-from reference_core.models.orders import Allocation, Order, OrderEvent, OrderLine, Shipment
+from reference_core.models.orders import Allocation, DropShip, Order, OrderEvent, OrderLine, Shipment
 from reference_core.models.org import ApiKey, Distributor, Region, Store, Tenant
 from reference_core.models.promotions import GroupParticipant, Promotion, PromotionUsage
 
@@ -14,6 +14,7 @@ __all__ = [
     "CouponClaim",
     "CouponHolder",
     "Distributor",
+    "DropShip",
     "GroupParticipant",
     "IdempotencyRecord",
     "Inventory",
