@@ -336,6 +336,20 @@ class Admin(_Area):
             m.StockLevel, await self._client._request("PUT", "/v1/admin/inventory", json=body, safe=True)
         )
 
+    async def set_overdue(self, store_id: int, overdue_fen: int) -> m.Store:
+        body = {"overdue_fen": overdue_fen}
+        return decode_as(
+            m.Store,
+            await self._client._request(
+                "PUT", f"/v1/admin/stores/{int(store_id)}/overdue", json=body, safe=True
+            ),
+        )
+
+    async def set_credit_rule(self, *, refuse_when_overdue: bool) -> bool:
+        body = {"refuse_when_overdue": refuse_when_overdue}
+        got = await self._client._request("PUT", "/v1/admin/credit-rule", json=body, safe=True)
+        return bool(got["refuse_when_overdue"])
+
     async def advance_order(self, order_id: int, to: str | None = None) -> m.Order:
         body = {"to": to} if to else {}
         return await self._post(m.Order, f"/v1/admin/orders/{int(order_id)}/advance", body)

@@ -80,7 +80,10 @@ def _refusal(exc: CoreError) -> CampaignRefused:
         return CampaignRefused(exc.reason or "refused", detail=str(exc)[:200])
     if isinstance(exc, CreditLimitExceeded):
         return CampaignRefused(
-            "credit_limit_exceeded", available_fen=exc.available_fen, required_fen=exc.required_fen
+            "credit_overdue" if exc.overdue else "credit_limit_exceeded",
+            available_fen=exc.available_fen,
+            required_fen=exc.required_fen,
+            overdue_fen=exc.overdue_fen,
         )
     if isinstance(exc, OutOfStock):
         return CampaignRefused("out_of_stock")

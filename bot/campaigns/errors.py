@@ -19,6 +19,7 @@ REASONS = frozenset(
         "already_joined",
         "not_a_group",
         "credit_limit_exceeded",
+        "credit_overdue",
         "out_of_stock",
         "not_bound",
         "wrong_kind",

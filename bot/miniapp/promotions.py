@@ -57,7 +57,7 @@ def _refused(services: Services, exc: CampaignRefused) -> MpError:
             ErrorCode.NOT_FOUND, "campaign", message=services.text("campaign_refused", reason="not_found")
         )
     text = services.text("campaign_refused", reason=exc.reason, **exc.data)
-    extra = {k: v for k, v in exc.data.items() if k in ("available_fen", "required_fen")}
+    extra = {k: v for k, v in exc.data.items() if k in ("available_fen", "required_fen", "overdue_fen")}
     return MpError(ErrorCode.CAMPAIGN_REFUSED, exc.reason, message=text, reason=exc.reason, **extra)
 
 
@@ -152,6 +152,7 @@ async def store_account(request: web.Request, services: Services, *, session: Mp
             "used_fen": credit.used_fen,
             "available_fen": credit.available_fen,
             "used_percent": credit.used_percent,
+            "overdue_fen": credit.overdue_fen,
         },
         "stock": found.stock,
     }
