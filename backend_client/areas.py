@@ -235,6 +235,13 @@ class Promotions(_Area):
         """End the promotion now; stopping twice returns the stopped promotion (retried like a read)."""
         return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/stop", {}, safe=True)
 
+    async def pause(self, promotion_id: int) -> m.Promotion:
+        """Nothing prices through it until resumed; pausing twice returns the paused promotion."""
+        return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/pause", {}, safe=True)
+
+    async def resume(self, promotion_id: int) -> m.Promotion:
+        return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/resume", {}, safe=True)
+
     async def join_group(
         self, promotion_id: int, store_id: int, bottles: int, *, idempotency_key: str
     ) -> m.GroupParticipation:

@@ -11,6 +11,7 @@ REASONS = frozenset(
         "per_store_limit_reached",
         "not_started",
         "ended",
+        "paused",
         "not_in_audience",
         "not_found",
         "wrong_product",

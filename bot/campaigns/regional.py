@@ -164,6 +164,15 @@ async def stop(core: Any, found: RegionalCampaign, now: datetime) -> RegionalCam
     return RegionalCampaign(view_of(stopped, now), found.region_codes)
 
 
+async def set_paused(core: Any, found: RegionalCampaign, paused: bool, now: datetime) -> RegionalCampaign:
+    """Pause or resume it (no policy here): a paused campaign is open to no store until resumed."""
+    try:
+        changed = await (core.promotions.pause if paused else core.promotions.resume)(found.campaign.id)
+    except CoreError as exc:
+        raise RegionalRefused("invalid", str(exc)) from None
+    return RegionalCampaign(view_of(changed, now), found.region_codes)
+
+
 async def stop_campaign(core: Any, actor: Operator, campaign_id: int, now: datetime) -> RegionalCampaign:
     found = await campaign(core, campaign_id, now)
     if not can(actor, "see", found.region_codes):
