@@ -24,6 +24,7 @@ from backend_client import (
     OutOfStock,
     PromotionUnavailable,
 )
+from bot.campaigns import definitions
 from bot.campaigns.errors import CampaignRefused
 from bot.campaigns.views import KINDS, CampaignView, view_of
 
@@ -65,9 +66,15 @@ async def open_for_store(core: Any, store_id: int, now: datetime, *, limit: int 
     return found[:limit]
 
 
-async def one(core: Any, campaign_id: int, now: datetime) -> CampaignView:
+async def one(core: Any, campaign_id: int, now: datetime, *, cached: bool = False) -> CampaignView:
+    """The campaign now; ``cached``: its definition may be up to definitions.TTL old (the buy
+    path, where the core checks everything that changes)."""
     try:
-        promotion = await core.promotions.get(campaign_id)
+        promotion = (
+            await definitions.promotion(core, campaign_id)
+            if cached
+            else await core.promotions.get(campaign_id)
+        )
     except NotFound:
         raise CampaignRefused("not_found") from None
     if promotion.kind not in KINDS:

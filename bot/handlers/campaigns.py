@@ -79,7 +79,7 @@ async def on_action(services: Services, binding: Any, match: re.Match[str], mess
     store = binding.store
     cause = f"m:{message.msg_id}" if message.msg_id else f"e:{message.openid}:{message.create_time}"
     try:
-        campaign = await actions.one(services.core, campaign_id, _now())
+        campaign = await actions.one(services.core, campaign_id, _now(), cached=True)
         if verb == "join" or campaign.kind == "group_buy":
             joined = await actions.join(
                 services.core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause

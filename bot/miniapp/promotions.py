@@ -101,7 +101,7 @@ async def _act(
     store = await bound_store(runtime, session)
     core, cause = runtime.core, f"mp:{body.request_key}"
     try:
-        campaign = await actions.one(core, _id(request), datetime.now(UTC))
+        campaign = await actions.one(core, _id(request), datetime.now(UTC), cached=True)
         if verb == "join":
             joined = await actions.join(
                 core, session.tenant_id, store.core_store_id, campaign, body.bottles, cause=cause
