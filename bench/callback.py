@@ -15,6 +15,7 @@ Every request is unique (its own MsgId, nonce and signature, precomputed), so de
 short-circuits; the members already exist, as for a running account.
 
     .venv/bin/python bench/callback.py [--duration 8] [--connections 50] [--skip-werobot]
+    .venv/bin/python bench/callback.py --redis-delay-ms 100   # the budget with Redis slowed
 """
 
 from __future__ import annotations
@@ -465,7 +466,19 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--skip-werobot", action="store_true")
     parser.add_argument("--rounds", type=int, default=2, help="rounds; each server's best round is kept")
+    parser.add_argument(
+        "--redis-delay-ms",
+        type=int,
+        default=0,
+        help="only: the budget with Redis slowed (bench/slow_redis.py)",
+    )
+    parser.add_argument("--slow-requests", type=int, default=400)
+    parser.add_argument("--slow-concurrency", type=int, default=20)
     args = parser.parse_args()
+    if args.redis_delay_ms:
+        import slow_redis  # bench/slow_redis.py, beside this script
+
+        return slow_redis.run(args, sys.modules[__name__])
     ensure_tools(args.skip_werobot)
     OUT.mkdir(parents=True, exist_ok=True)
 

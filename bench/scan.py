@@ -49,8 +49,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(db_url: str, prefix: str) -> dict[str, str]:
+def _env(db_url: str, prefix: str, pool: int) -> dict[str, str]:
+    # pool 0: the server's default pool (10, a burst opens up to 20 more, closed after use)
     return {
+        **({"JIUBOT_DATABASE_POOL_SIZE": str(pool)} if pool else {}),
         "JIUBOT_DATABASE_URL": db_url,
         "JIUBOT_REDIS_URL": REDIS_URL,
         "JIUBOT_REDIS_PREFIX": prefix,
@@ -293,6 +295,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--bursts", type=int, default=10)
     parser.add_argument("--time-limit", type=float, default=240.0, help="seconds for the scan phase")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=0,
+        help="the server's JIUBOT_DATABASE_POOL_SIZE (default: its default, 10)",
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -312,7 +320,7 @@ def main() -> int:
         tenant, batch, tokens = asyncio.run(_prepare(db_url, max(args.clients, 100), args.codes, args.bursts))
         port = _free_port()
         ctx = multiprocessing.get_context("spawn")
-        server = ctx.Process(target=_serve, args=(_env(db_url, prefix), port), daemon=True)
+        server = ctx.Process(target=_serve, args=(_env(db_url, prefix, args.pool), port), daemon=True)
         server.start()
         for _ in range(200):
             try:

@@ -26,8 +26,10 @@ from bot.scheduler import Scheduler
 from bot.web import health
 from bot.web.unavailable import dependency_unavailable
 from bot.wechat.dedupe import Dedupe
+from bot.wechat.deferred import DeferredReplies
 from bot.wechat.inbound_log import InboundLog, prune
 from bot.wechat.pipeline import Pipeline
+from bot.wechat.recovery import Recovery
 from bot.wechat.webhook import CallbackView
 from bot.wiring.feature import Feature, Runtime
 from bot.wiring.features import FEATURES
@@ -117,8 +119,9 @@ def create_app(
             await dedupe.load_scripts()
             inbound_log = InboundLog(services.redis, runtime.mux, services.keys)
             await inbound_log.ensure_group()
+            deferred = DeferredReplies(services.sessions, lease_seconds=settings.deferred_lease_seconds)
             pipeline = Pipeline(
-                services, dispatcher, dedupe, inbound_log, budget=settings.callback_budget_seconds
+                services, dispatcher, dedupe, inbound_log, deferred, budget=settings.callback_budget_seconds
             )
             pipeline.recorders.extend(runtime.recorders)
             app[keys.PIPELINE] = pipeline
@@ -151,6 +154,18 @@ def create_app(
             lambda: prune(services.sessions, settings.message_log_retention_days),
             hour=3,
             minute=17,
+        )
+        # deferred replies whose owner died: every background process sweeps, the rows' claims
+        # pick one runner each (bot/wechat/recovery.py); done rows go with the inbound log's
+        pipeline = app[keys.PIPELINE]
+        scheduler.every(
+            "deferred-replies", settings.deferred_sweep_seconds, Recovery(pipeline).sweep, guarded=False
+        )
+        scheduler.cron(
+            "deferred-replies-retention",
+            lambda: pipeline.deferred.prune(settings.message_log_retention_days),
+            hour=3,
+            minute=23,
         )
         for feature in features:
             if feature.jobs is not None:

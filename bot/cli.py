@@ -18,8 +18,6 @@ from bot.startup import wait_for_dependencies
 Command = Callable[[argparse.Namespace], int]
 
 
-
-
 def _loop_factory():
     try:
         import uvloop
@@ -30,7 +28,7 @@ def _loop_factory():
 
 
 def _schema_state(database_url: str) -> tuple[set[str], set[str]]:
-    """(current revisions in the database, head revisions of the code)."""
+    """(revisions the database is at, head revisions of the code): equal when it is up to date."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine as create_sync_engine
@@ -46,7 +44,9 @@ def _schema_state(database_url: str) -> tuple[set[str], set[str]]:
             current = set(MigrationContext.configure(conn).get_current_heads())
     finally:
         engine.dispose()
-    return current, heads
+    # A head another branch depends on (depends_on) is applied without being a current head.
+    applied = {r.revision for r in script.iterate_revisions(tuple(current), "base")} if current else set()
+    return (heads if heads <= applied else current), heads
 
 
 # serve ------------------------------------------------------------------------------------
@@ -179,6 +179,10 @@ async def _check_services(settings: Settings) -> int:
     except Exception as exc:
         failures += 1
         print(f"FAIL redis {settings.redis_url}: {_first_line(exc)}")
+    if not failures:
+        from bot.commands.tenant import check_cores
+
+        failures += await check_cores(settings)
     if (warning := proxy_warning(settings)) is not None:
         print(f"warn proxy: {warning}")
     if settings.oa_appid:
@@ -227,9 +231,7 @@ async def _app_add(settings: Settings, args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         await asyncio.to_thread(upgrade, settings.database_url)
     async with open_runtime(settings) as runtime, session_scope(runtime.services.sessions) as session:
-        tenant = await repository.get_or_create_tenant(
-            session, args.tenant, args.tenant_name or args.tenant
-        )
+        tenant = await repository.get_or_create_tenant(session, args.tenant, args.tenant_name or args.tenant)
         await repository.upsert_app(
             session,
             tenant.id,
@@ -315,6 +317,7 @@ TOOL_COMMANDS = (
     "wechat_sim.cli",
     "reference_core.cli",
     "bot.commands.menu",
+    "bot.commands.tenant",
 )
 
 

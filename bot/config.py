@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     # storage
     database_url: str = Field(default=f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}")
+    # PostgreSQL connections each process keeps open; a burst may open twice as many more, each
+    # closed after use (a new connection per request under sustained load: size this to it).
+    database_pool_size: int = Field(default=10, ge=1, le=500)
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key starts with this, so environments can share one Redis.
     redis_prefix: str = "jiubot:"
@@ -116,6 +119,10 @@ class Settings(BaseSettings):
     # (its process killed): a retry takes it over. Keep it above the budget plus a margin.
     dedupe_inflight_ttl_seconds: int = Field(default=7, ge=5)
     member_lock_ttl_seconds: int = Field(default=60, ge=5)
+    # A deferred reply's owner renews its lease every third of this; past it, `jiubot worker`
+    # (swept every deferred_sweep_seconds) presumes the owner dead and re-runs the message.
+    deferred_lease_seconds: int = Field(default=15, ge=3)
+    deferred_sweep_seconds: int = Field(default=5, ge=1)
 
     # WeChat outbound API (bot/wechat/outbound.py, token.py, ratelimit.py)
     wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
@@ -279,8 +286,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "wechat_api_base", "public_base_url", "core_url", "order_url", "code_base_url", "content_s3_endpoint",
-        "aliyun_sms_endpoint", "tencent_sms_endpoint",
+        "wechat_api_base",
+        "public_base_url",
+        "core_url",
+        "order_url",
+        "code_base_url",
+        "content_s3_endpoint",
+        "aliyun_sms_endpoint",
+        "tencent_sms_endpoint",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -340,7 +353,10 @@ class Settings(BaseSettings):
         needed = {
             "aliyun": ("aliyun_sms_access_key_id", "aliyun_sms_access_key_secret", "sms_sign_name"),
             "tencent": (
-                "tencent_sms_secret_id", "tencent_sms_secret_key", "tencent_sms_app_id", "sms_sign_name",
+                "tencent_sms_secret_id",
+                "tencent_sms_secret_key",
+                "tencent_sms_app_id",
+                "sms_sign_name",
             ),
         }.get(self.sms_provider, ())
         missing = [f"JIUBOT_{name.upper()}" for name in needed if not getattr(self, name)]

@@ -125,6 +125,21 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
         yield session
 
 
+@asynccontextmanager
+async def autocommit_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """For work that is ONE statement (a read, or a database function that is its own
+    transaction): on PostgreSQL the connection runs in autocommit, which saves the BEGIN and
+    COMMIT round trips; on SQLite it is ``session_scope``. The connection's isolation is
+    restored when it returns to the pool."""
+    async with factory() as session:
+        if is_postgres(session):
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
+        else:
+            async with session.begin():
+                yield session
+
+
 def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:
     bind = session_or_engine.bind if isinstance(session_or_engine, AsyncSession) else session_or_engine
     if bind is None:

@@ -20,12 +20,14 @@ from bot.analytics.runtime import AnalyticsRuntime
 from bot.config import Settings
 from bot.content.runtime import ContentRuntime
 from bot.flows.storage import FlowStorage
+from bot.hooks import Hooks
 from bot.membership.runtime import MembershipRuntime
 from bot.messages import Inbound
 from bot.messaging.interface import Receipt
 from bot.ordering.runtime import OrderingRuntime
 from bot.ports import PushNotifier
 from bot.redis import Keys
+from bot.tenancy.cores import CoreDirectory
 from bot.tenancy.registry import AppConfig, AppRegistry
 
 if TYPE_CHECKING:
@@ -48,11 +50,14 @@ class Services:
     flows: FlowStorage
     notifier: PushNotifier  # late replies and later pushes (bot/wechat/notifier.py in production)
     texts: Environment
+    # Each tenant's core client: ``await cores.client(tenant_id)`` (its own core or the default).
+    cores: CoreDirectory
     # WeChat's API (bot/wechat): the client, the reach budget, the shared rate limiter.
     wechat: WeChatClient | None = None
     reach: ReachBudget | None = None
     limiter: RateLimiter | None = None
-    # The brand's core ordering & promotion API, when configured (JIUBOT_CORE_URL).
+    # The process-wide default core's client (JIUBOT_CORE_URL), when configured. What serves a
+    # tenant is ``cores.client(tenant_id)``: this one only for tenants without a core of their own.
     core: CoreClient | None = None
     # Domain runtimes.
     ordering: OrderingRuntime | None = None
@@ -60,6 +65,8 @@ class Services:
     analytics: AnalyticsRuntime | None = None
     content: ContentRuntime | None = None
     receipt_hooks: list[ReceiptHook] = field(default_factory=list)
+    # follows, credited scans, claimed coupons, placed orders: emitted where they happen
+    hooks: Hooks = field(default_factory=Hooks)
     _fixed_texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     def text(self, name: str, **values: Any) -> str:  # Any: template values are free-form

@@ -171,3 +171,32 @@ async def add_history(
     session.add_all(children)
     await session.flush()
     return len(pending)
+
+
+async def age_store(
+    session: AsyncSession, tenant_id: int, store_id: int, *, newest_days: float, now: datetime
+) -> datetime | None:
+    """Move a store's whole history back in time so that its newest order is ``newest_days``
+    old (a store that has gone quiet: the demo's lapsed store). Orders already at least that old
+    are left as they are, so a second run changes nothing. Returns the newest order's time."""
+    orders = list(
+        await session.scalars(select(Order).where(Order.tenant_id == tenant_id, Order.store_id == store_id))
+    )
+    if not orders:
+        return None
+    newest = max(o.created_at for o in orders)
+    shift = newest - (now - timedelta(days=newest_days))
+    if shift <= timedelta(0):
+        return newest
+    ids = [o.id for o in orders]
+    for order in orders:
+        order.created_at -= shift
+        order.updated_at -= shift
+        order.eta -= shift
+    for event in await session.scalars(select(OrderEvent).where(OrderEvent.order_id.in_(ids))):
+        event.at -= shift
+    for shipment in await session.scalars(select(Shipment).where(Shipment.order_id.in_(ids))):
+        shipment.shipped_at = shipment.shipped_at - shift if shipment.shipped_at else None
+        shipment.delivered_at = shipment.delivered_at - shift if shipment.delivered_at else None
+    await session.flush()
+    return newest - shift

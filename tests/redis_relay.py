@@ -3,6 +3,8 @@
 ``silent = True``: connections stay open but nothing is forwarded either way (a Redis that
 accepts and never answers, a black-holed network). ``drop()`` closes every open connection
 (a Redis restart); ``refuse()`` also stops accepting (Redis down) until ``accept()``.
+``delay``: every reply reaches the client that many seconds after Redis sent it (a slow link or
+a slow Redis), in order, without limiting throughput.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class RedisRelay:
         self.target = (parsed.hostname or "127.0.0.1", parsed.port or 6379)
         self.db = parsed.path.lstrip("/") or "0"
         self.silent = False
+        self.delay = 0.0
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -65,7 +68,7 @@ class RedisRelay:
         self._writers.update((writer, up_writer))
         pumps = [
             asyncio.ensure_future(self._pump(reader, up_writer)),
-            asyncio.ensure_future(self._pump(up_reader, writer)),
+            asyncio.ensure_future(self._pump(up_reader, writer, replies=True)),
         ]
         for pump in pumps:
             self._tasks.add(pump)
@@ -77,11 +80,33 @@ class RedisRelay:
             w.close()
             self._writers.discard(w)
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                return
-            if not self.silent:  # silent: swallowed, the other side waits forever
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, replies: bool = False
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        late: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def forward_late() -> None:
+            while True:
+                due, data = await late.get()
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
                 writer.write(data)
                 await writer.drain()
+
+        forwarder = asyncio.ensure_future(forward_late()) if replies else None
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                if self.silent:  # swallowed, the other side waits forever
+                    continue
+                if forwarder is not None and (self.delay > 0 or not late.empty()):
+                    late.put_nowait((loop.time() + self.delay, data))
+                else:
+                    writer.write(data)
+                    await writer.drain()
+        finally:
+            if forwarder is not None:
+                forwarder.cancel()

@@ -71,6 +71,7 @@ class Limits:
     # tags (section 7.2)
     max_tags: int = 100
     max_tags_per_user: int = 20
+    mass_per_month: int = 4  # a service account's mass sends each follower may receive per calendar month
     # how long after a send the TEMPLATESENDJOBFINISH / subscribe_msg_sent_event callback goes out
     event_delay: float = 0.05
 

@@ -235,6 +235,13 @@ async def outbound(request: web.Request, sim: Simulator) -> Any:
     return sim.outbound(q.get("appid"), q.get("openid"), q.get("channel"))
 
 
+@routes.get(API + "/received")
+@guarded
+async def received(request: web.Request, sim: Simulator) -> Any:
+    """Messages accepted per openid on one channel since the start: ``{openid: count}``."""
+    return sim.received_counts(request.query["appid"], request.query.get("channel", "kf"))
+
+
 @routes.get(API + "/deliveries")
 @guarded
 async def deliveries(request: web.Request, sim: Simulator) -> Any:

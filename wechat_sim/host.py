@@ -26,6 +26,7 @@ class SimHost:
         limits: Limits
         api_log: deque[ApiCall]
         api_counts: Counter[tuple[str | None, str, int]]
+        received: Counter[tuple[str, str, str]]
         client_msg_ids: dict[tuple[str, str, str], int]
 
         # the simulator's core (wechat_sim.simulator)

@@ -60,6 +60,9 @@ class AppRuntime:
     templates: dict[str, Template] = field(default_factory=dict)
     jsapi_ticket: str = ""
     jsapi_expires_at: float = 0.0
+    mass_received: dict[str, int] = field(default_factory=dict)  # "openid|YYYY-MM" -> mass sends received
+    mass_jobs: dict[str, int] = field(default_factory=dict)  # clientmsgid -> msg_id
+    next_mass_id: int = 1000001
 
 
 @dataclass
@@ -190,7 +193,7 @@ class Outbound:
     appid: str
     openid: str
     person_id: str
-    channel: str  # kf | typing | template | bizsend | subscribe
+    channel: str  # kf | typing | template | bizsend | subscribe | mass
     msgtype: str
     payload: dict[str, Any]
     errcode: int

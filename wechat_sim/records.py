@@ -84,6 +84,8 @@ class Records(SimHost):
             msgid=msgid,
         )
         self.store.outbound.append(record)
+        if error is None:
+            self.received[(appid, channel, openid)] += 1
         if len(self.store.outbound) > 20000:
             del self.store.outbound[:5000]
         if member is not None:
@@ -111,6 +113,10 @@ class Records(SimHost):
             and (openid is None or o.openid == openid)
             and (channel is None or o.channel == channel)
         ]
+
+    def received_counts(self, appid: str, channel: str) -> dict[str, int]:
+        """Messages each follower accepted on ``channel`` since the start (not trimmed)."""
+        return {o: n for (a, c, o), n in self.received.items() if a == appid and c == channel}
 
     def log_api(self, api: str, appid: str | None, errcode: int) -> None:
         self.api_log.append(ApiCall(self.now(), api, appid, errcode))

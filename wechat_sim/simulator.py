@@ -28,6 +28,7 @@ from wechat_sim.crypto import jsapi_signature, same
 from wechat_sim.driver import CallbackDriver, DeliveryResult
 from wechat_sim.errors import WxError
 from wechat_sim.faults import Faults
+from wechat_sim.mass import MassSending
 from wechat_sim.menus import Menus
 from wechat_sim.model import ROLES, App, AppRuntime, Code, Member, Person
 from wechat_sim.phone import Phone
@@ -56,7 +57,7 @@ def _wxid(prefix: str, length: int) -> str:
     return prefix + "".join(secrets.choice(_OPENID_CHARS) for _ in range(length - len(prefix)))
 
 
-class Simulator(Records, UserActions, Sending, QrCodes, Menus, Users):
+class Simulator(Records, UserActions, Sending, MassSending, QrCodes, Menus, Users):
     def __init__(self, config: SimConfig | None = None, store: Store | None = None) -> None:
         self.config = config or SimConfig()
         self.limits = self.config.limits
@@ -70,6 +71,8 @@ class Simulator(Records, UserActions, Sending, QrCodes, Menus, Users):
         self.deliveries: deque[DeliveryResult] = deque(maxlen=2000)
         self.api_log: deque[ApiCall] = deque(maxlen=20000)
         self.api_counts: Counter[tuple[str | None, str, int]] = Counter()
+        # messages accepted per (appid, channel, openid), never trimmed (the outbound list is)
+        self.received: Counter[tuple[str, str, str]] = Counter()
         self.client_msg_ids: dict[tuple[str, str, str], int] = {}
         self._session: aiohttp.ClientSession | None = None
         self._own_session = False

@@ -1,32 +1,36 @@
 """Making, archiving and delivering weekly reports.
 
 A report is one row per (tenant, week, scope) in ``analytics_reports`` (made again on demand:
-same row, same link, new figures) with its HTML and PDF under the archive folder. Region
-managers (operators of a region) and distributors' staff get a service notice with the link;
-each delivery is recorded once per (report, member): sent, or unreachable with the reason.
+same row, new figures) with its HTML and PDF under the archive folder. Region managers
+(operators of a region) and distributors' staff get a service notice with a link of their own
+(``links``: signed for them, expiring); each delivery is recorded once per (report, member):
+sent, or unreachable with the reason, and can be revoked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import structlog
 from jinja2 import Environment
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.analytics import render
 from bot.analytics.interface import ReportRef
+from bot.analytics.links import LINK_DAYS
 from bot.analytics.models import ReportDelivery, WeeklyReport
 from bot.analytics.report import Figures, Scope, weekly_figures
 from bot.analytics.rollups import SHANGHAI, local_day, rollup_day
 from bot.analytics.sellthrough import raise_slow_moving_alerts, week_start
-from bot.db import insert_ignore, session_scope
+from bot.db import insert_ignore, rowcount, session_scope
 from bot.membership.models import Member, MemberIdentity, Store
 from bot.ports import Purpose, PushNotifier, Recipient
 from bot.tenancy.models import Tenant
@@ -134,11 +138,8 @@ async def make_report(
     return Made(ref, figures, html_path, pdf_path)
 
 
-async def recipients(
-    session: AsyncSession, tenant_id: int, scope: Scope
-) -> list[tuple[int, Recipient | None]]:
-    """Region managers (operators of the region) or the distributor's staff, with the identity
-    to reach each (the Official Account one he follows with, else any), or None."""
+def _recipients_of(tenant_id: int, scope: Scope) -> Select[Any] | None:
+    """Region managers (operators of the region) or the distributor's staff, active."""
     if scope.kind == "region":
         who = select(Member.id).where(
             Member.tenant_id == tenant_id, Member.role == "operator", Member.region_code == scope.code
@@ -150,8 +151,19 @@ async def recipients(
             Member.distributor_code == scope.code,
         )
     else:
+        return None
+    return who.where(Member.status == "active")
+
+
+async def recipients(
+    session: AsyncSession, tenant_id: int, scope: Scope
+) -> list[tuple[int, Recipient | None]]:
+    """The scope's recipients with the identity to reach each (the Official Account one he
+    follows with, else any), or None."""
+    who = _recipients_of(tenant_id, scope)
+    if who is None:
         return []
-    members = list((await session.scalars(who.where(Member.status == "active").order_by(Member.id))).all())
+    members = list((await session.scalars(who.order_by(Member.id))).all())
     out: list[tuple[int, Recipient | None]] = []
     for member_id in members:
         identity = (
@@ -166,6 +178,40 @@ async def recipients(
     return out
 
 
+async def may_open(session: AsyncSession, report: WeeklyReport, member_id: int) -> str | None:
+    """Why ``member_id`` may not open ``report``'s pushed link any more (None: he may): it was
+    never sent to him, it was revoked, or he is no longer a recipient of its scope."""
+    delivery = (
+        await session.execute(
+            select(ReportDelivery).where(
+                ReportDelivery.report_id == report.id, ReportDelivery.member_id == member_id
+            )
+        )
+    ).scalar_one_or_none()
+    if delivery is None or delivery.outcome != "sent":
+        return "not_sent"
+    if delivery.revoked_at is not None:
+        return "revoked"
+    who = _recipients_of(report.tenant_id, Scope(report.scope, report.scope_code))
+    if who is None or await session.scalar(who.where(Member.id == member_id)) is None:
+        return "not_recipient"
+    return None
+
+
+async def revoke(
+    session: AsyncSession, tenant_id: int, report_id: int, member_id: int | None = None, *, now: datetime
+) -> int:
+    """Stop the pushed links of a report (one recipient's, or all); returns how many."""
+    query = update(ReportDelivery).where(
+        ReportDelivery.tenant_id == tenant_id,
+        ReportDelivery.report_id == report_id,
+        ReportDelivery.revoked_at.is_(None),
+    )
+    if member_id is not None:
+        query = query.where(ReportDelivery.member_id == member_id)
+    return rowcount(await session.execute(query.values(revoked_at=now)))
+
+
 async def deliver(
     sessions: async_sessionmaker[AsyncSession],
     notifier: PushNotifier,
@@ -173,7 +219,7 @@ async def deliver(
     made: Made,
     tenant_id: int,
     *,
-    link: str,
+    link: Callable[[int], str],
 ) -> dict[str, int]:
     """A service notice with the link to each recipient of the report's scope; recorded once."""
     scope = made.figures.scope
@@ -187,18 +233,7 @@ async def deliver(
             ).all()
         )
     scope_name = render.labels()["scopes"][scope.kind] + (f" {scope.code}" if scope.code else "")
-    text = (
-        texts.get_template("pushes/weekly_report.j2")
-        .render(
-            title=render.labels()["title"],
-            week=made.ref.week,
-            scope_name=scope_name,
-            scans=render.shown(made.figures.get("scans")),
-            orders=render.shown(made.figures.get("orders")),
-            link=link,
-        )
-        .strip()
-    )
+    template = texts.get_template("pushes/weekly_report.j2")
     tally = {"sent": 0, "unreachable": 0}
     for member_id, recipient in people:
         if member_id in done:
@@ -206,6 +241,15 @@ async def deliver(
         if recipient is None:
             outcome, reason = "unreachable", "no_identity"
         else:
+            text = template.render(
+                title=render.labels()["title"],
+                week=made.ref.week,
+                scope_name=scope_name,
+                scans=render.shown(made.figures.get("scans")),
+                orders=render.shown(made.figures.get("orders")),
+                link=link(member_id),
+                days=LINK_DAYS,
+            ).strip()
             delivery = await notifier.notify(
                 recipient, Purpose.SERVICE, key=f"weekly-report:{made.ref.report_id}:{member_id}", text=text
             )

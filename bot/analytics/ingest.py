@@ -1,7 +1,8 @@
 """Events go behind the hot path: ``emit`` appends to a Redis stream (one command, which the
 callback adds to its finishing round trip), and a writer in every worker process (a consumer
-group, so entries are shared and survive a crash) inserts them in batches. Inserts ignore
-conflicts on ``(tenant_id, event_id, occurred_at)``: an event delivered twice is stored once.
+group, so entries are shared and survive a crash) stores them in batches (COPY on PostgreSQL,
+see ``repository``), ignoring conflicts on ``(tenant_id, event_id, occurred_at)``: an event
+delivered twice is stored once. Entries carry ``Record`` arrays (one JSON pass each way).
 
 The writer stamps each event with its store, region, distributor and tier: from the event's own
 store when it names one, else from the member's (one read per batch for all its members).
@@ -10,37 +11,33 @@ store when it names one, else from the member's (one read per batch for all its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import socket
-import time
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.analytics import repository
-from bot.analytics.interface import Event
+from bot.analytics.interface import Event, Record
 from bot.db import session_scope
 from bot.redis import Keys
 from bot.redis_mux import Mux
+from bot.streams import Entry, Store, StreamConsumer
 
 log = structlog.get_logger(__name__)
 
 GROUP = "analytics-writer"
 
 
-def _encode(event: Event) -> bytes:
-    return orjson.dumps(event)
-
-
-def _decode(raw: bytes) -> Event:
-    return Event(**orjson.loads(raw))
+def records(raw: bytes) -> list[Record]:
+    """A stream entry's events: arrays in ``Record`` order (an entry written by an older
+    version carries objects with ``Event``'s fields)."""
+    return [
+        Record._make(item) if isinstance(item, list) else Record.of(Event(**item))
+        for item in orjson.loads(raw)
+    ]
 
 
 class EventStream:
@@ -50,6 +47,7 @@ class EventStream:
         self.redis = redis  # redis-py: the writer's blocking reads, emits outside the hot path
         self.mux = mux  # the hot path's multiplexed connection, when there is one
         self.stream = keys("analytics-events")
+        self.consumer = StreamConsumer(redis, self.stream, GROUP)
         self.maxlen = maxlen
 
     def command(self, events: list[Event]) -> tuple:
@@ -62,7 +60,7 @@ class EventStream:
             self.maxlen,
             "*",
             "b",
-            orjson.dumps([orjson.Fragment(_encode(e)) for e in events]),
+            orjson.dumps([Record.of(e) for e in events], default=tuple),  # a NamedTuple as an array
         )
 
     async def emit(self, *events: Event) -> None:
@@ -77,11 +75,32 @@ class EventStream:
 
     # writer -------------------------------------------------------------------------------
     async def ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self.consumer.ensure_group()
+
+    def _store_with(
+        self, sessions: async_sessionmaker[AsyncSession], moved: list[int] | None = None
+    ) -> Store:
+        async def store(entries: list[Entry]) -> None:
+            events: list[Record] = []
+            for fields in entries:
+                try:
+                    events.extend(records(fields[b"b"]))
+                except (KeyError, TypeError, orjson.JSONDecodeError):
+                    log.error("analytics_entry_unreadable")
+            if not events:
+                return
+            received = datetime.now(UTC)
+            try:
+                async with session_scope(sessions) as session:
+                    await repository.store_records(session, events, received_at=received)
+            except (IntegrityError, DataError):
+                # one bad event must not hold the stream up forever: store one by one, drop
+                # (loudly) what still fails
+                await self._store_one_by_one(sessions, events, received)
+            if moved is not None:
+                moved.append(len(events))
+
+        return store
 
     async def write_batch(
         self,
@@ -92,43 +111,17 @@ class EventStream:
         count: int = 200,
     ) -> int:
         """Move one read of the stream into the database; returns the number of events."""
-        claimed = await self.redis.xautoclaim(self.stream, GROUP, consumer, min_idle_time=60_000, count=count)
-        items = list(claimed[1]) if claimed and claimed[1] else []
-        if not items:
-            response: Any = await self.redis.xreadgroup(
-                GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
-            )
-            items = list(response[0][1]) if response else []
-        items = [(i, f) for i, f in items if f]
-        if not items:
-            return 0
-        events: list[Event] = []
-        for _, fields in items:
-            try:
-                events.extend(Event(**e) for e in orjson.loads(fields[b"b"]))
-            except (KeyError, TypeError, orjson.JSONDecodeError):
-                log.error("analytics_entry_unreadable")
-        if events:
-            received = datetime.now(UTC)
-            try:
-                async with session_scope(sessions) as session:
-                    await repository.store_events(session, events, received_at=received)
-            except (IntegrityError, DataError):
-                # one bad event must not hold the stream up forever: store one by one, drop
-                # (loudly) what still fails
-                await self._store_one_by_one(sessions, events, received)
-        ids = [i for i, _ in items]
-        await self.redis.xack(self.stream, GROUP, *ids)
-        await self.redis.xdel(self.stream, *ids)
-        return len(events)
+        moved: list[int] = []
+        await self.consumer.batch(self._store_with(sessions, moved), consumer, block_ms=block_ms, count=count)
+        return sum(moved)
 
     async def _store_one_by_one(
-        self, sessions: async_sessionmaker[AsyncSession], events: list[Event], received: datetime
+        self, sessions: async_sessionmaker[AsyncSession], events: list[Record], received: datetime
     ) -> None:
         for event in events:
             try:
                 async with session_scope(sessions) as session:
-                    await repository.store_events(session, [event], received_at=received)
+                    await repository.store_records(session, [event], received_at=received)
             except (IntegrityError, DataError):
                 log.error("analytics_event_dropped", event_id=event.event_id[:96], name=event.name)
 
@@ -139,35 +132,11 @@ class EventStream:
         *,
         wait_seconds: float = 30.0,
     ) -> int:
-        """Write everything in the stream now (tests, the CLI); returns how many this call wrote.
-
-        Waits while another consumer holds entries (a writer mid-batch); the stream is empty
-        once every entry is written, since written entries are deleted."""
-        await self.ensure_group()
-        total = 0
-        deadline = time.monotonic() + wait_seconds
-        while await self.redis.xlen(self.stream) and time.monotonic() < deadline:
-            moved = await self.write_batch(sessions, consumer, block_ms=1, count=500)
-            total += moved
-            if not moved:
-                await asyncio.sleep(0.02)
-        return total
+        """Write everything in the stream now (tests, the CLI); returns how many events this
+        call wrote."""
+        moved: list[int] = []
+        await self.consumer.drain(self._store_with(sessions, moved), consumer, wait_seconds=wait_seconds)
+        return sum(moved)
 
     async def run_writer(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
-        consumer = f"{socket.gethostname()}-{os.getpid()}"
-        await self.ensure_group()
-        while not stop.is_set():
-            try:
-                await self.write_batch(sessions, consumer)
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
-                    log.exception("analytics_writer_error")
-                    await asyncio.sleep(1.0)
-                    continue
-                # the stream was deleted (Redis flushed): make the group again and carry on
-                await asyncio.sleep(0.2)
-                with contextlib.suppress(RedisError):
-                    await self.ensure_group()
-            except (RedisError, SQLAlchemyError, OSError):
-                log.exception("analytics_writer_error")
-                await asyncio.sleep(1.0)
+        await self.consumer.run(self._store_with(sessions), stop, errors=(SQLAlchemyError,), count=200)

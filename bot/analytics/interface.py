@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
+
+import orjson
 
 # Events jiubot emits itself (beside the mini-program's, see schema.MP_EVENTS).
 SERVER_EVENTS = (
@@ -38,6 +41,46 @@ class Event:
     region_code: str = ""  # stamped from the store, else the member, when empty
     distributor_code: str = ""
     props: dict[str, str | int] = field(default_factory=dict)
+
+
+class Record(NamedTuple):
+    """An event as it travels the stream and reaches the writer: a JSON array in this order,
+    ``props`` already JSON text, so the writer neither rebuilds an ``Event`` nor re-encodes
+    the props (one JSON pass each way)."""
+
+    tenant_id: int
+    event_id: str
+    name: str
+    occurred_at: int
+    source: str
+    member_id: int | None
+    store_id: int | None
+    sku: str
+    quantity: int
+    amount_fen: int
+    dwell_ms: int
+    region_code: str
+    distributor_code: str
+    props: str
+
+    @classmethod
+    def of(cls, e: Event) -> Record:
+        return cls(
+            e.tenant_id,
+            e.event_id,
+            e.name,
+            e.occurred_at,
+            e.source,
+            e.member_id,
+            e.store_id,
+            e.sku,
+            e.quantity,
+            e.amount_fen,
+            e.dwell_ms,
+            e.region_code,
+            e.distributor_code,
+            orjson.dumps(e.props).decode() if e.props else "{}",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
 from jinja2 import Environment
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.analytics import archive, partitions, sources
+from bot.analytics import archive, links, partitions, sources
 from bot.analytics.interface import ReportRef
 from bot.analytics.models import AnalyticsEvent
 from bot.analytics.report import last_full_week
@@ -86,11 +87,29 @@ async def weekly(
             refs.append(made.ref)
             if scope.kind != "tenant":
                 tally = await archive.deliver(
-                    sessions, notifier, texts, made, tenant_id, link=report_link(base_url, made.ref.token)
+                    sessions,
+                    notifier,
+                    texts,
+                    made,
+                    tenant_id,
+                    link=partial(
+                        report_link, base_url, made, secret=runtime.link_secret, now=now.timestamp()
+                    ),
                 )
                 log.info("weekly_report_delivered", week=week, scope=scope.kind, code=scope.code, **tally)
     return refs
 
 
-def report_link(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/r/report/{token}"
+def report_link(base_url: str, made: archive.Made, member_id: int, *, secret: str, now: float) -> str:
+    """The recipient's own link: signed for him and the report's scope, expiring (``links``)."""
+    ref = made.ref
+    grant = links.issue(
+        secret,
+        report_id=ref.report_id,
+        tenant_id=made.figures.tenant_id,
+        scope=ref.scope,
+        code=ref.scope_code,
+        member_id=member_id,
+        now=now,
+    )
+    return f"{base_url.rstrip('/')}/r/report/{ref.token}?g={grant}"

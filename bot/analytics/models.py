@@ -132,3 +132,4 @@ class ReportDelivery(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # sent | unreachable
     reason: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # the link stops working

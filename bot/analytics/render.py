@@ -99,6 +99,7 @@ def html(figures: Figures, *, brand: str, generated: datetime) -> str:
             sku_svg=sku_svg,
             top_skus=figures.top_skus,
             unreachable=dict(figures.unreachable),
+            unreachable_previous=dict(figures.unreachable_previous),
             slow_moving=figures.slow_moving,
             transfers=figures.transfers,
             generated=generated.strftime("%Y-%m-%d %H:%M"),

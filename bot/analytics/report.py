@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.analytics import week_engagement
 from bot.analytics.interface import Scope
 from bot.analytics.models import DailyRollup
 from bot.analytics.sellthrough import slow_moving, transfer_suggestions, week_start
@@ -77,6 +78,7 @@ class Figures:
     unreachable: tuple[tuple[str, int], ...] = ()  # pushes not delivered, by reason
     slow_moving: tuple[SlowRow, ...] = ()
     transfers: tuple[TransferRow, ...] = ()
+    unreachable_previous: tuple[tuple[str, int], ...] = ()  # the same, last week
 
     def get(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)
@@ -100,6 +102,7 @@ class Figures:
             },
             "top_skus": [list(t) for t in self.top_skus],
             "unreachable": dict(self.unreachable),
+            "unreachable_previous": dict(self.unreachable_previous),
             "slow_moving": [
                 {
                     "store": r.store,
@@ -148,8 +151,14 @@ FIGURES: tuple[tuple[str, str, Figure], ...] = (
     ("quotes", "", lambda w: w.rollup("quote")),
     ("content_views", "", lambda w: w.rollup("content_view")),
     ("shares", "", lambda w: w.rollup("share")),
+    ("forwards", "", lambda w: w.rollup("forward")),
+    ("content_orders", "", week_engagement.content_orders),
+    ("live_reservations", "", week_engagement.live_reservations),
+    ("live_attendance", "", week_engagement.live_attendance),
     ("coupons_claimed", "", lambda w: w.rollup("coupon_claimed")),
     ("coupons_used", "", lambda w: w.rollup("coupon_used")),
+    ("win_back_conversions", "", week_engagement.win_back_conversions),
+    ("journey_steps", "", lambda w: w.rollup("journey_step")),
     ("tier_changes", "", WeekCounts.tier_changes),
     ("fraud_flags", "", WeekCounts.fraud_flags),
     ("diversion_alerts", "", WeekCounts.diversion_alerts),
@@ -237,6 +246,7 @@ async def weekly_figures(session: AsyncSession, tenant_id: int, week: str, scope
     order += [key for key, _, _ in DERIVED if key != "net_growth"]
     metrics = tuple(Metric(k, this[k], last[k], units[k]) for k in order)
     counts = WeekCounts(session, tenant_id, week, scope)
+    last_counts = WeekCounts(session, tenant_id, previous_week(week), scope)
     slow, transfers = await _stock(session, tenant_id, week, scope)
     return Figures(
         tenant_id,
@@ -249,6 +259,7 @@ async def weekly_figures(session: AsyncSession, tenant_id: int, week: str, scope
         tuple(sorted((await counts.unreachable_reasons()).items())),
         slow,
         transfers,
+        tuple(sorted((await last_counts.unreachable_reasons()).items())),
     )
 
 

@@ -14,5 +14,6 @@ from bot.analytics.ingest import EventStream
 class AnalyticsRuntime:
     stream: EventStream
     archive: Path  # where weekly reports' HTML and PDF files are kept
+    link_secret: str = ""  # signs the weekly report's pushed links (the deployment's secret key)
     retention_days: int = 400
     clock: Callable[[], float] = field(default=time.time)  # seconds; injectable in tests

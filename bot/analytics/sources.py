@@ -1,4 +1,5 @@
-"""Server-side events from the tables where jiubot already records them (bottle scans, orders),
+"""Server-side events from the tables where jiubot already records them (bottle scans, orders,
+coupons applied to orders; coupon claims, forwards and journey steps in ``domain_events``),
 emitted through the one ``emit`` API by a job, so the scan and order paths stay untouched.
 
 Each event's id is its cause (``scan:<redemption id>``, ``order:<intent id>``,
@@ -16,6 +17,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.analytics import domain_events
 from bot.analytics.ingest import EventStream
 from bot.analytics.interface import Event
 from bot.analytics.models import SourceCursor
@@ -112,9 +114,24 @@ async def order_events(session: AsyncSession, since: datetime) -> list[Event]:
             )
         )
         try:
-            lines = orjson.loads(intent.body).get("lines", [])
+            body = orjson.loads(intent.body)
+            lines = body.get("lines", [])
         except (orjson.JSONDecodeError, AttributeError):
-            lines = []
+            body, lines = {}, []
+        claim = body.get("coupon_claim_id")
+        if isinstance(claim, int):
+            # the order applied a coupon: the coupon is used when the order is placed
+            out.append(
+                Event(
+                    intent.tenant_id,
+                    f"coupon_used:{intent.id}",
+                    "coupon_used",
+                    when,
+                    member_id=intent.member_id,
+                    store_id=store_id,
+                    props={"claim": claim, "channel": intent.channel},
+                )
+            )
         for line in lines:
             sku = str(line.get("sku", ""))[:64]
             bottles = int(line.get("bottles", 0)) + BOTTLES_PER_CASE * int(line.get("cases", 0))
@@ -160,4 +177,14 @@ async def emit_new(
     if scans:
         async with session_scope(sessions) as session:
             await _advance(session, "scans", max(i for i, _ in scans))
+    for source, read in domain_events.SOURCES:
+        async with session_scope(sessions) as session:
+            cursor = await _cursor(session, source)
+            got = await read(session, cursor, now, limit)
+        for start in range(0, len(got.events), 200):
+            await stream.emit(*got.events[start : start + 200])
+        emitted += len(got.events)
+        if got.cursor > cursor:
+            async with session_scope(sessions) as session:
+                await _advance(session, source, got.cursor)
     return emitted

@@ -25,9 +25,15 @@ log = structlog.get_logger(__name__)
 
 
 async def _versions(deps: Deps, tenant_id: int) -> dict[tuple[str, int], Journey]:
+    """Every version of every enabled journey (an enrolment finishes on the version it entered);
+    a paused journey's enrolments are left where they are until it is enabled again."""
     async with session_scope(deps.sessions) as session:
         rows = (
-            await session.execute(select(JourneyVersion).where(JourneyVersion.tenant_id == tenant_id))
+            await session.execute(
+                select(JourneyVersion).where(
+                    JourneyVersion.tenant_id == tenant_id, JourneyVersion.active.is_(True)
+                )
+            )
         ).scalars()
         out = {}
         for row in rows:
@@ -66,6 +72,9 @@ async def goals(deps: Deps, tenant_id: int, journey: Journey, now: datetime) -> 
                 )
                 .where(
                     OrderFact.tenant_id == tenant_id,
+                    OrderFact.store_code.in_(
+                        sorted({e.subject.split(":", 1)[1] for e in active if e.subject.startswith("store:")})
+                    ),
                     OrderFact.status != "cancelled",
                     OrderFact.ordered_at > since,
                     OrderFact.ordered_at <= now,
@@ -79,6 +88,7 @@ async def goals(deps: Deps, tenant_id: int, journey: Journey, now: datetime) -> 
                 select(CodeRedemption.member_id, CodeRedemption.scanned_at)
                 .where(
                     CodeRedemption.tenant_id == tenant_id,
+                    CodeRedemption.member_id.in_(sorted({e.member_id for e in active if e.member_id})),
                     CodeRedemption.scanned_at > since,
                     CodeRedemption.scanned_at <= now,
                 )
@@ -213,10 +223,18 @@ async def tick(deps: Deps, tenant_id: int, now: datetime) -> TickReport:
     while True:
         async with session_scope(deps.sessions) as session:
             batch = await repo.claim_due(
-                session, tenant_id, now, limit=deps.policy.batch, lease_seconds=deps.policy.lease_seconds
+                session,
+                tenant_id,
+                now,
+                limit=deps.policy.batch,
+                lease_seconds=deps.policy.lease_seconds,
+                journeys=sorted({name for name, _ in versions}),  # a paused journey's wait
             )
         fresh = [i for i in batch if i not in seen]
-        if not fresh:  # nothing due, or only what this tick already moved (its lease runs out)
+        if not fresh:  # nothing due, or only what this tick already saw: let the next tick have them
+            async with session_scope(deps.sessions) as session:
+                for enrolment_id in batch:
+                    await repo.release(session, enrolment_id)
             break
         seen.update(fresh)
         for enrolment_id in fresh:

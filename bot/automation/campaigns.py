@@ -3,36 +3,27 @@ worker processes, one message per (campaign, member), resumable after a crash.
 
 * ``materialise``: one ``INSERT ... SELECT`` of the audience (following the OA, not opted out,
   active, not in the global holdout), unique per (campaign, member): running it twice adds nobody.
-* ``claim``: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n)`` on PostgreSQL
-  (serial ``BEGIN IMMEDIATE`` on SQLite) leases a batch; a dead worker's lease runs out and the
-  rows go to whoever claims next.
-* ``send``: the per-member marketing cap, then the notifier with key ``campaign:<id>:<member>``
-  (the outbound log refuses a key twice; WeChat calls go through the shared rate limiter).
-  A row whose message was claimed in the outbound log by a worker that died before WeChat
-  answered is ``unknown``: it may have been delivered, so it is never sent again (at most once).
+* sending: bot/automation/sending.py (batches claimed with ``FOR UPDATE SKIP LOCKED``, sent
+  concurrently, recorded in one transaction per batch; the crash rule is documented there).
+* ``progress``: rows by state, for the CLI's bar and the console.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation import holdout
-from bot.automation import repository as repo
 from bot.automation.audience import Audience
 from bot.automation.audience import members as audience_members
-from bot.automation.interface import Deps
 from bot.automation.models import Campaign, CampaignRecipient
-from bot.db import insert_ignore, insert_ignore_statement, is_postgres, session_scope, utcnow
+from bot.db import insert_ignore, insert_ignore_statement, utcnow
 from bot.membership.models import Member, MemberIdentity
-from bot.ports import Purpose, Recipient
 
-DONE = ("sent", "unreachable", "suppressed", "unknown")
+DONE = ("sent", "unreachable", "suppressed", "unknown")  # final states of a recipient row
 
 
 @dataclass(frozen=True)
@@ -116,130 +107,6 @@ async def materialise(
     ).scalar_one()
 
 
-async def claim(
-    session: AsyncSession, campaign_id: int, limit: int, lease_seconds: int
-) -> list[CampaignRecipient]:
-    real = utcnow()
-    todo = (
-        select(CampaignRecipient.id)
-        .where(
-            CampaignRecipient.campaign_id == campaign_id,
-            (CampaignRecipient.status == "pending")
-            | and_(CampaignRecipient.status == "claimed", CampaignRecipient.lease_until < real),
-        )
-        .order_by(CampaignRecipient.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        todo = todo.with_for_update(skip_locked=True)
-    ids = [
-        r[0]
-        for r in await session.execute(
-            update(CampaignRecipient)
-            .where(CampaignRecipient.id.in_(todo.scalar_subquery()))
-            .values(status="claimed", lease_until=real + timedelta(seconds=lease_seconds))
-            .returning(CampaignRecipient.id)
-            .execution_options(synchronize_session=False)
-        )
-    ]
-    if not ids:
-        return []
-    rows = await session.execute(select(CampaignRecipient).where(CampaignRecipient.id.in_(ids)))
-    return sorted(rows.scalars(), key=lambda r: r.id)
-
-
-async def _finish(deps: Deps, row_id: int, status: str, reason: str = "") -> None:
-    async with session_scope(deps.sessions) as session:
-        await session.execute(
-            update(CampaignRecipient)
-            .where(CampaignRecipient.id == row_id, CampaignRecipient.status == "claimed")
-            .values(status=status, reason=reason[:200], finished_at=utcnow(), lease_until=None)
-        )
-
-
-async def send_one(
-    deps: Deps, tenant_id: int, campaign: Campaign, row: CampaignRecipient, now: datetime
-) -> str:
-    key = f"campaign:{campaign.id}:{row.member_id}"
-    async with session_scope(deps.sessions) as session:
-        state = await repo.member_state(session, row.member_id)
-        if state is None or state[0] or state[1] != "active":
-            status, reason = "suppressed", "opted_out"
-        elif not await repo.take_cap(
-            session,
-            tenant_id,
-            row.member_id,
-            key,
-            f"campaign:{campaign.name}",
-            now,
-            cap=deps.policy.cap,
-            days=deps.policy.cap_days,
-        ):
-            status, reason = "suppressed", "frequency_cap"
-        else:
-            status, reason = "", ""
-    if status:
-        await _finish(deps, row.id, status, reason)
-        return status
-    assert deps.notifier is not None
-    delivery = await deps.notifier.notify(
-        Recipient(row.appid, row.openid, row.member_id), Purpose.MARKETING, key=key, text=campaign.text
-    )
-    if delivery.delivered:
-        status = "sent"
-    elif delivery.reason == "duplicate":
-        # an earlier worker claimed this message in the outbound log: sent, or lost mid-flight
-        status = "sent" if delivery.msgid or delivery.channel not in ("none", "") else "unknown"
-    else:
-        status, reason = "unreachable", delivery.reason or "undeliverable"
-        async with session_scope(deps.sessions) as session:
-            await repo.give_back_cap(session, tenant_id, key)
-    await _finish(deps, row.id, status, reason)
-    return status
-
-
-async def run_worker(
-    deps: Deps,
-    tenant_id: int,
-    campaign_id: int,
-    *,
-    now: Callable[[], datetime],
-    batch: int = 200,
-    concurrency: int = 20,
-    lease_seconds: int = 60,
-    on_progress: Callable[[int], None] | None = None,
-) -> int:
-    """Send until no recipient is left to claim; returns how many this worker finished. Waits
-    (never drops) while quiet hours last."""
-    async with session_scope(deps.sessions) as session:
-        campaign = (await session.execute(select(Campaign).where(Campaign.id == campaign_id))).scalar_one()
-    finished = 0
-    gate = asyncio.Semaphore(concurrency)
-    while True:
-        at = now()
-        if deps.policy.quiet.quiet(at):
-            await asyncio.sleep(min(60.0, (deps.policy.quiet.release(at) - at).total_seconds()))
-            continue
-        async with session_scope(deps.sessions) as session:
-            rows = await claim(session, campaign_id, batch, lease_seconds)
-            left = (await progress(session, campaign_id)).claimed if not rows else 0
-        if not rows:
-            if not left:
-                return finished
-            # rows leased by another worker: finished by it, or ours when its lease runs out
-            await asyncio.sleep(min(1.0, lease_seconds / 4))
-            continue
-
-        async def one(row: CampaignRecipient, at: datetime = at) -> None:
-            async with gate:
-                await send_one(deps, tenant_id, campaign, row, at)
-
-        await asyncio.gather(*(one(r) for r in rows))
-        finished += len(rows)
-        if on_progress is not None:
-            on_progress(len(rows))
-
-
 async def progress(session: AsyncSession, campaign_id: int) -> Progress:
     counts = dict(
         (
@@ -250,12 +117,61 @@ async def progress(session: AsyncSession, campaign_id: int) -> Progress:
             )
         ).all()
     )
+    return _progress(counts)
+
+
+def _progress(counts: dict[str, int]) -> Progress:
     return Progress(
         total=sum(counts.values()),
         pending=counts.get("pending", 0),
-        claimed=counts.get("claimed", 0),
+        claimed=counts.get("sending", 0) + counts.get("claimed", 0),
         sent=counts.get("sent", 0),
         unreachable=counts.get("unreachable", 0),
         suppressed=counts.get("suppressed", 0),
         unknown=counts.get("unknown", 0),
     )
+
+
+@dataclass(frozen=True)
+class Overview:
+    """One campaign's line on the console: its recipients by state and how it is sent."""
+
+    id: int
+    name: str
+    created_at: datetime
+    broadcast: bool
+    progress: Progress
+
+    @property
+    def percent(self) -> int:
+        total = self.progress.total
+        return 100 if not total else 100 * self.progress.finished // total
+
+
+async def overview(session: AsyncSession, tenant_id: int, limit: int = 50) -> list[Overview]:
+    """The tenant's newest campaigns with their progress (one grouped query)."""
+    from bot.automation.models import MassJob
+
+    found = list(
+        (
+            await session.execute(
+                select(Campaign.id, Campaign.name, Campaign.created_at, MassJob.id)
+                .outerjoin(MassJob, MassJob.campaign_id == Campaign.id)
+                .where(Campaign.tenant_id == tenant_id)
+                .order_by(Campaign.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    if found:
+        for cid, status, n in await session.execute(
+            select(CampaignRecipient.campaign_id, CampaignRecipient.status, func.count())
+            .where(CampaignRecipient.campaign_id.in_([c[0] for c in found]))
+            .group_by(CampaignRecipient.campaign_id, CampaignRecipient.status)
+        ):
+            counts.setdefault(cid, {})[status] = n
+    return [
+        Overview(cid, name, created, job is not None, _progress(counts.get(cid, {})))
+        for cid, name, created, job in found
+    ]

@@ -114,22 +114,30 @@ class Journey:
         return self.steps[0].id if self.steps else ""
 
 
-def _duration(raw: Any, where: str) -> timedelta:
+def _duration(raw: Any, where: str) -> timedelta:  # ``where``: the step's id
     if not isinstance(raw, dict) or not raw or set(raw) - {"days", "hours", "minutes"}:
-        raise InvalidDefinition(f"{where}: wait needs days/hours/minutes")
+        raise InvalidDefinition(
+            f"step {where}: wait needs days/hours/minutes", code="wait_duration", step=where
+        )
     return timedelta(**{k: float(v) for k, v in raw.items()})
 
 
 def _step(raw: Any, index: int) -> Step:
     if not isinstance(raw, dict):
-        raise InvalidDefinition(f"step {index + 1} is not a mapping")
+        raise InvalidDefinition(
+            f"step {index + 1} is not a mapping", code="step_not_mapping", step=str(index + 1)
+        )
     sid = str(raw.get("id") or f"step{index + 1}")
     if "wait" in raw:
-        return Step(sid, "wait", wait=_duration(raw["wait"], f"step {sid}"))
+        return Step(sid, "wait", wait=_duration(raw["wait"], sid))
     if "condition" in raw:
         cond = raw["condition"]
         if not isinstance(cond, dict) or not cond or set(cond) - {"ordered", "scanned", "reached", "tag"}:
-            raise InvalidDefinition(f"step {sid}: condition needs ordered / scanned / reached / tag")
+            raise InvalidDefinition(
+                f"step {sid}: condition needs ordered / scanned / reached / tag",
+                code="condition_keys",
+                step=sid,
+            )
         return Step(
             sid,
             "condition",
@@ -139,7 +147,9 @@ def _step(raw: Any, index: int) -> Step:
         )
     action = raw.get("action")
     if action not in ACTIONS:
-        raise InvalidDefinition(f"step {sid}: action must be one of {', '.join(ACTIONS)}")
+        raise InvalidDefinition(
+            f"step {sid}: action must be one of {', '.join(ACTIONS)}", code="unknown_action", step=sid
+        )
     variants = tuple(
         Variant(
             str(v.get("name")),
@@ -157,37 +167,56 @@ def _step(raw: Any, index: int) -> Step:
         tag=str(raw.get("tag", "")),
         variants=variants,
     )
+    # a message without a template and without variants was accepted (all() of nothing is True)
     if action in ("message", "notify_distributor") and not (
-        step.template or all(v.template for v in variants)
+        step.template or (variants and all(v.template for v in variants))
     ):
-        raise InvalidDefinition(f"step {sid}: a message needs a template")
+        raise InvalidDefinition(f"step {sid}: a message needs a template", code="message_template", step=sid)
     if action == "message" and variants and not all(v.template for v in variants):
-        raise InvalidDefinition(f"step {sid}: every variant needs a template")
+        raise InvalidDefinition(
+            f"step {sid}: every variant needs a template", code="variant_template", step=sid
+        )
     if action == "coupon" and step.campaign is None and not (variants and all(v.campaign for v in variants)):
-        raise InvalidDefinition(f"step {sid}: a coupon needs a campaign (the core's campaign id)")
+        raise InvalidDefinition(
+            f"step {sid}: a coupon needs a campaign (the core's campaign id)",
+            code="coupon_campaign",
+            step=sid,
+        )
     if action == "tag" and not step.tag:
-        raise InvalidDefinition(f"step {sid}: tag needs a tag")
+        raise InvalidDefinition(f"step {sid}: tag needs a tag", code="tag_missing", step=sid)
     if any(v.weight <= 0 for v in variants) or len({v.name for v in variants}) != len(variants):
-        raise InvalidDefinition(f"step {sid}: variants need distinct names and positive weights")
+        raise InvalidDefinition(
+            f"step {sid}: variants need distinct names and positive weights", code="variant_weights", step=sid
+        )
     return step
 
 
 def parse(text: str) -> Journey:
+    """The journey of a YAML text, or ``InvalidDefinition`` with a code (and the step) saying why."""
+    try:
+        return _parse(text)
+    except (ValueError, TypeError) as exc:  # a number that is not one (days: "x", weight: [])
+        raise InvalidDefinition(f"a number is not a number: {exc}", code="bad_number") from exc
+
+
+def _parse(text: str) -> Journey:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidDefinition(f"not YAML: {exc}") from exc
+        raise InvalidDefinition(f"not YAML: {exc}", code="not_yaml") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
-        raise InvalidDefinition("a journey needs a name")
+        raise InvalidDefinition("a journey needs a name", code="name_missing")
     name = raw["name"].strip()
     if len(name) > 64:
-        raise InvalidDefinition("the name is longer than 64 characters")
+        raise InvalidDefinition("the name is longer than 64 characters", code="name_long")
     subject = raw.get("subject", "store")
     if subject not in SUBJECTS:
-        raise InvalidDefinition(f"subject must be one of {', '.join(SUBJECTS)}")
+        raise InvalidDefinition(f"subject must be one of {', '.join(SUBJECTS)}", code="subject")
     trig = raw.get("trigger")
     if not isinstance(trig, dict) or len(set(trig) - {"within_days"}) != 1:
-        raise InvalidDefinition("trigger needs exactly one of lapsed_days, aroma, event, replenish")
+        raise InvalidDefinition(
+            "trigger needs exactly one of lapsed_days, aroma, event, replenish", code="trigger_one"
+        )
     trigger = Trigger(
         lapsed_days=int(trig["lapsed_days"]) if "lapsed_days" in trig else None,
         within_days=int(trig.get("within_days", 30)),
@@ -196,42 +225,46 @@ def parse(text: str) -> Journey:
         replenish=bool(trig.get("replenish", False)),
     )
     if "replenish" in trig and not trigger.replenish:
-        raise InvalidDefinition("replenish is a trigger only as 'replenish: true'")
+        raise InvalidDefinition("replenish is a trigger only as 'replenish: true'", code="replenish_true")
     if trigger.replenish and subject != "store":
-        raise InvalidDefinition("replenish is a store trigger")
+        raise InvalidDefinition("replenish is a store trigger", code="replenish_store")
     if trigger.event is not None and trigger.event not in EVENTS:
-        raise InvalidDefinition(f"event must be one of {', '.join(EVENTS)}")
+        raise InvalidDefinition(f"event must be one of {', '.join(EVENTS)}", code="event_unknown")
     if trigger.lapsed_days is not None and subject != "store":
-        raise InvalidDefinition("lapsed_days is a store trigger")
+        raise InvalidDefinition("lapsed_days is a store trigger", code="lapsed_store")
     if trigger.event is not None and subject != "consumer":
-        raise InvalidDefinition("events (first_scan, new_follower) enrol consumers")
+        raise InvalidDefinition("events (first_scan, new_follower) enrol consumers", code="event_consumer")
     goal = raw.get("goal", "ordered" if subject == "store" else "scanned")
     if goal not in GOALS:
-        raise InvalidDefinition(f"goal must be one of {', '.join(GOALS)}")
+        raise InvalidDefinition(f"goal must be one of {', '.join(GOALS)}", code="goal")
     control = float(raw.get("control", 0.10))
     if not 0 <= control < 1:
-        raise InvalidDefinition("control must be a share in [0, 1)")
+        raise InvalidDefinition("control must be a share in [0, 1)", code="control")
     reentry = raw.get("reentry", "never")
     if reentry == "never":
         reentry_days = None
     elif isinstance(reentry, dict) and set(reentry) == {"after_days"}:
         reentry_days = int(reentry["after_days"])
     else:
-        raise InvalidDefinition("reentry is 'never' or {after_days: N}")
+        raise InvalidDefinition("reentry is 'never' or {after_days: N}", code="reentry")
     steps_raw = raw.get("steps") or []
     if not isinstance(steps_raw, list) or not steps_raw:
-        raise InvalidDefinition("a journey needs steps")
+        raise InvalidDefinition("a journey needs steps", code="steps_missing")
     steps = tuple(_step(s, i) for i, s in enumerate(steps_raw))
     ids = [s.id for s in steps]
     if len(set(ids)) != len(ids) or any(i in (END, NEXT, "") for i in ids):
-        raise InvalidDefinition("step ids must be distinct and not 'end' or 'next'")
+        raise InvalidDefinition("step ids must be distinct and not 'end' or 'next'", code="step_ids")
     for i, s in enumerate(steps):
         for where in (s.then, s.otherwise):
             if where not in (END, NEXT) and where not in ids:
-                raise InvalidDefinition(f"step {s.id}: no step {where!r} to go to")
+                raise InvalidDefinition(
+                    f"step {s.id}: no step {where!r} to go to", code="goto_unknown", step=s.id
+                )
             if where in ids and ids.index(where) <= i:
                 # every step runs at most once per enrolment, so a journey only moves forward
-                raise InvalidDefinition(f"step {s.id}: may only go forward (to a later step)")
+                raise InvalidDefinition(
+                    f"step {s.id}: may only go forward (to a later step)", code="goto_backward", step=s.id
+                )
     return Journey(
         name=name,
         subject=subject,

@@ -98,7 +98,11 @@ async def enrol(
         return 0
     history: dict[str, list[Enrolment]] = defaultdict(list)
     rows = await session.execute(
-        select(Enrolment).where(Enrolment.tenant_id == tenant_id, Enrolment.journey == journey.name)
+        select(Enrolment).where(
+            Enrolment.tenant_id == tenant_id,
+            Enrolment.journey == journey.name,
+            Enrolment.subject.in_(list(found)),  # the segment's, not the journey's whole history
+        )
     )
     for e in rows.scalars():
         history[e.subject].append(e)

@@ -218,7 +218,7 @@ class CampaignRecipient(Base):
     __tablename__ = "auto_campaign_recipients"
     __table_args__ = (
         UniqueConstraint("campaign_id", "member_id"),
-        Index("ix_auto_campaign_recipients_todo", "campaign_id", "status"),
+        Index("ix_auto_campaign_recipients_todo", "campaign_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -231,3 +231,41 @@ class CampaignRecipient(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class MassJob(Base):
+    """A campaign sent as one mass send (群发) by tag: its tag, WeChat's idempotency id
+    (``clientmsgid``: a repeated call answers 45065 and sends nothing) and the outcome."""
+
+    __tablename__ = "auto_mass_jobs"
+    __table_args__ = (UniqueConstraint("campaign_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("auto_campaigns.id", ondelete="CASCADE"))
+    appid: Mapped[str] = mapped_column(String(32))
+    clientmsgid: Mapped[str] = mapped_column(String(64))
+    tag_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="preparing")  # preparing | sent | refused
+    msg_id: Mapped[str] = mapped_column(String(32), default="")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class MassQuotaUse(Base):
+    """One mass send counted for a member in a calendar month (Asia/Shanghai): a service
+    account's follower receives at most 4 a month (errcode 45028 past it)."""
+
+    __tablename__ = "auto_mass_quota"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id"),
+        Index("ix_auto_mass_quota_member", "tenant_id", "member_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM in Asia/Shanghai
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("auto_campaigns.id", ondelete="CASCADE"))
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

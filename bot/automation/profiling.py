@@ -9,16 +9,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation import facts as facts_repo
 from bot.automation.models import OrderFact, Profile, TierChange, TierRuleSet
 from bot.automation.profiles import Facts, LifecycleRules, Purchase, facts, rfm_cells
 from bot.automation.tiers import DEFAULT, TierRules
-from bot.db import insert_ignore
+from bot.db import insert_ignore, insert_ignore_statement
 from bot.membership.code_models import CodeBatch, CodeRedemption
 from bot.membership.models import Member, Store
 from bot.membership.reward_models import CouponClaim, RedemptionOrder
@@ -135,41 +136,31 @@ async def refresh(
     tiers = await tier_rules(session, tenant_id)
     cells = rfm_cells(stores)
     changes = 0
+    writes = _Writes(tenant_id)
     for code, f in stores.items():
         region = regions.get(code) or ""
         tier, why = (tiers.get(region) or tiers[""]).assign(f)
         subject = f"store:{code}"
         old = existing.get(subject)
         before = old.tier if old is not None else None  # read before the update refreshes ``old``
-        await _upsert(
-            session, tenant_id, subject, "store", owners.get(code), region, f, cells[code], tier, now, old
-        )
+        writes.profile(subject, "store", owners.get(code), region, f, cells[code], tier, now, old)
         if before != tier:
             changes += 1
-            await session.execute(
-                insert_ignore(
-                    session,
-                    TierChange.__table__,
-                    [
-                        {
-                            "tenant_id": tenant_id,
-                            "store_code": code,
-                            "from_tier": before or "",
-                            "to_tier": tier,
-                            "reason": why[:200],
-                            "changed_at": now,
-                        }
-                    ],
-                    index_elements=["tenant_id", "store_code", "changed_at"],
-                )
+            writes.tier_changes.append(
+                {
+                    "tenant_id": tenant_id,
+                    "store_code": code,
+                    "from_tier": before or "",
+                    "to_tier": tier,
+                    "reason": why[:200],
+                    "changed_at": now,
+                }
             )
     consumers, extra = await _consumer_facts(session, tenant_id, now, rules)
     ccells = rfm_cells({str(k): v for k, v in consumers.items()})
     for member_id, f in consumers.items():
         subject = f"member:{member_id}"
-        await _upsert(
-            session,
-            tenant_id,
+        writes.profile(
             subject,
             "consumer",
             member_id,
@@ -181,50 +172,72 @@ async def refresh(
             existing.get(subject),
             extra.get(member_id, {}),
         )
+    await writes.flush(session)
     return RefreshReport(len(stores), len(consumers), changes)
 
 
-async def _upsert(
-    session: AsyncSession,
-    tenant_id: int,
-    subject: str,
-    kind: str,
-    member_id: int | None,
-    region: str | None,
-    f: Facts,
-    cell: str,
-    tier: str,
-    now: datetime,
-    old: Profile | None,
-    extra: dict[str, int] | None = None,
-) -> None:
-    values = {
-        "kind": kind,
-        "member_id": member_id,
-        "region_code": region or None,
-        "recency_days": f.recency_days,
-        "frequency": f.frequency,
-        "monetary_fen": f.monetary_fen,
-        "rfm": cell,
-        "lifecycle": f.lifecycle,
-        "top_aroma": f.top_aroma,
-        "top_brand": f.top_brand,
-        "affinity": orjson.dumps({"aroma": f.aroma, "brand": f.brand, **(extra or {})}).decode(),
-        "tier": tier,
-        "last_order_at": f.last_at,
-        "computed_at": now,
-    }
-    if old is not None and all(getattr(old, k) == v for k, v in values.items() if k != "computed_at"):
-        return  # unchanged: most subjects on most nights
-    if old is None:
-        await session.execute(
-            insert_ignore(
-                session,
-                Profile.__table__,
-                [{"tenant_id": tenant_id, "subject": subject, **values}],
-                index_elements=["tenant_id", "subject"],
+class _Writes:
+    """The refresh's writes, executed as three statements with many parameter sets (a tenant's
+    thousands of profiles change nightly: recency moves every day)."""
+
+    def __init__(self, tenant_id: int) -> None:
+        self.tenant_id = tenant_id
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.tier_changes: list[dict[str, Any]] = []
+
+    def profile(
+        self,
+        subject: str,
+        kind: str,
+        member_id: int | None,
+        region: str | None,
+        f: Facts,
+        cell: str,
+        tier: str,
+        now: datetime,
+        old: Profile | None,
+        extra: dict[str, int] | None = None,
+    ) -> None:
+        values = {
+            "kind": kind,
+            "member_id": member_id,
+            "region_code": region or None,
+            "recency_days": f.recency_days,
+            "frequency": f.frequency,
+            "monetary_fen": f.monetary_fen,
+            "rfm": cell,
+            "lifecycle": f.lifecycle,
+            "top_aroma": f.top_aroma,
+            "top_brand": f.top_brand,
+            "affinity": orjson.dumps({"aroma": f.aroma, "brand": f.brand, **(extra or {})}).decode(),
+            "tier": tier,
+            "last_order_at": f.last_at,
+            "computed_at": now,
+        }
+        if old is None:
+            self.inserts.append({"tenant_id": self.tenant_id, "subject": subject, **values})
+        elif any(getattr(old, k) != v for k, v in values.items() if k != "computed_at"):
+            # unchanged ones are not written; parameters are prefixed (a bound parameter may not
+            # share a column's name in an UPDATE's SET)
+            self.updates.append({"p_id": old.id, **{f"v_{k}": v for k, v in values.items()}})
+
+    async def flush(self, session: AsyncSession) -> None:
+        if self.inserts:
+            stmt = insert_ignore_statement(
+                session, Profile.__table__, index_elements=["tenant_id", "subject"]
             )
-        )
-    await session.execute(
-        update(Profile).where(Profile.tenant_id == tenant_id, Profile.subject == subject).values(**values)
-    )
+            await session.execute(stmt, self.inserts)
+        if self.updates:
+            table = Profile.__table__
+            changed = (
+                update(table)
+                .where(table.c.id == bindparam("p_id"))
+                .values({k[2:]: bindparam(k) for k in self.updates[0] if k != "p_id"})
+            )
+            await session.execute(changed, self.updates)
+        if self.tier_changes:
+            stmt = insert_ignore_statement(
+                session, TierChange.__table__, index_elements=["tenant_id", "store_code", "changed_at"]
+            )
+            await session.execute(stmt, self.tier_changes)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation import definitions
 from bot.automation.definitions import Journey
+from bot.automation.errors import AutomationError
 from bot.automation.models import Enrolment, JourneyVersion, MarketingSend, StepRun
 from bot.db import insert_ignore, is_postgres, rowcount, utcnow
 from bot.membership.models import Member, MemberIdentity
@@ -48,6 +50,61 @@ async def save_journey(session: AsyncSession, tenant_id: int, journey: Journey) 
     return version
 
 
+class StaleVersion(AutomationError):
+    """Someone saved another version since the one this edit started from."""
+
+    def __init__(self, newest: int) -> None:
+        super().__init__(f"the newest version is {newest}")
+        self.newest = newest
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    active: bool
+    created_at: datetime
+    definition: str
+
+
+async def versions(session: AsyncSession, tenant_id: int, name: str) -> list[VersionInfo]:
+    """Every version of a journey, newest first."""
+    rows = await session.execute(
+        select(JourneyVersion)
+        .where(JourneyVersion.tenant_id == tenant_id, JourneyVersion.name == name)
+        .order_by(JourneyVersion.version.desc())
+    )
+    return [VersionInfo(r.version, r.active, r.created_at, r.definition) for r in rows.scalars()]
+
+
+async def save_version(session: AsyncSession, tenant_id: int, journey: Journey, *, base: int) -> int | None:
+    """A new version of ``journey.name`` on top of version ``base`` (0: a new journey); versions
+    are never overwritten. None when the text is the newest version's (nothing to save);
+    ``StaleVersion`` when another version was saved since ``base`` (checked, then enforced by
+    the unique (tenant, name, version): two editors of the same base cannot both win)."""
+    newest = (await versions(session, tenant_id, journey.name))[:1]
+    current = newest[0].version if newest else 0
+    if current != base:
+        raise StaleVersion(current)
+    if newest and newest[0].definition == journey.source:
+        return None
+    row = {
+        "tenant_id": tenant_id,
+        "name": journey.name,
+        "version": base + 1,
+        "definition": journey.source,
+        "active": newest[0].active if newest else True,  # a paused journey stays paused
+        "created_at": utcnow(),
+    }
+    won = await session.execute(
+        insert_ignore(
+            session, JourneyVersion.__table__, [row], index_elements=["tenant_id", "name", "version"]
+        ).returning(JourneyVersion.__table__.c.version)
+    )
+    if won.scalar_one_or_none() is None:
+        raise StaleVersion(base + 1)
+    return base + 1
+
+
 async def journeys(session: AsyncSession, tenant_id: int, *, active_only: bool = True) -> list[Journey]:
     """The newest version of every journey (active ones unless asked otherwise)."""
     rows = (
@@ -78,7 +135,13 @@ async def set_active(session: AsyncSession, tenant_id: int, name: str, active: b
 
 # claims ----------------------------------------------------------------------------------------
 async def claim_due(
-    session: AsyncSession, tenant_id: int, now: datetime, *, limit: int, lease_seconds: int
+    session: AsyncSession,
+    tenant_id: int,
+    now: datetime,
+    *,
+    limit: int,
+    lease_seconds: int,
+    journeys: list[str] | None = None,
 ) -> list[int]:
     """Lease up to ``limit`` due enrolments to this worker. PostgreSQL: ``FOR UPDATE SKIP
     LOCKED`` so concurrent workers take disjoint rows; SQLite: the transaction is ``BEGIN
@@ -92,6 +155,7 @@ async def claim_due(
             Enrolment.state == "active",
             Enrolment.due_at <= now,
             or_(Enrolment.lease_until.is_(None), Enrolment.lease_until < real),
+            Enrolment.journey.in_(journeys) if journeys is not None else true(),
         )
         .order_by(Enrolment.due_at, Enrolment.id)
         .limit(limit)

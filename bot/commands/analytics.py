@@ -2,6 +2,7 @@
 
     jiubot report weekly --week 2026-W49 [--region R | --distributor D] [--format html|pdf|json]
                          [--out PATH] [--tenant SLUG]
+    jiubot report revoke --report ID [--member M]        stop pushed links (all or one)
     jiubot analytics rollup --day 2026-12-01 [--days N]   re-roll past days (idempotent)
     jiubot analytics emit                                 server-side events from scans and orders
     jiubot analytics storage                              partitions ahead, retention
@@ -39,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     weekly.add_argument("--out", default=None, help="file to write (html/pdf); default: the archive's")
     weekly.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
     weekly.set_defaults(func=cmd_weekly)
+    revoke = sub.add_parser("revoke", help="stop a report's pushed links (all, or one recipient's)")
+    revoke.add_argument("--report", type=int, required=True, help="the report's id (console: 私域周报)")
+    revoke.add_argument("--member", type=int, default=None, help="only this recipient's link")
+    revoke.add_argument("--tenant", default=None, help="tenant slug (default: JIUBOT_TENANT_SLUG)")
+    revoke.set_defaults(func=cmd_revoke)
 
     analytics = subparsers.add_parser("analytics", help="behaviour events: rollups, server events, storage")
     asub = analytics.add_subparsers(dest="analytics_command", required=True)
@@ -145,6 +151,31 @@ async def _weekly(settings: Settings, args: argparse.Namespace) -> Made | int:
     finally:
         await engine.dispose()
     return made
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    return asyncio.run(_revoke(_settings(), args))
+
+
+async def _revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.analytics import archive
+    from bot.db import create_engine, session_factory, session_scope
+    from bot.tenancy.repository import tenant_by_slug
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            tenant = await tenant_by_slug(session, args.tenant or settings.tenant_slug)
+            if tenant is None:
+                print("jiubot: no such tenant", file=sys.stderr)
+                return 2
+            n = await archive.revoke(session, tenant.id, args.report, args.member, now=datetime.now(UTC))
+    finally:
+        await engine.dispose()
+    print(f"revoked {n} link(s)")
+    return 0
 
 
 def cmd_rollup(args: argparse.Namespace) -> int:

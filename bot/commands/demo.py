@@ -24,7 +24,6 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # aiohttp is imported when the demo runs, not when ``jiubot`` builds its parser
     from aiohttp import web
 
-from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, DEMO_OPERATOR, SIM_PREFIX, print_banner
+from bot.commands.demo_banner import CORE_PREFIX, DEMO_OA, SIM_PREFIX, print_banner
 from bot.commands.demo_guard import remove_env, write_env
 
 DEMO_MP = "wxdemomp00000001"
@@ -177,8 +176,9 @@ async def _run(settings, var: Path, base: str, stores: int) -> int:
         store = seeded.stores[0] if seeded.stores else None
         scene = await _after_start(app, people, store.code if store else None)
         materials = await _materials(app, store.code if store else None)
+        lapsed = await _lapsed(app, core_db, seeded.stores)
         write_env(var, _connection_facts(settings))
-        print_banner(base, people, scene, store, materials)
+        print_banner(base, people, scene, store, materials, lapsed)
         await stop.wait()
     finally:
         print("\n[demo] stopping ...", file=sys.stderr)
@@ -309,6 +309,27 @@ def _connection_facts(settings) -> dict[str, str]:
     return facts
 
 
+async def _after_start(app: web.Application, people: list[DemoPerson], store_code: str | None) -> str | None:
+    from bot import keys
+    from bot.commands.demo_seed import after_start
+    from wechat_sim.app import SIM_STATE
+
+    sim = app[_sim_app_key()][SIM_STATE]
+    return await after_start(
+        app[keys.SERVICES], sim, people, store_code, oa=DEMO_OA, mp=DEMO_MP, brand=DEMO_BRAND
+    )
+
+
+async def _lapsed(app: web.Application, core_db: str, stores):
+    """The lapsed store and its owner for the win-back journey (``demo_winback``)."""
+    from bot import keys
+    from bot.commands.demo_winback import seed_lapsed_store
+    from wechat_sim.app import SIM_STATE
+
+    sim = app[_sim_app_key()][SIM_STATE]
+    return await seed_lapsed_store(app[keys.SERVICES], sim, DEMO_OA, (core_db, CORE_TENANT), stores)
+
+
 async def _materials(app: web.Application, store_code: str | None):
     """Bottle codes, the store's coupon QR and the distributor, also listed in the console."""
     from bot import keys
@@ -324,95 +345,6 @@ async def _materials(app: web.Application, store_code: str | None):
         sim.phone.print_code(materials.store_coupon_name, materials.store_coupon_url, "store")
     sim.touch()
     return materials
-
-
-class TerminalSms:
-    """The demo's SMS gateway: the message still goes to the development outbox, arrives on the
-    simulated phone of whoever has that number (a notification in the console), and is printed
-    here too."""
-
-    def __init__(self, inner, sim=None) -> None:
-        self.inner = inner
-        self.sim = sim
-
-    async def send(
-        self,
-        phone: str,
-        text: str,
-        *,
-        purpose: str,
-        params: Mapping[str, str] | None = None,
-        client_ip: str | None = None,
-    ) -> None:
-        from wechat_sim.phone import send_sms
-
-        await self.inner.send(phone, text, purpose=purpose, params=params, client_ip=client_ip)
-        if self.sim is not None:
-            send_sms(self.sim, phone, text, DEMO_BRAND)
-        print(f"[demo] 短信 -> {phone}: {text}", flush=True)
-
-
-async def _after_start(app: web.Application, people: list[DemoPerson], store_code: str | None) -> str | None:
-    """Work that needs the server listening: the simulator's people, the menu and a binding QR
-    for the demo store owner. Returns the binding scene."""
-    from bot import keys
-    from wechat_sim.app import SIM_STATE
-
-    sim = app[_sim_app_key()][SIM_STATE]
-    for person in people:
-        sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
-    services = app[keys.SERVICES]
-    await _demo_operator(services)
-    ordering = services.ordering
-    if ordering is not None:
-        ordering.sms = TerminalSms(ordering.sms, sim)
-    client = services.wechat
-    if client is None:
-        return None
-    try:
-        from bot.ordering.menu import build_menu
-
-        values = {"public_base_url": services.settings.public_base_url, "order_mp_appid": DEMO_MP}
-        await client.menu.create(DEMO_OA, build_menu(values))
-    except Exception as exc:  # the demo still runs; the console shows no menu
-        print(f"[demo] could not publish the menu: {exc}", file=sys.stderr)
-    core = services.core
-    if store_code is None or core is None:
-        return None
-    try:
-        from bot.commands.menu import Context, make_binding_qr
-
-        oa = await services.registry.get(DEMO_OA)
-        ctx = Context(
-            services.settings,
-            services.sessions,
-            services.redis,
-            services.keys,
-            client,
-            core,
-            oa.tenant_id if oa else 0,
-        )
-        _, scene, _ = await make_binding_qr(ctx, DEMO_OA, store_code, 30, "demo")
-        return scene
-    except Exception as exc:  # the demo still runs; binding needs `jiubot store qr`
-        print(f"[demo] could not make the store binding QR: {exc}", file=sys.stderr)
-        return None
-
-
-async def _demo_operator(services) -> None:
-    from bot.console import accounts
-    from bot.db import session_scope
-
-    oa = await services.registry.get(DEMO_OA)
-    async with session_scope(services.sessions) as session:
-        await accounts.ensure(
-            session,
-            oa.tenant_id,
-            username=DEMO_OPERATOR[0],
-            password=DEMO_OPERATOR[1],
-            role="hq_admin",
-            display_name="演示管理员",
-        )
 
 
 if __name__ == "__main__":  # pragma: no cover

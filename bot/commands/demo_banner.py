@@ -14,7 +14,9 @@ DEMO_OA = "wxdemooa00000001"
 DEMO_OPERATOR = ("admin", "demo-admin-2026")  # the console's HQ admin of the demo tenant
 
 
-def print_banner(base: str, people: list[Any], scene: str | None, store, materials) -> None:
+def print_banner(
+    base: str, people: list[Any], scene: str | None, store, materials, lapsed: Any = None
+) -> None:
     console = f"{base}{SIM_PREFIX}/_sim/console"
     bind = (
         [
@@ -45,7 +47,7 @@ def print_banner(base: str, people: list[Any], scene: str | None, store, materia
         else []
     )
     jiubot = sys.argv[0] if Path(sys.argv[0]).name == "jiubot" else "jiubot"
-    cli = (
+    cli: list[str] = (
         [
             f"  in a second terminal, in {Path.cwd()} (var/demo.env has this demo's settings):",
             f"    {jiubot} store qr --store {store.code}",
@@ -54,6 +56,13 @@ def print_banner(base: str, people: list[Any], scene: str | None, store, materia
         if store
         else []
     )
+    if lapsed is not None:
+        tick = f"{jiubot} journeys tick" + (f" --at {lapsed.tick_at}" if lapsed.tick_at else "")
+        cli += [
+            f"    {tick}",
+            f"      (win-back: {lapsed.name} last ordered {lapsed.last_order_at:%Y-%m-%d}; its owner",
+            f"       {lapsed.person_name} [{lapsed.person_id}] gets a coupon and a message in the chat)",
+        ]
     lines = [
         "",
         "jiubot demo is running.",

@@ -1,5 +1,8 @@
 """What ``jiubot demo`` prepares once it listens, so every persona has something to do:
 
+* the simulator's people, the console's HQ operator, the menu and the demo store's binding QR
+  (``after_start``);
+
 * a product batch of bottle codes (a sales region, a points rule for the SKU, the batch, all of
   it activated as shipped to the demo store) and a few scannable code URLs;
 * the demo store's coupon QR (店内扫码领券) for the consumers' campaign of the core;
@@ -15,6 +18,7 @@ the role assignment is a plain update.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +44,9 @@ class Materials:
 async def seed_materials(
     services: Services, appid: str, store_code: str | None, distributor_openid: str
 ) -> Materials:
-    runtime, core = services.membership, services.core
+    runtime = services.membership
     app = await services.registry.get(appid)
+    core = await services.cores.client(app.tenant_id) if app is not None else None
     if runtime is None or core is None or app is None:
         return Materials()
     tenant_id = app.tenant_id
@@ -166,7 +171,7 @@ async def _activity(services: Services, tenant_id: int, store_code: str | None) 
             if store_code
             else None
         )
-    token = await seed_activity(
+    await seed_activity(
         services.sessions,
         tenant_id,
         store_id=store_id,
@@ -175,6 +180,99 @@ async def _activity(services: Services, tenant_id: int, store_code: str | None) 
         now=datetime.now(UTC),
     )
     print(
-        f"[demo] weekly report: {services.settings.public_base_url.rstrip('/')}/r/report/{token}",
+        # pushed links are signed for their recipient and need his WeChat sign-in; the console
+        # shows every archived report to an operator whose scope covers it
+        f"[demo] weekly report: {services.settings.public_base_url.rstrip('/')}/console/reports",
         file=sys.stderr,
     )
+
+
+# once it listens: people, the menu, the binding QR ----------------------------------------------
+class TerminalSms:
+    """The demo's SMS gateway: the message still goes to the development outbox, arrives on the
+    simulated phone of whoever has that number (a notification in the console), and is printed
+    here too."""
+
+    def __init__(self, inner: Any, sim: Any = None, brand: str = "") -> None:
+        self.inner = inner
+        self.sim = sim
+        self.brand = brand
+
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        *,
+        purpose: str,
+        params: Mapping[str, str] | None = None,
+        client_ip: str | None = None,
+    ) -> None:
+        from wechat_sim.phone import send_sms
+
+        await self.inner.send(phone, text, purpose=purpose, params=params, client_ip=client_ip)
+        if self.sim is not None:
+            send_sms(self.sim, phone, text, self.brand)
+        print(f"[demo] 短信 -> {phone}: {text}", flush=True)
+
+
+async def after_start(
+    services: Services, sim: Any, people: list[Any], store_code: str | None, *, oa: str, mp: str, brand: str
+) -> str | None:
+    """Work that needs the server listening: the simulator's people, the menu and a binding QR
+    for the demo store owner. Returns the binding scene."""
+    for person in people:
+        sim.ensure_person(person.person_id, person.name, person.role, phone=person.phone)
+    await _demo_operator(services, oa)
+    ordering = services.ordering
+    if ordering is not None:
+        ordering.sms = TerminalSms(ordering.sms, sim, brand)
+    client = services.wechat
+    if client is None:
+        return None
+    try:
+        from bot.ordering.menu import build_menu
+
+        values = {"public_base_url": services.settings.public_base_url, "order_mp_appid": mp}
+        await client.menu.create(oa, build_menu(values))
+    except Exception as exc:  # the demo still runs; the console shows no menu
+        print(f"[demo] could not publish the menu: {exc}", file=sys.stderr)
+    app = await services.registry.get(oa)
+    core = await services.cores.client(app.tenant_id) if app is not None else None
+    if store_code is None or core is None:
+        return None
+    try:
+        from bot.commands.menu import Context, make_binding_qr
+
+        ctx = Context(
+            services.settings,
+            services.sessions,
+            services.redis,
+            services.keys,
+            client,
+            core,
+            app.tenant_id if app else 0,
+        )
+        _, scene, _ = await make_binding_qr(ctx, oa, store_code, 30, "demo")
+        return scene
+    except Exception as exc:  # the demo still runs; binding needs `jiubot store qr`
+        print(f"[demo] could not make the store binding QR: {exc}", file=sys.stderr)
+        return None
+
+
+async def _demo_operator(services: Services, oa: str) -> None:
+    from bot.commands.demo_banner import DEMO_OPERATOR
+    from bot.console import accounts
+    from bot.db import session_scope
+
+    app = await services.registry.get(oa)
+    if app is None:
+        return
+    async with session_scope(services.sessions) as session:
+        await accounts.ensure(
+            session,
+            app.tenant_id,
+            username=DEMO_OPERATOR[0],
+            password=DEMO_OPERATOR[1],
+            role="hq_admin",
+            display_name="演示管理员",
+        )

@@ -55,6 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument(
         "--where", default=None, help='profile conditions, e.g. "kind=store lifecycle=lapsing tier=核心"'
     )
+    create.add_argument(
+        "--mass",
+        action="store_true",
+        help="a broadcast: one mass send (群发) by tag; each member receives at most 4 a month",
+    )
     create.set_defaults(func=_command(_campaign_create))
     send = csub.add_parser("send", help="send (any number of these may run at once; resumable)")
     send.add_argument("--name", required=True)
@@ -96,7 +101,11 @@ def _command(
     runner: Callable[[Runtime, argparse.Namespace], Awaitable[int]],
 ) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
+        from bot.observability import configure_logging
+
         settings = _settings()
+        # log lines go to stderr: stdout is the command's answer (``status --json`` is parsed)
+        configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
 
         async def main() -> int:
             from bot.wiring.features import FEATURES
@@ -185,7 +194,8 @@ async def _tick(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.automation.actions import tick
     from bot.wiring.automation import deps
 
-    report = await tick(deps(runtime.services, worker="cli"), await _tenant(runtime), _at(args.at))
+    tenant = await _tenant(runtime)
+    report = await tick(await deps(runtime.services, tenant, worker="cli"), tenant, _at(args.at))
     print(
         f"tick {report.at}: enrolled {report.enrolled}, exited on goal {report.exited}, "
         f"completed {report.completed}, steps {report.steps}"
@@ -276,19 +286,38 @@ async def _campaign_create(runtime: Runtime, args: argparse.Namespace) -> int:
             audience=audience or None,
             holdout_share=runtime.settings.automation_holdout,
         )
-    print(f"campaign {args.name}: {total} recipients")
+        if args.mass:
+            from bot.automation import mass
+
+            await mass.make_broadcast(session, tenant, cid, appid)
+    print(f"campaign {args.name}: {total} recipients" + (" (mass send by tag)" if args.mass else ""))
     return 0
 
 
 async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.automation import campaigns
+    from bot.automation import campaigns, mass, sending
     from bot.automation.clock import SystemClock
     from bot.db import session_scope
-    from bot.wiring.automation import deps
+    from bot.wiring.automation import campaign_channel, deps
 
     cid = await _campaign_id(runtime, args.name)
     async with session_scope(runtime.services.sessions) as session:
         before = await campaigns.progress(session, cid)
+        broadcast = await mass.job_of(session, cid)
+    if broadcast is not None:
+        tenant = await _tenant(runtime)
+        r = await mass.send(
+            await deps(runtime.services, tenant, worker="cli"),
+            campaign_channel(runtime.services, runtime.mux),
+            tenant,
+            cid,
+            now=SystemClock().now,
+        )
+        print(
+            f"campaign {args.name}: mass send {r.state} (msg_id {r.msg_id or '-'}): {r.sent} sent, "
+            f"{r.mass_quota} past this month's 4 mass sends, {r.suppressed} suppressed"
+        )
+        return 0 if r.state in ("sent", "refused") else 1
     done = [before.finished]
 
     def bar(n: int) -> None:
@@ -300,9 +329,11 @@ async def _campaign_send(runtime: Runtime, args: argparse.Namespace) -> int:
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{before.total}")
         sys.stderr.flush()
 
-    sent = await campaigns.run_worker(
-        deps(runtime.services, worker="cli"),
-        await _tenant(runtime),
+    tenant = await _tenant(runtime)
+    sent = await sending.run_worker(
+        await deps(runtime.services, tenant, worker="cli"),
+        campaign_channel(runtime.services, runtime.mux),
+        tenant,
         cid,
         now=SystemClock().now,
         batch=args.batch,
@@ -336,10 +367,15 @@ async def _backtest(runtime: Runtime, args: argparse.Namespace) -> int:
     async with session_scope(runtime.services.sessions) as session:
         orders = await replenish.facts_of(session, await _tenant(runtime))
     r = replenish.backtest(orders, args.days)
+    plain = replenish.backtest(orders, args.days, seasonal=False)
     print(
         f"replenishment backtest: {r.within}/{r.stores} repeat stores ({r.share:.0%}) "
         f"within {args.days:g} days "
         f"on every held-out reorder; {r.pairs} store x SKU pairs, mean error {r.mean_error_days:.1f} days"
+    )
+    print(
+        f"  without seasonality (春节, 中秋): {plain.within}/{plain.stores} ({plain.share:.0%}), "
+        f"mean error {plain.mean_error_days:.1f} days"
     )
     return 0
 
@@ -348,11 +384,13 @@ async def _backfill(runtime: Runtime, args: argparse.Namespace) -> int:
     from bot.automation import facts
     from bot.db import session_scope
 
-    if runtime.services.core is None:
-        print("jiubot: JIUBOT_CORE_URL is not set (the history comes from the core)", file=sys.stderr)
+    tenant = await _tenant(runtime)
+    core = await runtime.services.cores.client(tenant)
+    if core is None:
+        print("jiubot: the tenant has no core (JIUBOT_CORE_URL or `jiubot tenant core`)", file=sys.stderr)
         return 2
     async with session_scope(runtime.services.sessions) as session:
-        r = await facts.backfill(runtime.services.core, session, await _tenant(runtime))
+        r = await facts.backfill(core, session, tenant)
     print(f"backfill: {r.stores} stores, {r.orders} orders, {r.skus} new SKUs")
     return 0
 

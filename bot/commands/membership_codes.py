@@ -58,18 +58,22 @@ def _write_files(job, args: argparse.Namespace, count: int) -> None:
         )
 
 
-async def _check_sku(settings: Settings, args: argparse.Namespace) -> str:
-    """Why the batch's SKU is refused ("" when it is fine): with a core configured, the SKU must
-    be in its catalog (printed codes live for years; a typo would credit nothing)."""
+async def _check_sku(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tenant: int, args: argparse.Namespace
+) -> str:
+    """Why the batch's SKU is refused ("" when it is fine): with a core configured for the tenant
+    (its own or the default), the SKU must be in its catalog (printed codes live for years; a typo
+    would credit nothing)."""
     from backend_client import CoreError, NotFound
-    from bot.wiring.core import make_client
+    from bot.wiring.core import core_directory
     from bot.wiring.runtime import http_session
 
-    if not settings.core_url:
-        return ""
     try:
         async with http_session(total=10.0, connect=3.0) as http:
-            await make_client(http, settings).catalog.product(args.sku)
+            client = await core_directory(sessions, settings, http).client(tenant)
+            if client is None:
+                return ""
+            await client.catalog.product(args.sku)
     except NotFound:
         return (
             f"unknown SKU {args.sku!r}: the core's catalog has no such product "
@@ -107,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction, run: Any, tenant_of: Any) -
         from bot.membership.errors import MembershipError
 
         tenant = await tenant_of(sessions, args.tenant)
-        problem = await _check_sku(settings, args)
+        problem = await _check_sku(settings, sessions, tenant, args)
         if problem:
             print(f"jiubot: {problem}", file=sys.stderr)
             return 2

@@ -91,7 +91,7 @@ async def context(settings: Settings, *, core: bool = False) -> AsyncIterator[Co
             services.redis,
             services.keys,
             services.wechat,
-            services.core if core else None,
+            await services.cores.client(runtime.default_tenant_id) if core else None,
             runtime.default_tenant_id,
         )
 

@@ -1,6 +1,6 @@
 """``jiubot org sync [--tenant SLUG] [--allow-empty]`` and ``jiubot org tree [--tenant SLUG]``.
 
-``sync`` mirrors the core's org tree (``JIUBOT_CORE_URL`` / ``JIUBOT_CORE_API_KEY``) into the
+``sync`` mirrors the tenant's core's org tree (its own, or ``JIUBOT_CORE_URL`` / ``_API_KEY``) into the
 console's ``console_org_nodes``; exit 0 on success, 1 when the core fails or the sync is refused,
 2 when the core is not configured. ``tree`` prints the mirror, one node per line, by path.
 """
@@ -36,20 +36,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def _sync(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
 ) -> int:
-    from aiohttp import ClientSession, ClientTimeout
-
-    from backend_client import CoreClient, CoreError
+    from backend_client import CoreError
     from bot.console.org import SyncRefused, sync_org
+    from bot.wiring.core import core_directory
+    from bot.wiring.runtime import http_session
 
-    if not settings.core_url:
-        print(
-            "jiubot: the core is not configured (set JIUBOT_CORE_URL and JIUBOT_CORE_API_KEY)",
-            file=sys.stderr,
-        )
-        return 2
     tenant = await tenant_of(sessions, args.tenant)
-    async with ClientSession(timeout=ClientTimeout(total=30)) as http:
-        client = CoreClient(http, settings.core_url, settings.core_api_key)
+    async with http_session(total=30.0, connect=3.0) as http:
+        client = await core_directory(sessions, settings, http).client(tenant)
+        if client is None:
+            print(
+                "jiubot: the tenant has no core (JIUBOT_CORE_URL and JIUBOT_CORE_API_KEY, "
+                "or `jiubot tenant core set`)",
+                file=sys.stderr,
+            )
+            return 2
         try:
             result = await sync_org(sessions, client, tenant, allow_empty=args.allow_empty)
         except (CoreError, SyncRefused) as exc:

@@ -83,9 +83,9 @@ async def _main(args: argparse.Namespace, settings: Any, document: Any) -> int:
                     else:
                         _print(await storefront.history(session, actor, args.region))
                 return 0
-            core = services.core
+            core = await services.cores.client(actor.tenant_id)
             if core is None:
-                print("JIUBOT_CORE_URL is not set: campaigns live in the core", file=sys.stderr)
+                print("no core for the tenant (JIUBOT_CORE_URL): campaigns live in the core", file=sys.stderr)
                 return 2
             now = datetime.now(UTC)
             if args.action == "list":

@@ -1,4 +1,4 @@
-"""Coupon campaigns through the core (``services.core.coupons``): who sees and who creates which.
+"""Coupon campaigns through the tenant's core (``PageContext.core()``): who sees and who creates which.
 
 A campaign's place in the org tree is its audience: no region filter is HQ's (``/``), regions
 ``(a, b)`` put it at ``/ra/`` and ``/rb/``. Reading it needs ``can(read)`` at one of those paths

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -17,6 +17,9 @@ from bot.console.registry import ConsolePage, NavGroup
 from bot.console.runtime import PREFIX, ConsoleRuntime
 from bot.console.sessions import ConsoleSession
 from bot.services import Services
+
+if TYPE_CHECKING:
+    from backend_client import CoreClient
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class PageContext:
     @property
     def services(self) -> Services:
         return self.runtime.services
+
+    async def core(self) -> CoreClient | None:
+        """The core of the operator's tenant (its own, or the process-wide default)."""
+        return await self.services.cores.client(self.actor.tenant_id)
 
     @property
     def who(self) -> Who:

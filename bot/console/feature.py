@@ -34,9 +34,11 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_rewards",
     "bot.console.pages_regional",
     "bot.console.pages_content",
+    "bot.console.pages_content_items",
     "bot.console.pages_account",
     "bot.console.pages_reports",  # the analytics feature's weekly reports
     "bot.console.pages_journeys",
+    "bot.console.pages_sends",  # the automation feature's campaign sends
 )
 
 

@@ -11,29 +11,51 @@ from bot.console.org import SyncResult, sync_org
 from bot.db import session_scope
 from bot.scheduler import Scheduler
 from bot.services import Services
-from bot.tenancy.repository import tenant_by_slug
+from bot.tenancy.repository import list_tenants, tenant_by_slug
 
 log = structlog.get_logger(__name__)
 
 
-def core_client(services: Services) -> CoreClient | None:
-    """The process's core client, when one is configured."""
-    return services.core
+async def core_client(services: Services, tenant_id: int) -> CoreClient | None:
+    """The tenant's core client (its own, or the process-wide default), when one is configured."""
+    return await services.cores.client(tenant_id)
 
 
 async def sync_configured_tenant(services: Services) -> SyncResult | None:
-    """Sync the tenant the core's API key belongs to (``settings.tenant_slug``)."""
-    client = core_client(services)
-    if client is None:
-        log.info("org_sync_skipped", reason="core not configured")
-        return None
+    """Sync the process's tenant (``settings.tenant_slug``) from its core."""
     async with session_scope(services.sessions) as session:
         tenant = await tenant_by_slug(session, services.settings.tenant_slug)
     if tenant is None:
         log.warning("org_sync_skipped", reason="no tenant", slug=services.settings.tenant_slug)
         return None
-    return await sync_org(services.sessions, client, tenant.id)
+    return await sync_tenant(services, tenant.id)
+
+
+async def sync_tenant(services: Services, tenant_id: int) -> SyncResult | None:
+    client = await core_client(services, tenant_id)
+    if client is None:
+        log.info("org_sync_skipped", reason="core not configured", tenant=tenant_id)
+        return None
+    return await sync_org(services.sessions, client, tenant_id)
+
+
+async def sync_all(services: Services) -> dict[int, SyncResult | None]:
+    """The process's tenant, and every tenant with a core of its own, each from its core; one
+    tenant's failure stops no other. The result of each tenant synced (None: it failed)."""
+    async with session_scope(services.sessions) as session:
+        tenants = [(t.id, t.slug) for t in await list_tenants(session)]
+    results: dict[int, SyncResult | None] = {}
+    for tenant_id, slug in tenants:
+        config = await services.cores.config(tenant_id)
+        if slug != services.settings.tenant_slug and (config is None or not config.own):
+            continue  # another tenant on the default core: that core's org is not its own
+        try:
+            results[tenant_id] = await sync_tenant(services, tenant_id)
+        except Exception:
+            results[tenant_id] = None
+            log.exception("org_sync_failed", tenant=tenant_id)
+    return results
 
 
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
-    scheduler.cron("console-org-sync", lambda: sync_configured_tenant(services), minute=7)
+    scheduler.cron("console-org-sync", lambda: sync_all(services), minute=7)

@@ -25,8 +25,8 @@ FIELDS = (
 )  # fmt: skip
 
 
-def core_client(ctx: PageContext) -> CoreClient | None:
-    return ctx.services.core
+async def core_client(ctx: PageContext) -> CoreClient | None:
+    return await ctx.core()
 
 
 async def _list(
@@ -44,7 +44,7 @@ async def _list(
         cursor, status, form_error = None, 400, ("cursor", "cursor.malformed")
     rows: list[Any] = []
     next_cursor = None
-    core = core_client(ctx)
+    core = await core_client(ctx)
     unavailable = core is None  # not configured: the page says so (200)
     failed = False  # configured but not answering: 503
     if core is not None:
@@ -88,7 +88,7 @@ async def campaign_detail(request: web.Request, ctx: PageContext) -> web.StreamR
     text = request.match_info["campaign_id"]
     if not (text.isascii() and text.isdigit() and len(text) < 19):
         raise web.HTTPNotFound()
-    core = core_client(ctx)
+    core = await core_client(ctx)
     if core is None:
         return ctx.render(request, "error.html", status=503, title="暂不可用", error="core_unavailable")
     try:
@@ -117,7 +117,7 @@ async def campaign_detail(request: web.Request, ctx: PageContext) -> web.StreamR
 async def create(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     data = await request.post()
     raw = {k: str(data.get(k, ""))[:80] for k in FIELDS}
-    core = core_client(ctx)
+    core = await core_client(ctx)
     if core is None:
         return await _list(request, ctx, status=503, form_error=("form", "core_unavailable"), form_values=raw)
     now = ctx.runtime.clock()

@@ -100,7 +100,7 @@ async def batch_create(request: web.Request, ctx: PageContext) -> web.StreamResp
     activate = data.get("activate") == "1"
     try:
         form = codes_create.BatchForm.parse(**raw, activate=activate)
-        await codes_create.check_sku(ctx.services.core, form.sku)
+        await codes_create.check_sku(await ctx.core(), form.sku)  # the operator tenant's core
         async with session_scope(ctx.db) as session:
             batch_id = await codes_create.create_batch(
                 session, ctx.actor, ctx.who, form, origin=ctx.origin, now=ctx.runtime.clock()

@@ -1,7 +1,8 @@
 """营销 > 内容与直播: the content library with its figures and the review queue (approve / reject,
 audited), the forwarders' leaderboard (tenant or one region) and the livestreams with their
-figures. Content is a tenant's: every operator who may read ``content`` sees the tenant's items;
-reviewing needs ``write``."""
+figures. Items are scoped by their owning region (``repository_content``): a region's operators
+see their region's items and HQ's, review their region's only; another region's item is a 404.
+Authoring and the per-item leaderboard: ``pages_content_items``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.console import audit
+from bot.console import repository_content as items_repo
 from bot.console.context import PageContext
 from bot.console.policy import Resource, can
 from bot.console.registry import ConsolePage, ConsoleRegistry
@@ -35,7 +37,9 @@ async def overview(
     tenant = ctx.actor.tenant_id
     region = request.query.get("region", "")[:64] or None
     async with session_scope(ctx.db) as session:
-        items = await library.listing(session, tenant)
+        items = await items_repo.listing(session, ctx.actor)
+        paths = await items_repo.region_paths(session, tenant)
+        writable = {i.id for i in items if items_repo.allowed(ctx.actor, "write", i, paths)}
         figures = {row["item_id"]: row for row in await stats.per_item(session, tenant)}
         board = await stats.leaderboard(session, tenant, region=region, top=20)
         shows = [
@@ -64,6 +68,7 @@ async def overview(
         states=STATES,
         kinds=KINDS,
         may_review=can(ctx.actor, "write", Resource("content", tenant, ctx.actor.scope.path)),
+        writable=writable,
         done=request.query.get("done", ""),
         error=error,
     )
@@ -76,6 +81,10 @@ async def review(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     tenant = ctx.actor.tenant_id
     if not can(ctx.actor, "write", Resource("content", tenant, ctx.actor.scope.path)):
         return ctx.render(request, "error.html", status=403, title="无权操作", error="forbidden")
+    async with session_scope(ctx.db) as session:
+        if await items_repo.get(session, ctx.actor, int(text), "write") is None:
+            log.info("console_content_refused", item=text, action=action, reason="out_of_scope")
+            return ctx.render(request, "error.html", status=404, title="内容不存在", error="not_found")
     try:
         async with session_scope(ctx.db) as session:
             step = library.approve if action == "approve" else library.reject
@@ -99,7 +108,7 @@ def register_pages(registry: ConsoleRegistry) -> None:
     registry.add(
         ConsolePage(
             "审核内容",
-            "/content/{item_id}/{action}",
+            "/content/{item_id:\\d+}/{action:approve|reject}",
             "marketing",
             ("write", "content"),
             review,

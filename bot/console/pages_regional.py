@@ -35,7 +35,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 async def _regions(ctx: PageContext) -> dict[int, tuple[str, str]]:
     """core region id -> (code, name)."""
-    core = ctx.services.core
+    core = await ctx.core()
     if core is None:  # no core configured: no regions, no campaigns (the page says so)
         return {}
     return {r.id: (r.code, r.name) for r in await core.org.regions()}
@@ -64,7 +64,7 @@ def _own_regions(
 async def campaigns(
     request: web.Request, ctx: PageContext, *, status: int = 200, error: str = "", form: Any = None
 ) -> web.StreamResponse:
-    core = ctx.services.core
+    core = await ctx.core()
     regions = await _regions(ctx)
     by_code = {code: rid for rid, (code, _n) in regions.items()}
     now = datetime.now(UTC)
@@ -180,7 +180,8 @@ def _no_core(request: web.Request, ctx: PageContext) -> web.StreamResponse:
 
 
 async def create(request: web.Request, ctx: PageContext) -> web.StreamResponse:
-    if ctx.services.core is None:
+    core = await ctx.core()
+    if core is None:
         return _no_core(request, ctx)
     form = await request.post()
     regions = await _regions(ctx)
@@ -196,7 +197,7 @@ async def create(request: web.Request, ctx: PageContext) -> web.StreamResponse:
         return await campaigns(request, ctx, status=400, error="请刷新页面后重新提交", form=form)
     try:
         created = await regional.create_in_region(
-            ctx.services.core, definition_of(form), region, key=f"jb:console:{ctx.operator.id}:{key}"
+            core, definition_of(form), region, key=f"jb:console:{ctx.operator.id}:{key}"
         )
     except RegionalRefused as exc:
         log.info("console_campaign_refused", reason=exc.reason, detail=exc.detail[:200])
@@ -224,13 +225,14 @@ async def _change(request: web.Request, ctx: PageContext, verb: str) -> web.Stre
     text = request.match_info["campaign_id"]
     if not (text.isascii() and text.isdigit() and len(text) < 19):
         raise web.HTTPNotFound()
-    if ctx.services.core is None:
+    core = await ctx.core()
+    if core is None:
         return _no_core(request, ctx)
     regions = await _regions(ctx)
     by_code = {code: rid for rid, (code, _n) in regions.items()}
     now = datetime.now(UTC)
     try:
-        found = await regional.campaign(ctx.services.core, int(text), now)
+        found = await regional.campaign(core, int(text), now)
     except RegionalRefused:
         return ctx.render(request, "error.html", status=404, title="未找到", error="not_found")
     resource = _resource(ctx, "campaigns", _path(found.region_codes, by_code))
@@ -240,9 +242,9 @@ async def _change(request: web.Request, ctx: PageContext, verb: str) -> web.Stre
         return ctx.render(request, "error.html", status=403, title="无权操作", error="forbidden")
     try:
         if verb == "stop":
-            changed: RegionalCampaign = await regional.stop(ctx.services.core, found, now)
+            changed: RegionalCampaign = await regional.stop(core, found, now)
         else:
-            changed = await regional.set_paused(ctx.services.core, found, verb == "pause", now)
+            changed = await regional.set_paused(core, found, verb == "pause", now)
     except RegionalRefused:
         return ctx.render(request, "error.html", status=409, title="活动已结束", error="conflict")
     async with session_scope(ctx.db) as session:

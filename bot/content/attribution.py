@@ -3,7 +3,8 @@
 * A share is one per (item, forwarder); opening someone's share gives the viewer his own share
   of the item whose parent is the one he came through: the chain of forwards-of-forwards.
 * A counted view starts (or keeps) the viewer's touch on that share. Self-views are kept but not
-  counted; a viewer counts once per share per day (``content_daily_viewers``).
+  counted; a viewer counts once per share per day (``content_daily_viewers``): the rules of
+  views are in ``bot.content.views``.
 * Events (follow, first scan, first coupon, order) are credited once each (``content_credits``
   is unique on (tenant, kind, subject)) to a forwarder whose touch on the viewer began within the
   window (default 7 days) before the event, never to the viewer himself.
@@ -23,20 +24,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import tokens
-from bot.content.interface import Credit, Share, ViewResult
-from bot.content.models import ContentCredit, ContentDailyViewer, ContentShare, ContentTouch, ContentView
+from bot.content.interface import Credit, Share
+from bot.content.models import ContentCredit, ContentShare, ContentTouch
 from bot.db import insert_ignore, utcnow
 from bot.membership import ledger
 from bot.membership.ledger_models import ORDERING
 from bot.membership.models import Member
 
 TZ = ZoneInfo("Asia/Shanghai")
-MAX_READ_SECONDS = 3 * 3600
-READ_SLACK_SECONDS = 5
 EVENT_KINDS = ("follow", "scan", "coupon", "order")
 
 
@@ -137,43 +136,6 @@ async def chain(session: AsyncSession, share_id: int, levels: int = 10) -> list[
     return found
 
 
-async def record_view(
-    session: AsyncSession, share: Share, viewer_id: int, *, now: datetime | None = None
-) -> ViewResult:
-    """An open of ``share`` by ``viewer_id`` (a member signed in through snsapi_base)."""
-    now = now or utcnow()
-    if share.revoked:
-        return ViewResult(0, False, "revoked", False, None)
-    own = viewer_id == share.forwarder_id
-    table = ContentView.__table__
-    view_id = (
-        await session.execute(
-            table.insert()
-            .values(
-                tenant_id=share.tenant_id, share_id=share.id, viewer_id=viewer_id, counted=not own,
-                reason="self" if own else "", opened_at=now, read_seconds=0, read_valid=True, notified="",
-            )
-            .returning(table.c.id)
-        )
-    ).scalar_one()  # fmt: skip
-    if own:
-        return ViewResult(view_id, False, "self", False, share)
-    day = now.astimezone(TZ).date()
-    fresh = await session.execute(
-        insert_ignore(
-            session,
-            ContentDailyViewer.__table__,
-            [{"tenant_id": share.tenant_id, "share_id": share.id, "viewer_id": viewer_id, "day": day}],
-            index_elements=["share_id", "viewer_id", "day"],
-        ).returning(ContentDailyViewer.__table__.c.id)
-    )
-    first_today = fresh.first() is not None
-    if first_today:  # otherwise his touch and his own share were made with today's first view
-        await touch(session, share, viewer_id, now)
-    mine = await share_for(session, share.tenant_id, share.item_id, viewer_id, parent=share, now=now)
-    return ViewResult(view_id, True, "", first_today, mine)
-
-
 async def touch(session: AsyncSession, share: Share, viewer_id: int, now: datetime) -> None:
     await session.execute(
         insert_ignore(
@@ -191,34 +153,6 @@ async def touch(session: AsyncSession, share: Share, viewer_id: int, now: dateti
             index_elements=["share_id", "viewer_id"],
         )
     )
-
-
-async def record_read(
-    session: AsyncSession, view_id: int, viewer_id: int, seconds: int, *, now: datetime | None = None
-) -> bool:
-    """A reading-time beacon: keeps the longest plausible time; an impossible one (longer than
-    the page has been open, or over 3 hours) marks the view's reading time invalid. Replays of
-    the same beacon change nothing. False when the view is not this viewer's."""
-    now = now or utcnow()
-    view = await session.get(ContentView, view_id)
-    if view is None or view.viewer_id != viewer_id:
-        return False
-    open_for = (now - view.opened_at).total_seconds()
-    if seconds < 0 or seconds > MAX_READ_SECONDS or seconds > open_for + READ_SLACK_SECONDS:
-        await session.execute(
-            update(ContentView)
-            .where(ContentView.id == view_id)
-            .values(read_valid=False)
-            .execution_options(synchronize_session=False)
-        )
-        return True
-    await session.execute(
-        update(ContentView)
-        .where(ContentView.id == view_id, ContentView.read_seconds < seconds)
-        .values(read_seconds=seconds)
-        .execution_options(synchronize_session=False)
-    )
-    return True
 
 
 async def _winning_touch(
@@ -309,57 +243,3 @@ async def _reward(
     await ledger.post(
         session, tenant_id, ledger.Posting(account, points, ledger.EARN, source_kind, subject, note)
     )
-
-
-async def sweep(
-    session: AsyncSession, tenant_id: int, rewards: Rewards, *, now: datetime | None = None
-) -> list[Credit]:
-    """Credit the first bottle scan, the first coupon and the orders of touched viewers.
-
-    Reads the membership and ordering tables (their own facts) for viewers touched within the
-    window; safe to run any number of times and in several processes (unique credits)."""
-    from bot.membership.code_models import CodeRedemption
-    from bot.membership.reward_models import CouponClaim
-    from bot.ordering.models import OrderIntent
-
-    now = now or utcnow()
-    since = now - rewards.window - timedelta(days=1)
-    touched = (
-        select(ContentTouch.viewer_id)
-        .where(ContentTouch.tenant_id == tenant_id, ContentTouch.first_at > since)
-        .distinct()
-        .scalar_subquery()
-    )
-    done: list[Credit] = []
-    scans = (
-        select(CodeRedemption.member_id, func.min(CodeRedemption.scanned_at))
-        .where(CodeRedemption.tenant_id == tenant_id, CodeRedemption.member_id.in_(touched))
-        .group_by(CodeRedemption.member_id)
-    )
-    for member_id, at in (await session.execute(scans)).all():
-        made = await credit(session, tenant_id, "scan", f"m{member_id}", member_id, at, rewards)
-        done += [made] if made else []
-    coupons = (
-        select(CouponClaim.member_id, func.min(CouponClaim.claimed_at))
-        .where(
-            CouponClaim.tenant_id == tenant_id,
-            CouponClaim.status == "claimed",
-            CouponClaim.member_id.in_(touched),
-        )
-        .group_by(CouponClaim.member_id)
-    )
-    for member_id, at in (await session.execute(coupons)).all():
-        made = await credit(session, tenant_id, "coupon", f"m{member_id}", member_id, at, rewards)
-        done += [made] if made else []
-    orders = select(OrderIntent.member_id, OrderIntent.order_id, OrderIntent.created_at).where(
-        OrderIntent.tenant_id == tenant_id,
-        OrderIntent.status == "placed",
-        OrderIntent.order_id.is_not(None),
-        OrderIntent.member_id.in_(touched),
-    )
-    for buyer, order_id, at in (await session.execute(orders)).all():
-        if buyer is None:
-            continue
-        made = await credit(session, tenant_id, "order", f"o{order_id}", buyer, at, rewards)
-        done += [made] if made else []
-    return done

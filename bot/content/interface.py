@@ -24,6 +24,9 @@ class Item:
     state: str
     publish_at: datetime | None
     expire_at: datetime | None
+    region_code: str | None = None  # the owning region (console review scope); None: HQ's
+    created_by: str = ""
+    reviewed_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)

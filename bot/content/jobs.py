@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.content import attribution, live
+from bot.content import crediting, live
 from bot.content.models import ContentItem, ContentShare, ContentView
 from bot.content.runtime import ContentRuntime
 from bot.db import session_scope, utcnow
@@ -29,7 +29,7 @@ async def sweep_all(
     made = 0
     for tenant_id in tenants:
         async with session_scope(sessions) as session:
-            made += len(await attribution.sweep(session, tenant_id, content.rewards(tenant_id), now=now))
+            made += len(await crediting.sweep(session, tenant_id, content.rewards(tenant_id), now=now))
     async with session_scope(sessions) as session:  # orders of featured products after a live
         for show in await live.recent(session, now or utcnow()):
             made += await live.credit_orders(session, show, now)

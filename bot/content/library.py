@@ -43,6 +43,9 @@ def to_item(row: ContentItem) -> Item:
         row.state,
         row.publish_at,
         row.expire_at,
+        row.region_code,
+        row.created_by,
+        row.reviewed_by,
     )
 
 
@@ -72,15 +75,9 @@ async def create(
     publish_at: datetime | None = None,
     expire_at: datetime | None = None,
     created_by: str = "",
+    region_code: str | None = None,
 ) -> Item:
-    if kind not in KINDS:
-        raise NotAllowed("bad_kind", f"kind must be one of {KINDS}")
-    if not title.strip() or len(title) > 64:
-        raise NotAllowed("bad_title")
-    if channels_url and not channels_url.startswith("https://"):
-        raise NotAllowed("bad_link")
-    if publish_at and expire_at and expire_at <= publish_at:
-        raise NotAllowed("expires_before_publish")
+    check(kind, title, channels_url, publish_at, expire_at)
     row = ContentItem(
         tenant_id=tenant_id,
         kind=kind,
@@ -98,9 +95,66 @@ async def create(
         publish_at=publish_at,
         expire_at=expire_at,
         created_by=created_by,
+        region_code=region_code,
     )
     session.add(row)
     await session.flush()
+    return to_item(row)
+
+
+def check(
+    kind: str, title: str, channels_url: str, publish_at: datetime | None, expire_at: datetime | None
+) -> None:
+    if kind not in KINDS:
+        raise NotAllowed("bad_kind", f"kind must be one of {KINDS}")
+    if not title.strip() or len(title) > 64:
+        raise NotAllowed("bad_title")
+    if channels_url and not channels_url.startswith("https://"):
+        raise NotAllowed("bad_link")
+    if publish_at and expire_at and expire_at <= publish_at:
+        raise NotAllowed("expires_before_publish")
+
+
+EDITABLE = ("draft", "rejected")
+
+
+async def update_draft(
+    session: AsyncSession,
+    tenant_id: int,
+    item_id: int,
+    *,
+    kind: str,
+    title: str,
+    summary: str = "",
+    body: str = "",
+    image_key: str | None = None,
+    channels_url: str = "",
+    tags: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    publish_at: datetime | None = None,
+    expire_at: datetime | None = None,
+) -> Item:
+    """Edit a draft (or a rejected item); ``image_key`` None keeps the cover. Only while the
+    item is editable: the update is conditional on its state (a concurrent submit wins)."""
+    check(kind, title, channels_url, publish_at, expire_at)
+    values: dict[str, object] = {
+        "kind": kind, "title": title.strip(), "summary": summary[:120], "body": body,
+        "channels_url": channels_url, "tags": _tags(tags), "regions": ",".join(regions),
+        "publish_at": publish_at, "expire_at": expire_at, "updated_at": utcnow(),
+    }  # fmt: skip
+    if image_key is not None:
+        values["image_key"] = image_key
+    done = await session.execute(
+        update(ContentItem)
+        .where(ContentItem.id == item_id, ContentItem.tenant_id == tenant_id, ContentItem.state.in_(EDITABLE))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    row = await session.get(ContentItem, item_id, populate_existing=True)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFound("no_item")
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotAllowed("bad_state", f"item {item_id} is {row.state}")
     return to_item(row)
 
 

@@ -35,6 +35,8 @@ class ContentItem(Base):
     tags: Mapped[str] = mapped_column(String(255), default="")  # "brand:黔酒,aroma:酱香,..."
     regions: Mapped[str] = mapped_column(String(255), default="")  # "" = every region
     roles: Mapped[str] = mapped_column(String(128), default="")  # "" = every role
+    # the region whose operators edit and review it (the console's scope); None: HQ's item
+    region_code: Mapped[str | None] = mapped_column(String(32), default=None)
     state: Mapped[str] = mapped_column(String(16), default="draft")
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -65,15 +67,20 @@ class ContentShare(Base):
 
 
 class ContentView(Base):
-    """One open of a share page; ``counted`` is False for self-views (reason "self")."""
+    """One open of a share page; ``counted`` is False for self-views (reason "self"). ``ref`` is
+    the random key the page's stream entry carries (unique: an entry stored twice is one view)."""
 
     __tablename__ = "content_views"
-    __table_args__ = (Index("ix_content_views_share", "share_id", "opened_at"),)
+    __table_args__ = (
+        Index("ix_content_views_share", "share_id", "opened_at"),
+        Index("ux_content_views_ref", "ref", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     share_id: Mapped[int] = mapped_column(ForeignKey("content_shares.id", ondelete="CASCADE"))
     viewer_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    ref: Mapped[str | None] = mapped_column(String(24), default=None)
     counted: Mapped[bool] = mapped_column(Boolean, default=True)
     reason: Mapped[str] = mapped_column(String(16), default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

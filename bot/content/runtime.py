@@ -17,10 +17,14 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.content.attribution import Rewards
 from bot.content.storage import LocalStorage, Storage
+
+if TYPE_CHECKING:
+    from bot.content.view_stream import ViewStream
 
 
 def content_secret(secret_key: str) -> bytes:
@@ -35,6 +39,7 @@ class ContentRuntime:
     window: timedelta = timedelta(days=7)
     rewards_by_tenant: dict[int, dict[str, int]] = field(default_factory=dict)
     default_rewards: dict[str, int] = field(default_factory=lambda: dict(Rewards().points))
+    views: ViewStream | None = None  # the share page's view stream (set where Redis is wired)
 
     def rewards(self, tenant_id: int) -> Rewards:
         return Rewards(self.rewards_by_tenant.get(tenant_id, self.default_rewards), self.window)

@@ -59,7 +59,7 @@ async def scanned(kit: Kit, turn: Turn, token: str) -> Reply:
         log.info("staff_joined", store=joined.code, member=turn.member_id)
         return kit.say("bind_staff_joined", store=joined)
     try:
-        store = await _core_store(kit, info.core_store_id)
+        store = await _core_store(kit, turn, info.core_store_id)
     except BackendUnavailable:
         return kit.say("order_busy", stage="bind")
     if store is None:
@@ -70,9 +70,9 @@ async def scanned(kit: Kit, turn: Turn, token: str) -> Reply:
     return await _send_code(kit, turn, token, store)
 
 
-async def _core_store(kit: Kit, core_store_id: int) -> CoreStore | None:
+async def _core_store(kit: Kit, turn: Turn, core_store_id: int) -> CoreStore | None:
     try:
-        found = await kit.runtime.core.org.store(core_store_id)
+        found = await (await kit.runtime.core(turn.tenant_id)).org.store(core_store_id)
     except NotFound:
         return None
     return CoreStore(found.id, found.code, found.name, found.owner_phone or "")
@@ -89,7 +89,9 @@ async def _send_code(kit: Kit, turn: Turn, token: str, store: CoreStore) -> Repl
         return kit.say("bind_sms_wait", seconds=exc.reason)
     try:
         await kit.runtime.sms.send(
-            store.owner_phone, kit.render("bind_sms", code=code, store=store.name), purpose="bind",
+            store.owner_phone,
+            kit.render("bind_sms", code=code, store=store.name),
+            purpose="bind",
             params={"code": code},
         )
     except SmsError as exc:  # nothing reached the phone: the code is withdrawn, "重发" may retry

@@ -48,7 +48,7 @@ async def present(
         return kit.say("cart_empty", notes=notes or [])
     try:
         async with asyncio.timeout(QUOTE_BUDGET):  # answer inside WeChat's window, busy or not
-            view = await quote(kit, cart)
+            view = await quote(kit, turn, cart)
     except (BackendUnavailable, TimeoutError):
         await kit.leave(turn)
         return kit.say("order_busy", stage="quote")
@@ -71,8 +71,8 @@ async def present(
     return kit.say("order_quote", view=view, header=header, notes=notes or [], ask=ask)
 
 
-async def quote(kit: Kit, cart: Cart) -> QuoteView:
-    orders = kit.runtime.core.orders
+async def quote(kit: Kit, turn: Turn, cart: Cart) -> QuoteView:
+    orders = (await kit.runtime.core(turn.tenant_id)).orders
     lines = co.line_requests(cart)
     priced = await orders.quote(cart.core_store_id, lines)
     coupon = co.best_coupon(priced)
@@ -93,7 +93,7 @@ async def cut_to_stock(kit: Kit, turn: Turn, record: Any) -> Reply:
     assert store is not None
     if cart is None or cart.version != record.data.get("version"):
         return await present(kit, turn, notes=[{"kind": "cart_changed"}])
-    view = await quote(kit, cart)
+    view = await quote(kit, turn, cart)
     cut = dict(co.available_only(cart, view))
     lines = [
         CartLine(li.sku, li.name, 0, cut[li.sku], li.bottles_per_case) if li.sku in cut else li
@@ -182,11 +182,12 @@ async def price_answer(kit: Kit, turn: Turn, skus: list[str]) -> Reply:
     store = turn.binding.store
     assert store is not None
     skus = skus[:5]
-    parser = await kit.runtime.parser()
+    parser = await kit.runtime.parser(turn.tenant_id)
     try:
-        prices = {p.sku: p for p in await kit.runtime.core.catalog.prices(store.core_store_id, skus)}
+        catalog = (await kit.runtime.core(turn.tenant_id)).catalog
+        prices = {p.sku: p for p in await catalog.prices(store.core_store_id, skus)}
         stock: dict[str, int] = {}
-        for level in await kit.runtime.core.catalog.stock(skus):
+        for level in await catalog.stock(skus):
             stock[level.sku] = stock.get(level.sku, 0) + level.available
     except BackendUnavailable:
         return kit.say("order_busy", stage="quote")

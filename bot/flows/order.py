@@ -74,7 +74,7 @@ def _choice_question(
 
 async def take(kit: Kit, turn: Turn, result: ParseResult) -> Reply:
     """Start (or continue) an order from a parsed message."""
-    parser = await kit.runtime.parser()
+    parser = await kit.runtime.parser(turn.tenant_id)
     questions, notes = await _absorb(kit, turn, parser, result)
     record = await kit.record(turn)
     if record is not None and record.flow == "Order":
@@ -130,7 +130,7 @@ async def ask(kit: Kit, turn: Turn, questions: list[Question], notes: list[Note]
     state = QUANTITY if first["kind"] == "quantity" else CHOOSE
     # notes are shown once, in this reply; the state keeps only what is still to be asked
     await kit.go(turn, state, {"queue": questions, "serial": serial}, previous=record)
-    parser = await kit.runtime.parser()
+    parser = await kit.runtime.parser(turn.tenant_id)
     if first["kind"] == "quantity":
         return kit.say(
             "order_ask_quantity", q=first, notes=notes, over=Flag.OVER_LIMIT.value in first["flags"]
@@ -162,7 +162,7 @@ async def answer_quantity(kit: Kit, turn: Turn, record: Any) -> Reply:
     queue: list[Question] = list(record.data.get("queue", []))
     if not queue:
         return await checkout.present(kit, turn)
-    parser = await kit.runtime.parser()
+    parser = await kit.runtime.parser(turn.tenant_id)
     return await _answered(kit, turn, record, parser, queue, _answer_quantity(parser, queue[0], turn))
 
 
@@ -171,7 +171,7 @@ async def answer_choice(kit: Kit, turn: Turn, record: Any) -> Reply:
     queue: list[Question] = list(record.data.get("queue", []))
     if not queue:
         return await checkout.present(kit, turn)
-    parser = await kit.runtime.parser()
+    parser = await kit.runtime.parser(turn.tenant_id)
     question = queue[0]
     index = pick(turn, _labels(parser, question), record.data.get("serial", 0))
     line = _answer_choice(parser, question, index) if index is not None else None
@@ -217,7 +217,7 @@ async def edit_or_add(kit: Kit, turn: Turn) -> Reply | None:
     text is neither."""
     store = turn.binding.store
     assert store is not None
-    parser = await kit.runtime.parser()
+    parser = await kit.runtime.parser(turn.tenant_id)
     edited = await cart_edits.apply(
         kit.runtime.carts, parser, turn.tenant_id, turn.member_id, store.core_store_id, turn.text
     )

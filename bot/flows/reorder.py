@@ -25,13 +25,15 @@ async def start(kit: Kit, turn: Turn) -> Reply:
     store = turn.binding.store
     assert store is not None
     try:
-        page = await kit.runtime.core.orders.list_for_store(store.core_store_id, limit=reorder.LOOK_BACK)
+        page = await (await kit.runtime.core(turn.tenant_id)).orders.list_for_store(
+            store.core_store_id, limit=reorder.LOOK_BACK
+        )
     except BackendUnavailable:
         return kit.say("order_busy", stage="reorder")
     last = reorder.latest(page.items)
     if last is None:
         return kit.say("order_reorder_none")
-    lines = reorder.cart_lines(last, await kit.runtime.parser())
+    lines = reorder.cart_lines(last, await kit.runtime.parser(turn.tenant_id))
     await kit.runtime.carts.replace(turn.tenant_id, turn.member_id, store.core_store_id, lines)
     header = kit.render("order_reorder_header", number=last.number, created=china(last.created_at))
     return await checkout.present(kit, turn, header=header, state=CONFIRM)

@@ -29,7 +29,7 @@ async def my_orders(kit: Kit, turn: Turn) -> Reply:
     store = turn.binding.store
     assert store is not None
     try:
-        orders = await tracking.recent(kit.runtime.core.orders, store.core_store_id)
+        orders = await tracking.recent((await kit.runtime.core(turn.tenant_id)).orders, store.core_store_id)
     except BackendUnavailable:
         return kit.say("order_busy", stage="track")
     if not orders:
@@ -43,7 +43,7 @@ async def latest(kit: Kit, turn: Turn) -> Reply:
     store = turn.binding.store
     assert store is not None
     try:
-        orders = await tracking.recent(kit.runtime.core.orders, store.core_store_id)
+        orders = await tracking.recent((await kit.runtime.core(turn.tenant_id)).orders, store.core_store_id)
     except BackendUnavailable:
         return kit.say("order_busy", stage="track")
     if not orders:
@@ -57,7 +57,9 @@ async def show(kit: Kit, turn: Turn, order_id: int) -> Reply:
     store = turn.binding.store
     assert store is not None
     try:
-        order = await tracking.one(kit.runtime.core.orders, store.core_store_id, order_id)
+        order = await tracking.one(
+            (await kit.runtime.core(turn.tenant_id)).orders, store.core_store_id, order_id
+        )
     except BackendUnavailable:
         return kit.say("order_busy", stage="track")
     if order is None:

@@ -6,9 +6,10 @@ import asyncio
 
 import structlog
 
-from bot.db import session_scope
+from bot.db import session_scope, utcnow
 from bot.dispatch import EventContext, Router
 from bot.handlers.scenes import scenes
+from bot.hooks import Happened
 from bot.membership import actions as member_actions
 from bot.messages import Inbound, NoReply, Replies, Reply, TextReply
 from bot.observability import hash_openid
@@ -24,12 +25,16 @@ async def on_subscribe(message: Inbound, services: Services, ctx: EventContext) 
         await member_actions.mark_followed(session, message.appid, message.openid, scene=message.scene)
     await _link_unionid(ctx)
     welcome = TextReply(services.text("welcome", is_store=False))
-    if message.scene:
+    scene_reply: Reply | None = None
+    if message.scene:  # first: a scene that names who brought him (a forwarder's QR) decides
         scene_reply = await scenes.run(ctx, message.scene)
         if scene_reply is None:
             log.info("unknown_scene", scene=message.scene[:64], user=hash_openid(message.openid))
-        elif not isinstance(scene_reply, NoReply):
-            return Replies((welcome, scene_reply))
+    if ctx.member_id is not None:
+        followed = Happened(ctx.app.tenant_id, "follow", utcnow(), member_id=ctx.member_id)
+        await services.hooks.emit(followed)
+    if scene_reply is not None and not isinstance(scene_reply, NoReply):
+        return Replies((welcome, scene_reply))
     return welcome
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from backend_client import BackendUnavailable
+from backend_client import BackendUnavailable, CoreClient
 from backend_client import models as m
 from bot.campaigns import account as accounts
 from bot.campaigns import actions, dropship, referral
@@ -48,8 +48,10 @@ async def _store(ctx: EventContext) -> dict[str, Any] | bool:
     runtime = ctx.services.ordering
     if ctx.member_id is None or runtime is None:
         return False
-    found = await runtime.bindings.get(ctx.member_id)
-    return {"binding": found}
+    core = await runtime.cores.client(ctx.app.tenant_id)  # the member's tenant's core
+    if core is None:
+        return False
+    return {"binding": await runtime.bindings.get(ctx.member_id), "core": core}
 
 
 def _now() -> datetime:
@@ -61,34 +63,36 @@ def _text(services: Services, name: str, **values: Any) -> Reply:
 
 
 @router.text(_store, equals=LIST_WORDS)
-async def on_list(services: Services, binding: Any) -> Reply:
+async def on_list(services: Services, binding: Any, core: CoreClient) -> Reply:
     if binding is None or not binding.bound:
         return _text(services, "campaign_refused", reason="not_bound")
     try:
-        found = await actions.open_for_store(services.core, binding.store.core_store_id, _now())
+        found = await actions.open_for_store(core, binding.store.core_store_id, _now())
     except BackendUnavailable:
         return _text(services, "campaign_refused", reason="busy")
     return _text(services, "campaign_list", campaigns=found, store=binding.store.name)
 
 
 @router.text(_store, regex=ACTION)
-async def on_action(services: Services, binding: Any, match: re.Match[str], message: Any) -> Reply:
+async def on_action(
+    services: Services, binding: Any, core: CoreClient, match: re.Match[str], message: Any
+) -> Reply:
     if binding is None or not binding.bound:
         return _text(services, "campaign_refused", reason="not_bound")
     verb, campaign_id, bottles = VERB[match.group(1)], int(match.group(2)), int(match.group(3) or 1)
     store = binding.store
     cause = f"m:{message.msg_id}" if message.msg_id else f"e:{message.openid}:{message.create_time}"
     try:
-        campaign = await actions.one(services.core, campaign_id, _now(), cached=True)
+        campaign = await actions.one(core, campaign_id, _now(), cached=True)
         if verb == "join" or campaign.kind == "group_buy":
             joined = await actions.join(
-                services.core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
+                core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
             )
             log.info("campaign_joined", campaign=campaign.id, store=store.code, bottles=bottles)
-            fresh = await actions.one(services.core, campaign_id, _now())
+            fresh = await actions.one(core, campaign_id, _now())
             return _text(services, "campaign_joined", campaign=fresh, joined=joined)
         bought = await actions.buy(
-            services.core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
+            core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
         )
     except CampaignRefused as exc:
         log.info("campaign_refused", campaign=campaign_id, store=store.code, reason=exc.reason)
@@ -100,11 +104,11 @@ async def on_action(services: Services, binding: Any, match: re.Match[str], mess
 
 
 @router.text(_store, equals=ACCOUNT_WORDS)
-async def on_account(services: Services, binding: Any) -> Reply:
+async def on_account(services: Services, binding: Any, core: CoreClient) -> Reply:
     if binding is None or not binding.bound:
         return _text(services, "campaign_refused", reason="not_bound")
     try:
-        found = await accounts.account(services.core, binding.store.core_store_id)
+        found = await accounts.account(core, binding.store.core_store_id)
     except BackendUnavailable:
         return _text(services, "campaign_refused", reason="busy")
     return _text(services, "store_account", account=found)
@@ -198,11 +202,11 @@ def _say(services: Services, step: str, **values: Any) -> Reply:
 
 
 @router.text(_store, equals=DROPSHIP_WORDS)
-async def on_dropship(ctx: EventContext, services: Services, binding: Any) -> Reply:
+async def on_dropship(ctx: EventContext, services: Services, binding: Any, core: CoreClient) -> Reply:
     if binding is None or not binding.bound:
         return _text(services, "campaign_refused", reason="not_bound")
     try:
-        found = await dropship.products(services.core, binding.store.core_store_id)
+        found = await dropship.products(core, binding.store.core_store_id)
     except BackendUnavailable:
         return _say(services, "busy")
     if not found:
@@ -241,14 +245,14 @@ async def on_dropship_recipient(ctx: EventContext, services: Services, draft: dr
 
 @router.text(_drafting("confirm", "done"), equals=CONFIRM_DROPSHIP)
 async def on_dropship_confirm(
-    ctx: EventContext, services: Services, binding: Any, draft: dropship.Draft
+    ctx: EventContext, services: Services, binding: Any, core: CoreClient, draft: dropship.Draft
 ) -> Reply:
     assert draft.recipient is not None
     recipient = m.Recipient(**draft.recipient)
     store_id = binding.store.core_store_id
     try:
         shipped = await dropship.ship(
-            services.core, store_id, draft.sku, draft.bottles, recipient, key=draft.key(store_id)
+            core, store_id, draft.sku, draft.bottles, recipient, key=draft.key(store_id)
         )
     except dropship.DropShipRefused as exc:
         log.info("dropship_refused", store=binding.store.code, reason=exc.reason)

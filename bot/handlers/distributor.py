@@ -40,8 +40,8 @@ async def _asks(ctx: EventContext) -> dict[str, Any] | bool:
 
 
 @router.register(_asks)
-async def on_my_stores(services: Services, distributor_code: str | None) -> Reply:
-    core = services.core
+async def on_my_stores(ctx: EventContext, services: Services, distributor_code: str | None) -> Reply:
+    core = await services.cores.client(ctx.app.tenant_id)
     if distributor_code is None:
         return TextReply(services.text("distributor_stores", known=False, busy=False))
     if core is None:

@@ -98,6 +98,7 @@ async def _claim_at_store(
             campaign,
             source="store_qr",
             store_code=store,
+            hooks=services.hooks,
         )
     except CouponFailed as exc:
         return TextReply(services.text("coupon_claimed", ok=False, reason=exc.reason))
@@ -176,13 +177,15 @@ STATUS_TEXT = {"available": "可使用", "redeemed": "已使用", "expired": "�
 
 
 @router.text(equals=("我的优惠券", "优惠券", "我的券"))
-async def on_coupons(membership: MembershipRuntime, services: Services, member_id: int) -> Reply:
+async def on_coupons(
+    membership: MembershipRuntime, services: Services, app: AppConfig, member_id: int
+) -> Reply:
     gateway = membership.coupons
     if gateway is None:
         return TextReply(services.text("coupon_list", coupons=[]))
     async with session_scope(services.sessions) as session:
         live = await members.live_member_id(session, member_id)
-    listed = await gateway.coupons_of(live)
+    listed = await gateway.coupons_of(app.tenant_id, live)
     rows = [
         {
             "name": c.name,
@@ -205,7 +208,13 @@ async def on_coupon_click(
         return TextReply(services.text("coupon_claimed", ok=False, reason="unavailable"))
     try:
         coupon = await coupons.claim(
-            services.sessions, gateway, app.tenant_id, member_id, campaign, source="menu"
+            services.sessions,
+            gateway,
+            app.tenant_id,
+            member_id,
+            campaign,
+            source="menu",
+            hooks=services.hooks,
         )
     except CouponFailed as exc:
         return TextReply(services.text("coupon_claimed", ok=False, reason=exc.reason))

@@ -130,8 +130,8 @@ async def on_order_number(kit: Kit, turn: Turn, match: Any) -> Reply:
 async def on_cancel_order(kit: Kit, turn: Turn, ordering: OrderingRuntime, match: Any) -> Reply:
     assert turn.binding.store is not None
     order_id = tracking.order_id_from(match.group(1))
-    orders = ordering.core.orders
     try:
+        orders = (await ordering.core(turn.tenant_id)).orders
         found = await tracking.one(orders, turn.binding.store.core_store_id, order_id) if order_id else None
         if found is None:
             return kit.say("track_not_found", ref=match.group(1))
@@ -276,7 +276,7 @@ async def _read(ctx: EventContext) -> Any:
     if not is_text(ctx) or runtime is None or not (ctx.message.content or "").strip():
         return None
     try:
-        return (await runtime.parser()).parse(ctx.message.content or "")
+        return (await runtime.parser(ctx.app.tenant_id)).parse(ctx.message.content or "")
     except (BackendUnavailable, CoreError):
         return BUSY
 

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import insert_ignore, session_scope, utcnow
+from bot.hooks import Happened, Hooks
 from bot.membership.actions import live_member_id
 from bot.membership.errors import CouponFailed
 from bot.membership.reward_models import CouponClaim
@@ -36,9 +37,11 @@ class Coupon:
 class CouponGateway(Protocol):
     """What membership needs from the core's coupon API (adapter: ``bot.wiring.membership``)."""
 
-    async def claim(self, campaign: str, member_id: int, *, idempotency_key: str) -> Coupon: ...
+    async def claim(
+        self, tenant_id: int, campaign: str, member_id: int, *, idempotency_key: str
+    ) -> Coupon: ...
 
-    async def coupons_of(self, member_id: int) -> list[Coupon]: ...
+    async def coupons_of(self, tenant_id: int, member_id: int) -> list[Coupon]: ...
 
 
 _CAMPAIGN_RE = re.compile(r"[0-9]{1,18}")
@@ -76,8 +79,10 @@ async def claim(
     *,
     source: str,
     store_code: str | None = None,
+    hooks: Hooks | None = None,
 ) -> Coupon:
-    """Claim ``campaign`` for the member once; raises ``CouponFailed`` with the core's reason."""
+    """Claim ``campaign`` for the member once; raises ``CouponFailed`` with the core's reason.
+    ``hooks`` hear of the claim once it is settled."""
     if source not in SOURCES:
         raise ValueError(f"unknown coupon source {source!r}")
     campaign = canonical_campaign(campaign)
@@ -102,11 +107,13 @@ async def claim(
             )
         )
     try:
-        coupon = await gateway.claim(campaign, member_id, idempotency_key=key)
+        coupon = await gateway.claim(tenant_id, campaign, member_id, idempotency_key=key)
     except CouponFailed as exc:
         await _settle(sessions, tenant_id, key, status="failed", detail=exc.reason)
         raise
     await _settle(sessions, tenant_id, key, status="claimed", coupon_id=coupon.id, title=coupon.name)
+    if hooks is not None:
+        await hooks.emit(Happened(tenant_id, "coupon", utcnow(), member_id=member_id))
     return coupon
 
 

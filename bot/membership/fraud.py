@@ -21,24 +21,33 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from bot.membership.codes import CodeKeys, CodeRef, InvalidCode, extract, parse
+from bot.membership.interface import INVALID, REJECTED, ScanRequest, ScanResult
+from bot.membership.loyalty_config import LoyaltyConfig
 from bot.redis import Keys
 
-# KEYS: one sorted set per (subject, window). ARGV: now_ms, member token, then per key
-# window_ms and limit. Returns 0 when every window has room (and records the scan in all of
-# them), else the 1-based index of the first full window (and records nothing).
+LOCKED = "locked"  # what ``admit`` answers for a locked-out subject
+
+# KEYS[1]: the subject's lockout key; KEYS[2..]: one sorted set per (subject, window). ARGV:
+# now_ms, member token, then per window key window_ms and limit. Returns -1 when the subject is
+# locked out, 0 when every window has room (and records the scan in all of them), else the
+# 1-based index of the first full window (and records nothing). One call per credited scan.
 _WINDOWS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return -1
+end
 local now = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local window = tonumber(ARGV[1 + 2 * i])
-  local limit = tonumber(ARGV[2 + 2 * i])
+for i = 2, #KEYS do
+  local window = tonumber(ARGV[2 * i - 1])
+  local limit = tonumber(ARGV[2 * i])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   if redis.call('ZCARD', KEYS[i]) >= limit then
-    return i
+    return i - 1
   end
 end
-for i = 1, #KEYS do
+for i = 2, #KEYS do
   redis.call('ZADD', KEYS[i], now, ARGV[2])
-  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[1 + 2 * i]))
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i - 1]))
 end
 return 0
 """
@@ -102,9 +111,13 @@ class FraudGuard:
         member_windows: Sequence[tuple[int, int]],
         source_windows: Sequence[tuple[int, int]],
     ) -> str | None:
-        """Record one scan attempt in every velocity window; None if admitted, else the subject
-        kind whose window is full (``m``, ``dev``). ``source_windows`` apply to the device."""
-        keys: list[str] = []
+        """The signed-in scan's one Redis call: ``LOCKED`` if the member is locked out, else
+        record the attempt in every velocity window; None if admitted, else the subject kind
+        whose window is full (``m``, ``dev``). ``source_windows`` apply to the device."""
+        pair = subjects.lock_pair()
+        if pair is None:  # anonymous: no velocity window; the caller checks ``locked``
+            return LOCKED if await self.locked(subjects) else None
+        keys = [self._key(subjects.tenant_id, "lock", *pair)]
         argv: list[int] = []
         owners: list[str] = []
         for kind, value in subjects.velocity_pairs():
@@ -112,12 +125,12 @@ class FraudGuard:
                 keys.append(self._key(subjects.tenant_id, "vel", kind, value, window))
                 argv.extend((window * 1000, limit))
                 owners.append(kind)
-        if not keys:
-            return None
         self._seq += 1
         now_ms = int(time.time() * 1000)
         token = f"{now_ms}-{id(self)}-{self._seq}"
         full = int(await self._windows(keys=keys, args=[now_ms, token, *argv]))
+        if full < 0:
+            return LOCKED
         return owners[full - 1] if full else None
 
     async def invalid_code(self, subjects: Subjects, *, window: int, threshold: int, lockout: int) -> bool:
@@ -169,3 +182,37 @@ def _text(value: bytes | str | None) -> str:
     if isinstance(value, bytes):
         return value.decode()
     return value or ""
+
+
+async def screen(
+    guard: FraudGuard, keys: CodeKeys, req: ScanRequest, config: LoyaltyConfig
+) -> CodeRef | ScanResult:
+    """Everything a scan must pass before the database, cheapest refusal first: a forged code
+    is pure CPU (counted towards a lockout and kept for review); a genuine one costs one Redis
+    call (lockout and every velocity window at once). The code's reference when admitted, else
+    the refusal to answer."""
+    subjects = Subjects(req.tenant_id, req.member_id, req.ip, req.device)
+    try:
+        ref = parse(keys, extract(req.text), tenant_id=req.tenant_id)
+    except InvalidCode as exc:
+        if await guard.locked(subjects):
+            await guard.review(subjects, LOCKED, req.text, req.channel)
+            return ScanResult(REJECTED, LOCKED)
+        await guard.review(subjects, f"invalid_{exc.reason}", req.text, req.channel)
+        locked = await guard.invalid_code(
+            subjects,
+            window=config.invalid_window_seconds,
+            threshold=config.invalid_lockout_count,
+            lockout=config.lockout_seconds,
+        )
+        return ScanResult(INVALID, "locked_now" if locked else exc.reason)
+    refused = await guard.admit(subjects, config.member_velocity, config.source_velocity)
+    if refused == LOCKED:
+        await guard.review(subjects, LOCKED, req.text, req.channel)
+        return ScanResult(REJECTED, LOCKED)
+    if req.member_id is None:
+        raise ValueError("a genuine code is redeemed by a member: log in first")
+    if refused is not None:
+        await guard.review(subjects, f"velocity_{refused}", ref.text, req.channel)
+        return ScanResult(REJECTED, "velocity", code=ref.text)
+    return ref

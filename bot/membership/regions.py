@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.membership.code_models import SalesRegion
-from bot.membership.geo import known_province
+from bot.membership.geo import known_province, province_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +21,12 @@ class RegionView:
     cities: frozenset[str]
 
     def contains(self, province: str | None, city: str | None) -> bool:
-        return (province is not None and province in self.provinces) or (
-            city is not None and city in self.cities
-        )
+        """Places carry official province names (四川省); regions may list short ones (四川)."""
+        if province is not None and (
+            province in self.provinces or province in {province_name(p) for p in self.provinces}
+        ):
+            return True
+        return city is not None and city in self.cities
 
     def describe(self) -> str:
         return "、".join(sorted(self.provinces) + sorted(self.cities))
@@ -64,3 +68,29 @@ async def get_region(session: AsyncSession, tenant_id: int, code: str) -> Region
         )
     ).scalar_one_or_none()
     return RegionView(row.code, row.name, _split(row.provinces), _split(row.cities)) if row else None
+
+
+class RegionCache:
+    """Per-process copy of sales regions, trusted for ``ttl`` s (like the tenant's knobs), so a
+    located scan does not read its batch's region to test for diversion."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._items: dict[tuple[int, str], tuple[float, RegionView | None]] = {}
+
+    async def get(self, session: AsyncSession, tenant_id: int, code: str) -> RegionView | None:
+        hit = self._items.get((tenant_id, code))
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        region = await get_region(session, tenant_id, code)
+        if len(self._items) >= 4096:
+            self._items.clear()
+        self._items[(tenant_id, code)] = (time.monotonic(), region)
+        return region
+
+    def forget(self, tenant_id: int | None = None) -> None:
+        if tenant_id is None:
+            self._items.clear()
+        else:
+            for key in [k for k in self._items if k[0] == tenant_id]:
+                del self._items[key]

@@ -27,8 +27,9 @@ async def member_by_unionid(session: AsyncSession, tenant_id: int, unionid: str)
 
 
 async def member_ref(session: AsyncSession, member_id: int) -> MemberRef | None:
-    row = await session.get(Member, member_id)
-    return MemberRef(row.id, row.tenant_id, row.role) if row else None
+    stmt = select(Member.id, Member.tenant_id, Member.role).where(Member.id == member_id)
+    row = (await session.execute(stmt)).first()
+    return MemberRef(row[0], row[1], row[2]) if row else None
 
 
 async def identity_view(session: AsyncSession, appid: str, openid: str) -> IdentityView | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.hooks import Hooks
 from bot.membership.codes import CodeKeys
 from bot.membership.coupons import Coupon, CouponGateway, claim
 from bot.membership.errors import CouponFailed
@@ -25,6 +26,7 @@ class MembershipRuntime:
     referral_secret: bytes
     base_url: str  # where printed codes and share links point
     coupons: CouponGateway | None = None
+    hooks: Hooks | None = None  # follows, scans, coupons ... told to the features that listen
 
     def code_url(self, code: str) -> str:
         return f"{self.base_url}/c/{code}"
@@ -39,7 +41,13 @@ class MembershipRuntime:
             return None
         try:
             return await claim(
-                self.scanner.sessions, self.coupons, tenant_id, member_id, campaign, source="scan_reward"
+                self.scanner.sessions,
+                self.coupons,
+                tenant_id,
+                member_id,
+                campaign,
+                source="scan_reward",
+                hooks=self.hooks,
             )
         except CouponFailed:
             return None

@@ -48,9 +48,18 @@ async def upgrade_if_due(
     """Raise the member's tier if this year's earnings reached a higher one; the new tier code.
     ``current``: the tier the caller already read under the member lock (saves a query)."""
     now = now or utcnow()
-    target = config.tier_for(await earned_in_year(session, member_id, now))
+    earned = await earned_in_year(session, member_id, now)
     if current is None:
         current = (await session.execute(select(Member.tier).where(Member.id == member_id))).scalar_one()
+    return await raise_to_earned(session, member_id, config, earned, current=current, now=now)
+
+
+async def raise_to_earned(
+    session: AsyncSession, member_id: int, config: LoyaltyConfig, earned: int, *, current: str, now: datetime
+) -> str | None:
+    """Raise the member's tier to what ``earned`` (this year's earnings, already read) reaches;
+    the new tier code, or None when it is not higher than ``current``."""
+    target = config.tier_for(max(0, earned))
     if config.tier_rank(target.code) <= config.tier_rank(current):
         return None
     await session.execute(

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from backend_client import errors as core_errors
 from bot import keys
-from bot.db import session_scope
+from bot.db import autocommit_scope
 from bot.membership import repository as member_repo
 from bot.miniapp.errors import ErrorCode, MpError
 from bot.miniapp.session import MpSession, SessionSigner
@@ -77,7 +77,7 @@ async def require_member(services: Services, session: MpSession) -> None:
     """Refuse (401, log in again) a validly signed session whose member no longer exists in its
     tenant: a token outlives a deleted member, and membership handlers assume one (moved here
     from the hardening branch's ``_member_session``, commit 9066ee5)."""
-    async with session_scope(services.sessions) as db:
+    async with autocommit_scope(services.sessions) as db:  # on every member call: no BEGIN/COMMIT
         found = await member_repo.member_ref(db, session.member_id)
     if found is None or found.tenant_id != session.tenant_id:
         raise MpError(ErrorCode.SESSION_INVALID, "member not found")

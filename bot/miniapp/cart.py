@@ -45,9 +45,9 @@ def above(limits: ParseLimits, bottles: int, bottles_per_case: int, *, factor: i
     return bottles > factor * limits.max_bottles or bottles > factor * limits.max_cases * bottles_per_case
 
 
-async def _line(runtime: OrderingRuntime, sku: str, body: LineBody) -> CartLine:
+async def _line(runtime: OrderingRuntime, tenant_id: int, sku: str, body: LineBody) -> CartLine:
     """A cart line from a request body (``cases``, ``bottles``, ``confirm`` above the limits)."""
-    parser = await runtime.parser()
+    parser = await runtime.parser(tenant_id)
     try:
         entry = parser.entry(sku)
     except KeyError:
@@ -89,7 +89,7 @@ async def cart_add(request: web.Request, services: Services, *, session: MpSessi
     store = await bound_store(runtime, session)
     if body.sku is None:
         raise MpError(ErrorCode.BAD_REQUEST, "sku is required", field="sku")
-    line = await _line(runtime, body.sku, body)
+    line = await _line(runtime, session.tenant_id, body.sku, body)
     cart = await _cart_call(
         runtime.carts.add,
         session.tenant_id,
@@ -113,7 +113,7 @@ def _path_sku(request: web.Request) -> str:
 async def cart_set(request: web.Request, services: Services, *, session: MpSession, body: LineBody) -> Any:
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
-    line = await _line(runtime, _path_sku(request), body)
+    line = await _line(runtime, session.tenant_id, _path_sku(request), body)
     cart = await _cart_call(
         runtime.carts.set_line,
         session.tenant_id,
@@ -176,7 +176,7 @@ async def cart_text(
     store = await bound_store(runtime, session)
     if not body.text.strip():
         raise MpError(ErrorCode.BAD_REQUEST, "text is blank", field="text")
-    parser = await runtime.parser()
+    parser = await runtime.parser(session.tenant_id)
     result = parser.parse(body.text)
     if _past_ceiling(result, parser, runtime.limits):
         raise MpError(ErrorCode.QUANTITY_TOO_LARGE, "a quantity past the ceiling", field="text")
@@ -224,10 +224,10 @@ async def cart_text(
 async def reorder(request: web.Request, services: Services, *, session: MpSession) -> Any:
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
-    last = await runtime.core.orders.last_for_store(store.core_store_id)
+    last = await (await runtime.core(session.tenant_id)).orders.last_for_store(store.core_store_id)
     if last is None:
         raise MpError(ErrorCode.NOT_FOUND)
-    parser = await runtime.parser()
+    parser = await runtime.parser(session.tenant_id)
     lines = []
     for req in last.reorder_lines():
         try:

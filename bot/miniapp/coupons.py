@@ -48,7 +48,7 @@ async def my_coupons(request: web.Request, services: Services, *, session: MpSes
     gateway = _gateway(services)
     async with session_scope(services.sessions) as db:
         member_id = await members.live_member_id(db, session.member_id)
-    return {"coupons": [coupon_json(c) for c in await gateway.coupons_of(member_id)]}
+    return {"coupons": [coupon_json(c) for c in await gateway.coupons_of(session.tenant_id, member_id)]}
 
 
 @routes.post("/mp/api/coupons/claim")
@@ -60,7 +60,13 @@ async def claim_coupon(
     campaign = str(body.campaign)  # canonical decimal (schemas.ClaimBody)
     try:
         coupon = await coupons.claim(
-            services.sessions, gateway, session.tenant_id, session.member_id, campaign, source="mp"
+            services.sessions,
+            gateway,
+            session.tenant_id,
+            session.member_id,
+            campaign,
+            source="mp",
+            hooks=services.hooks,
         )
     except CouponFailed as exc:
         if exc.reason == "bad_campaign":  # not a campaign id (ClaimBody lets none through)

@@ -18,9 +18,10 @@ from bot.clientip import client_ip
 from bot.db import session_scope
 from bot.membership import actions as members
 from bot.membership import points, referral
-from bot.membership.interface import ScanRequest, ScanResult
+from bot.membership.errors import UnknownMember
+from bot.membership.interface import INVALID, REJECTED, ScanRequest, ScanResult
 from bot.membership.runtime import MembershipRuntime
-from bot.miniapp.api import api
+from bot.miniapp.api import api, require_member
 from bot.miniapp.coupons import coupon_json
 from bot.miniapp.errors import ErrorCode, MpError
 from bot.miniapp.schemas import AgeBody, PushBody, ScanBody
@@ -64,23 +65,32 @@ def scan_json(services: Services, result: ScanResult) -> dict[str, Any]:
 
 
 @routes.post("/mp/api/scan")
-@api(member=True, body=ScanBody)
+@api(body=ScanBody)  # not member=True: the scan checks the member itself, see below
 async def scan(
     request: web.Request, services: Services, *, session: MpSession, body: ScanBody
 ) -> dict[str, Any]:
+    """The member of the session is checked where it costs nothing more: a scan that reaches
+    the database locks his row in its tenant (no such member: ``UnknownMember``), and a scan
+    refused before it (a bad code, a lockout, a velocity window) checks him then, so a gone
+    member is a 401 either way and a credited scan saves the separate read (issue 17)."""
     runtime = membership_of(services)
-    result = await runtime.scanner.scan(
-        ScanRequest(
-            tenant_id=session.tenant_id,
-            member_id=session.member_id,
-            text=body.q,
-            channel="mp",
-            ip=client_ip(request),
-            device=request.headers.get("X-Device-Id"),
-            latitude=body.latitude,
-            longitude=body.longitude,
+    try:
+        result = await runtime.scanner.scan(
+            ScanRequest(
+                tenant_id=session.tenant_id,
+                member_id=session.member_id,
+                text=body.q,
+                channel="mp",
+                ip=client_ip(request),
+                device=request.headers.get("X-Device-Id"),
+                latitude=body.latitude,
+                longitude=body.longitude,
+            )
         )
-    )
+    except UnknownMember:
+        raise MpError(ErrorCode.SESSION_INVALID, "member not found") from None
+    if result.outcome in (INVALID, REJECTED):  # possibly refused before the database
+        await require_member(services, session)
     answer = scan_json(services, result)
     coupon = await runtime.after_scan(session.tenant_id, session.member_id, result)
     answer["coupon"] = coupon_json(coupon) if coupon else None

@@ -71,7 +71,7 @@ async def store_bind(request: web.Request, services: Services, *, session: MpSes
         log.info("mp_bind_phone_refused", error=type(exc).__name__)
         raise MpError(ErrorCode.PHONE_CODE_INVALID) from None
     phone = info.pure_phone_number or info.phone_number
-    stores = await runtime.core.org.find_stores_by_phone(phone)
+    stores = await (await runtime.core(session.tenant_id)).org.find_stores_by_phone(phone)
     if not stores:
         raise MpError(ErrorCode.PHONE_MISMATCH)
     wanted = body.store_id
@@ -96,12 +96,10 @@ async def catalog(
 ) -> Any:
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
-    page = await runtime.core.catalog.search(query.q or None, cursor=query.cursor or None, limit=query.limit)
+    catalog = (await runtime.core(session.tenant_id)).catalog
+    page = await catalog.search(query.q or None, cursor=query.cursor or None, limit=query.limit)
     prices = (
-        {
-            p.sku: p
-            for p in await runtime.core.catalog.prices(store.core_store_id, [p.sku for p in page.items])
-        }
+        {p.sku: p for p in await catalog.prices(store.core_store_id, [p.sku for p in page.items])}
         if page.items
         else {}
     )

@@ -45,7 +45,7 @@ async def quote(request: web.Request, services: Services, *, session: MpSession,
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
     cart = await _current_cart(runtime, session, store, body.version)
-    orders = runtime.core.orders
+    orders = (await runtime.core(session.tenant_id)).orders
     priced = await orders.quote(cart.core_store_id, co.line_requests(cart))
     coupon = co.best_coupon(priced)
     if coupon is not None:
@@ -107,7 +107,7 @@ async def orders_list(
 ) -> Any:
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
-    page = await runtime.core.orders.list_for_store(
+    page = await (await runtime.core(session.tenant_id)).orders.list_for_store(
         store.core_store_id, cursor=query.cursor or None, limit=10
     )
     return {"items": [tracking.order_view(o) for o in page.items], "next_cursor": page.next_cursor}
@@ -118,7 +118,7 @@ async def orders_list(
 async def orders_last(request: web.Request, services: Services, *, session: MpSession) -> Any:
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
-    last = await runtime.core.orders.last_for_store(store.core_store_id)
+    last = await (await runtime.core(session.tenant_id)).orders.last_for_store(store.core_store_id)
     if last is None:
         raise MpError(ErrorCode.NOT_FOUND)
     return {"order": tracking.order_view(last)}
@@ -132,7 +132,7 @@ async def order_detail(request: web.Request, services: Services, *, session: MpS
     raw = request.match_info["order_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
         raise MpError(ErrorCode.NOT_FOUND)
-    order = await tracking.one(runtime.core.orders, store.core_store_id, int(raw))
+    order = await tracking.one((await runtime.core(session.tenant_id)).orders, store.core_store_id, int(raw))
     if order is None:
         raise MpError(ErrorCode.NOT_FOUND)
     return {"order": tracking.order_view(order)}

@@ -78,7 +78,7 @@ async def promotions_list(request: web.Request, services: Services, *, session: 
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
     now = datetime.now(UTC)
-    found = await actions.open_for_store(runtime.core, store.core_store_id, now)
+    found = await actions.open_for_store(await runtime.core(session.tenant_id), store.core_store_id, now)
     return {"store": store.name, "now": now, "items": [_item(v) for v in found]}
 
 
@@ -88,7 +88,7 @@ async def promotion_detail(request: web.Request, services: Services, *, session:
     runtime = ordering_of(services)
     await bound_store(runtime, session)
     try:
-        view = await actions.one(runtime.core, _id(request), datetime.now(UTC))
+        view = await actions.one(await runtime.core(session.tenant_id), _id(request), datetime.now(UTC))
     except CampaignRefused as exc:
         raise _refused(services, exc) from None
     return _item(view)
@@ -99,7 +99,7 @@ async def _act(
 ) -> Any:
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
-    core, cause = runtime.core, f"mp:{body.request_key}"
+    core, cause = await runtime.core(session.tenant_id), f"mp:{body.request_key}"
     try:
         campaign = await actions.one(core, _id(request), datetime.now(UTC), cached=True)
         if verb == "join":
@@ -143,7 +143,7 @@ async def promotion_join(
 async def store_account(request: web.Request, services: Services, *, session: MpSession) -> Any:
     runtime = ordering_of(services)
     store = await bound_store(runtime, session)
-    found = await accounts.account(runtime.core, store.core_store_id)
+    found = await accounts.account(await runtime.core(session.tenant_id), store.core_store_id)
     credit = found.credit
     return {
         "store": found.store,
@@ -166,9 +166,10 @@ async def home(request: web.Request, services: Services, *, session: MpSession) 
     region, found = None, []
     if binding.bound and binding.store is not None:
         store_id = binding.store.core_store_id
-        store, regions = await runtime.core.org.store(store_id), await runtime.core.org.regions()
+        core = await runtime.core(session.tenant_id)
+        store, regions = await core.org.store(store_id), await core.org.regions()
         region = next((r.code for r in regions if r.id == store.region_id), None)
-        found = await actions.open_for_store(runtime.core, store_id, datetime.now(UTC))
+        found = await actions.open_for_store(core, store_id, datetime.now(UTC))
     async with session_scope(services.sessions) as db:
         live = await storefront.current(db, session.tenant_id, region)
     layout = live.layout
@@ -213,7 +214,12 @@ async def drop_ship(
     key = f"jiubot:dropship:mp:{store.core_store_id}:{body.request_key}"
     try:
         shipped = await dropship.ship(
-            runtime.core, store.core_store_id, body.sku, body.bottles, recipient, key=key
+            await runtime.core(session.tenant_id),
+            store.core_store_id,
+            body.sku,
+            body.bottles,
+            recipient,
+            key=key,
         )
     except dropship.DropShipRefused as exc:
         step = "out_of_stock" if exc.reason == "out_of_stock" else "refused"

@@ -51,7 +51,8 @@ def _subject(session: MpSession) -> str:
 @api(body=SmsBody)
 async def send_code(request: web.Request, services: Services, *, session: MpSession, body: SmsBody) -> Any:
     runtime = ordering_of(services)
-    stores = await runtime.core.org.find_stores_by_phone(body.phone)
+    core = await runtime.core(session.tenant_id)
+    stores = await core.org.find_stores_by_phone(body.phone)
     if not stores:
         raise MpError(ErrorCode.PHONE_MISMATCH)
     store = stores[0]

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_client import BackendUnavailable, CoreError, LineRequest, ProtocolError, Unauthorized
 from bot.db import insert_ignore, rowcount, session_scope, utcnow
+from bot.hooks import Happened, Hooks
 from bot.ordering.models import OrderIntent
 from bot.ordering.views import PlaceResult
 
@@ -73,7 +74,7 @@ class OrderPlacer:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        orders: Any,  # backend_client's ``client.orders`` area
+        orders: Callable[[int], Awaitable[Any]],  # tenant id -> its core's ``client.orders`` area
         *,
         retry_base: float = 2.0,
         max_age: float = 24 * 3600,
@@ -87,6 +88,7 @@ class OrderPlacer:
         self.lease = lease
         self.clock = clock
         self.on_settled: Settled | None = None
+        self.hooks: Hooks | None = None  # told of each placed order
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # the confirming turn ---------------------------------------------------------------------------
@@ -232,7 +234,8 @@ class OrderPlacer:
         row = await self._load(intent_id)
         body = orjson.loads(row.body)
         try:
-            order = await self.orders.create(
+            orders = await self.orders(row.tenant_id)
+            order = await orders.create(
                 int(body["store_id"]),
                 [LineRequest(**line) for line in body["lines"]],
                 idempotency_key=row.idempotency_key,
@@ -290,6 +293,11 @@ class OrderPlacer:
         if settled is None:
             return result_of(final, replayed=True)  # someone else settled it first
         log.info("order_intent_settled", intent=row.id, status=status, order=final.order_number or None)
+        if status == PLACED and self.hooks is not None and final.order_id is not None:
+            happened = Happened(
+                final.tenant_id, "order", now, member_id=final.member_id, order_id=str(final.order_id)
+            )
+            await self.hooks.emit(happened)
         if settled.notify and self.on_settled is not None:
             try:
                 await self.on_settled(final, result)

@@ -16,6 +16,10 @@ class Tenant(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
+    # The tenant's own core ordering system (issue 16); "" = the process-wide JIUBOT_CORE_*.
+    core_url: Mapped[str] = mapped_column(String(512), default="", server_default="")
+    core_api_key: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    core_webhook_secret: Mapped[str] = mapped_column(String(256), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

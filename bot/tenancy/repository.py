@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore, utcnow
+from bot.tenancy.cores import CoreConfig
 from bot.tenancy.models import Tenant, WechatApp
 from bot.tenancy.registry import AppConfig
 
@@ -63,3 +64,30 @@ async def list_apps(session: AsyncSession) -> list[AppConfig]:
 
 async def tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
     return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+
+
+async def core_config(session: AsyncSession, tenant_id: int) -> CoreConfig | None:
+    """The tenant's own core, or None when it uses the process-wide one."""
+    row = (
+        await session.execute(
+            select(Tenant.core_url, Tenant.core_api_key, Tenant.core_webhook_secret).where(
+                Tenant.id == tenant_id
+            )
+        )
+    ).first()
+    if row is None or not row.core_url:
+        return None
+    return CoreConfig(row.core_url, row.core_api_key, row.core_webhook_secret)
+
+
+async def set_core(session: AsyncSession, tenant_id: int, config: CoreConfig | None) -> None:
+    """Give the tenant its own core, or (None) put it back on the process-wide one."""
+    tenant = (await session.execute(select(Tenant).where(Tenant.id == tenant_id))).scalar_one()
+    tenant.core_url = config.url if config else ""
+    tenant.core_api_key = config.api_key if config else ""
+    tenant.core_webhook_secret = config.webhook_secret if config else ""
+    await session.flush()
+
+
+async def list_tenants(session: AsyncSession) -> list[Tenant]:
+    return list((await session.execute(select(Tenant).order_by(Tenant.id))).scalars())

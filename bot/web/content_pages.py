@@ -19,15 +19,14 @@ from typing import Any
 import segno
 import structlog
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content import attribution, library, live, poster, stats, storage, tokens
+from bot.content import attribution, library, live, poster, stats, storage, tokens, views
 from bot.content.interface import Item, Live, Share
 from bot.content.runtime import ContentRuntime
 from bot.db import session_scope, utcnow
-from bot.membership.models import Member, MemberIdentity, Store
-from bot.ports import Purpose, Recipient
+from bot.membership.models import Member, Store
+from bot.tenancy.models import Tenant
 from bot.web.h5auth import (
     H5Member,
     brand_of,
@@ -44,8 +43,6 @@ log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
 FOLLOW_SCENE = "cs:"  # a forwarder's follow QR: cs:<share code>
-RADAR_EVERY_SECONDS = 60
-_tasks: set[asyncio.Task[Any]] = set()
 
 
 def content_of(request: web.Request) -> ContentRuntime:
@@ -61,13 +58,16 @@ def _gone(brand: str, status: int = 404, text: str = "这个分享链接无效�
     return kind(text=page.text, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
-async def _load(request: web.Request) -> tuple[Share, Item]:
+async def _load(request: web.Request) -> tuple[Share, Item, str]:
+    """The share, its item and the brand's name (one transaction), or the refusal page."""
     services, content = services_of(request), content_of(request)
     token = request.match_info["token"][:80]
+    brand = services.settings.tenant_name
     async with session_scope(services.sessions) as session:
         share = await attribution.share_by_token(session, content.secret, token)
         item = await library.get(session, share.tenant_id, share.item_id) if share else None
-    brand = services.settings.tenant_name
+        tenant = await session.get(Tenant, share.tenant_id) if share else None
+    brand = tenant.name if tenant is not None and tenant.name else brand
     if share is None or item is None:
         log.info("content_share_refused", reason="bad_token")
         raise _gone(brand)
@@ -75,7 +75,7 @@ async def _load(request: web.Request) -> tuple[Share, Item]:
         raise _gone(brand, 410, "转发人已撤回这个分享链接。")
     if not library.is_live(item, utcnow()):
         raise _gone(brand, 410, "这条内容已下架或尚未发布。")
-    return share, item
+    return share, item, brand
 
 
 async def _display_name(session: AsyncSession, member_id: int) -> str:
@@ -103,71 +103,32 @@ async def _wx_config(request: web.Request, appid: str) -> dict[str, Any] | None:
         return None
 
 
-def _radar(request: web.Request, share: Share, item: Item, view_id: int) -> None:
-    """Tell the forwarder now, when his customer-service window is open (else: the digest)."""
-    services = services_of(request)
-
-    async def run() -> None:
-        app = official_account(services, share.tenant_id)
-        if app is None:
-            return
-        async with session_scope(services.sessions) as session:
-            openid = (
-                await session.execute(
-                    select(MemberIdentity.openid).where(
-                        MemberIdentity.member_id == share.forwarder_id, MemberIdentity.appid == app.appid
-                    )
-                )
-            ).scalar_one_or_none()
-        if openid is None:  # he never followed the Official Account: nothing can reach him
-            return
-        text = services.text("content_radar", title=item.title)
-        delivery = await services.notifier.notify(
-            Recipient(app.appid, openid, share.forwarder_id),
-            Purpose.REPLY,
-            key=f"radar:{view_id}",
-            text=text,
-        )
-        if delivery.delivered:
-            from sqlalchemy import update
-
-            from bot.content.models import ContentView
-
-            async with session_scope(services.sessions) as session:
-                await session.execute(
-                    update(ContentView).where(ContentView.id == view_id).values(notified="live")
-                )
-
-    async def guarded() -> None:
-        try:
-            await run()
-        except Exception:  # the page was served; the digest will carry this view
-            log.warning("content_radar_failed", view=view_id, exc_info=True)
-
-    task = asyncio.get_running_loop().create_task(guarded())
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-
-
 @routes.get("/s/{token}")
 async def share_page(request: web.Request) -> web.StreamResponse:
+    """The page; the view goes to the view stream in one Redis round trip (bot/content/views.py
+    has the rules its writer applies), and the radar's notice is sent by that writer."""
     services, content = services_of(request), content_of(request)
-    share, item = await _load(request)
-    brand = await brand_of(request, share.tenant_id)
+    share, item, brand = await _load(request)
     if not in_wechat(request):
         return render("scan_open_in_wechat", brand=brand, what="content")
     member = current_member(request)
     if member is None or member.tenant_id != share.tenant_id:
         raise await login_redirect(request, request.path, share.tenant_id)
-    async with session_scope(services.sessions) as session:
-        seen = await attribution.record_view(session, share, member.member_id)
-        forwarder = await _display_name(session, share.forwarder_id)
-    # the radar: at most one live notice per share a minute (a busy link would flood him and
-    # cost a push per view); the views it skips reach him in the digest
-    radar_key = services.keys("content", "radar", str(share.id))
-    if seen.counted and await services.redis.set(radar_key, b"1", nx=True, ex=RADAR_EVERY_SECONDS):
-        _radar(request, share, item, seen.view_id)
-    own = seen.viewer_share or share
+    if content.views is None:
+        raise web.HTTPServiceUnavailable(text="the view stream is not configured")
+    viewer, ref = member.member_id, views.new_ref()
+    opening = await content.views.open(share, viewer, ref, utcnow())
+    own_code = share.code if viewer == share.forwarder_id else opening.own_code
+    forwarder = opening.forwarder_name
+    if own_code is None or forwarder is None:  # his first open of this item, or a cold name
+        async with session_scope(services.sessions) as session:
+            if own_code is None:
+                mine = await attribution.share_for(
+                    session, share.tenant_id, share.item_id, viewer, parent=share
+                )
+                own_code = mine.code
+            forwarder = forwarder or await _display_name(session, share.forwarder_id)
+        await content.views.remember(share.item_id, viewer, own_code, (share.forwarder_id, forwarder))
     base = services.settings.public_base_url
     app = official_account(services, share.tenant_id)
     return render(
@@ -176,12 +137,10 @@ async def share_page(request: web.Request) -> web.StreamResponse:
         item=item,
         forwarder=forwarder,
         image_url=f"{base}/content/media/{item.image_key}" if item.image_key else "",
-        share_url=f"{base}/s/{attribution.share_token(content.secret, own)}",
+        share_url=f"{base}/s/{tokens.sign(content.secret, own_code)}",
         follow_url=f"/s/{request.match_info['token']}/follow.png",
         beacon_url=f"/s/{request.match_info['token']}/beacon",
-        view_token=tokens.sign(content.secret, f"{seen.view_id}.{member.member_id}", "view")
-        if seen.view_id
-        else "",
+        view_token=tokens.sign(content.secret, f"{ref}.{viewer}", "view"),
         wx=await _wx_config(request, app.appid) if app else None,
         jssdk_url=services_of(request).settings.content_jssdk_url or JSSDK_URL,
         paragraphs=[p for p in item.body.split("\n") if p.strip()],
@@ -190,8 +149,9 @@ async def share_page(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/s/{token}/beacon")
 async def beacon(request: web.Request) -> web.StreamResponse:
-    """``{"view": <view token>, "seconds": n}`` from the page (sendBeacon): 204, or 4xx + reason."""
-    services, content = services_of(request), content_of(request)
+    """``{"view": <view token>, "seconds": n}`` from the page (sendBeacon): 204, or 4xx + reason.
+    Stored behind the view it names (same stream); an impossible time marks the view."""
+    content = content_of(request)
     try:
         body = await request.json()
         raw, seconds = str(body["view"]), int(body["seconds"])
@@ -201,11 +161,13 @@ async def beacon(request: web.Request) -> web.StreamResponse:
     member = current_member(request)
     if signed is None or member is None:
         return web.json_response({"error": "bad_view_token"}, status=403)
-    view_id, viewer = (int(p) for p in signed.split("."))
-    if viewer != member.member_id:
+    ref, _, viewer = signed.rpartition(".")
+    if not viewer.isdigit() or int(viewer) != member.member_id:
         return web.json_response({"error": "not_your_view"}, status=403)
-    async with session_scope(services.sessions) as session:
-        await attribution.record_read(session, view_id, viewer, seconds)
+    if content.views is None:
+        raise web.HTTPServiceUnavailable(text="the view stream is not configured")
+    seconds = max(-1, min(seconds, views.MAX_READ_SECONDS + 1))  # beyond either end: impossible
+    await content.views.read(ref, member.member_id, seconds, utcnow())
     return web.Response(status=204)
 
 
@@ -213,7 +175,7 @@ async def beacon(request: web.Request) -> web.StreamResponse:
 async def follow_qr(request: web.Request) -> web.StreamResponse:
     """The forwarder's follow QR: a parametric QR whose scene names his share (cs:<code>)."""
     services = services_of(request)
-    share, _ = await _load(request)
+    share, _, _ = await _load(request)
     app = official_account(services, share.tenant_id)
     if services.wechat is None or app is None:
         raise web.HTTPServiceUnavailable(text="no Official Account configured")
@@ -237,11 +199,10 @@ async def follow_qr(request: web.Request) -> web.StreamResponse:
 @routes.get("/s/{token}/poster.png")
 async def poster_png(request: web.Request) -> web.StreamResponse:
     services, content = services_of(request), content_of(request)
-    share, item = await _load(request)
+    share, item, brand = await _load(request)
     link = f"{services.settings.public_base_url}/s/{request.match_info['token'][:80]}"
     async with session_scope(services.sessions) as session:
         name = await _display_name(session, share.forwarder_id)
-    brand = await brand_of(request, share.tenant_id)
     key = poster.cache_key(item.image_key, item.title, name, link)
     data = await content.storage.get(key)
     if data is None:

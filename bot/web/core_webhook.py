@@ -1,7 +1,13 @@
-"""``POST /core/webhook``: the core's order-status events.
+"""``POST /core/webhook/{tenant}`` (and ``/core/webhook``, the process's tenant): the core's
+order-status events.
 
-1. Verify ``X-Core-Signature`` over the raw body with ``core_webhook_secret`` (backend_client's
-   verifier: constant time, timestamp tolerance). Bad signature -> 401, unreadable -> 400.
+0. The tenant is the path's slug, never a header: each tenant's core signs with that tenant's own
+   webhook secret, so the path is bound to the signature by the key that verifies it (an event
+   signed with tenant A's secret sent to B's path fails B's check: 401, nothing recorded). The
+   process-wide ``JIUBOT_CORE_WEBHOOK_SECRET`` verifies only the process's own tenant
+   (``JIUBOT_TENANT_SLUG``): a tenant on the default core without its own cannot be addressed.
+1. Verify ``X-Core-Signature`` over the raw body with that secret (backend_client's verifier:
+   constant time, timestamp tolerance). Bad signature -> 401, unreadable -> 400.
 2. Insert-first: the event id's row is inserted (``ON CONFLICT DO NOTHING``) as a claim before
    anything is done; only the delivery whose insert wrote the row processes the event. A
    redelivery of a handled event is acknowledged and dropped (the core delivers at least once);
@@ -32,6 +38,7 @@ from backend_client import CoreError, InvalidWebhook, OrderStatusChanged, Webhoo
 from bot import keys
 from bot.automation import facts as order_facts
 from bot.db import insert_ignore, rowcount, session_scope, utcnow
+from bot.hooks import Happened
 from bot.membership.loyalty_config import LoyaltyConfig
 from bot.ordering import notices
 from bot.ordering import repository as repo
@@ -50,14 +57,18 @@ def _json(http_status: int, **body: object) -> web.Response:
     return web.json_response(body, status=http_status)
 
 
-async def _tenant_id(services: Services) -> int:
-    # One indexed read per delivery: webhooks are rare next to callbacks, and a cache here would
-    # be one more thing to invalidate when tenants get their own cores (issue 16).
+async def _tenant(services: Services, slug: str) -> tuple[int, str] | None:
+    """(tenant id, the secret its webhooks are signed with); None: no such tenant, or none of
+    its own core's secret and not the process's tenant. One indexed read per delivery: webhooks
+    are rare next to callbacks."""
     async with session_scope(services.sessions) as session:
-        tenant = await tenancy_repo.tenant_by_slug(session, services.settings.tenant_slug)
+        tenant = await tenancy_repo.tenant_by_slug(session, slug)
     if tenant is None:
-        raise web.HTTPServiceUnavailable(text="tenant not set up")
-    return tenant.id
+        return None
+    config = await services.cores.config(tenant.id)
+    if config is None or (not config.own and slug != services.settings.tenant_slug):
+        return None
+    return tenant.id, config.webhook_secret
 
 
 # A claim older than this is taken to belong to a crashed process and may be taken over.
@@ -70,15 +81,28 @@ class ClaimLost(Exception):
 
 
 @routes.post("/core/webhook")
-async def receive(request: web.Request) -> web.Response:
+async def receive_default(request: web.Request) -> web.Response:
     services: Services = request.app[keys.SERVICES]
+    return await _receive(request, services, services.settings.tenant_slug)
+
+
+@routes.post("/core/webhook/{tenant}")
+async def receive(request: web.Request) -> web.Response:
+    return await _receive(request, request.app[keys.SERVICES], request.match_info["tenant"])
+
+
+async def _receive(request: web.Request, services: Services, slug: str) -> web.Response:
     body = await request.read()
+    found = await _tenant(services, slug[:64])
+    if found is None:
+        log.warning("core_webhook_rejected", reason="unknown_tenant", tenant=slug[:64])
+        return _json(404, error="unknown_tenant")
+    tenant_id, secret = found
     try:
-        event = verify_webhook(services.settings.core_webhook_secret, request.headers, body)
+        event = verify_webhook(secret, request.headers, body)
     except InvalidWebhook as exc:
-        log.warning("core_webhook_rejected", reason=exc.reason)
+        log.warning("core_webhook_rejected", reason=exc.reason, tenant=slug)
         return _json(400 if exc.reason == "malformed" else 401, error=exc.reason)
-    tenant_id = await _tenant_id(services)
     is_order = event.type == "order.status_changed" and isinstance(event.data, OrderStatusChanged)
     outcome, token = await _claim(services, tenant_id, event, final=not is_order)
     if outcome == "duplicate":
@@ -187,7 +211,7 @@ async def _config(services: Services, tenant_id: int) -> LoyaltyConfig:
 async def _order_status(services: Services, tenant_id: int, event: WebhookEvent, token: str) -> None:
     data = event.data
     assert isinstance(data, OrderStatusChanged)
-    core = services.core
+    core = await services.cores.client(tenant_id)
     config = await _config(services, tenant_id)
     async with session_scope(services.sessions) as session:
         known = await notices.facts(session, tenant_id, data)
@@ -200,7 +224,7 @@ async def _order_status(services: Services, tenant_id: int, event: WebhookEvent,
         if amount is None and notices.needs_amount(data.status, config):
             amount = await notices.order_total(core, data.order_id)
     if notice is not None:
-        await _push(services, notice)
+        await _push(services, tenant_id, notice)
     async with session_scope(services.sessions) as session:
         if store_code is not None:
             await notices.credit_points(
@@ -209,14 +233,15 @@ async def _order_status(services: Services, tenant_id: int, event: WebhookEvent,
             fact = order_facts.from_event(data, store_code, amount)
             await order_facts.record_order(session, tenant_id, fact)
         await _mark_done(session, tenant_id, event, token)
+    await services.hooks.emit(Happened(tenant_id, "order", utcnow(), order_id=str(data.order_id)))
     log.info("core_order_status", order=data.order_id, status=data.status, notified=bool(notice))
 
 
-async def _push(services: Services, notice: notices.Notice) -> None:
+async def _push(services: Services, tenant_id: int, notice: notices.Notice) -> None:
     notify = getattr(services.notifier, "notify", None)
     if notify is None:
         return
-    oa = [a.appid for a in services.registry.all() if a.kind == "oa"]
+    oa = [a.appid for a in services.registry.all() if a.kind == "oa" and a.tenant_id == tenant_id]
     async with session_scope(services.sessions) as session:
         people = await repo.following_identities(session, list(notice.member_ids), oa)
     values = {

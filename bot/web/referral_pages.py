@@ -81,6 +81,7 @@ async def store_coupon(request: web.Request) -> web.StreamResponse:
             campaign,
             source="store_qr",
             store_code=store,
+            hooks=services.hooks,
         )
         text = services.text("coupon_claimed", ok=True, coupon_name=coupon.name)
     except CouponFailed as exc:

@@ -59,6 +59,16 @@ if KEYS[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL'
 return 1
 """
 
+# KEYS: lock. ARGV: token, ttl ms, the dead owner's token ('' = none)
+_TAKE_LOCK = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[1]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
 DONE = b"D"
 DEFERRED = b"L"
 INFLIGHT = b"P"
@@ -95,10 +105,12 @@ class Dedupe:
         self.nonce_ttl = max(nonce_ttl, 60)
         self._begin = Script(mux, _BEGIN)
         self._settle = Script(mux, _SETTLE)
+        self._take_lock = Script(mux, _TAKE_LOCK)
 
     async def load_scripts(self) -> None:
         await self._begin.load()
         await self._settle.load()
+        await self._take_lock.load()
 
     # key builders -------------------------------------------------------------------------
     # The same strings ``keys(part, ...)`` builds, as f-strings: five of them per message.
@@ -171,11 +183,14 @@ class Dedupe:
     async def peek(self, appid: str, dedupe_key: str) -> bytes | None:
         return await self.mux.execute("GET", self.lease_key(appid, dedupe_key))  # type: ignore[return-value]
 
-    async def acquire_lock(self, appid: str, openid: str, token: str, *, poll: float = 0.01) -> None:
-        """Wait for the member's lock; a crashed holder's lock expires after its TTL."""
+    async def acquire_lock(
+        self, appid: str, openid: str, token: str, *, poll: float = 0.01, take_from: str = ""
+    ) -> None:
+        """Wait for the member's lock; a crashed holder's lock expires after its TTL. A lock
+        still held under ``take_from`` (a dead owner's token) is taken over at once."""
         key = self.lock_key(appid, openid)
         delay = poll
-        while not await self.mux.execute("SET", key, token, "NX", "PX", self.lock_ms):
+        while not await self._take_lock([key], [token, self.lock_ms, take_from]):
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.1)
 

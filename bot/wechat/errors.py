@@ -122,6 +122,19 @@ class UserRefused(WeChatError):
     reaction = "give_up"
 
 
+class NoMassQuota(WeChatError):
+    """45028: a follower in the mass send's audience has had the month's mass sends (service
+    account: 4 per follower per calendar month); nothing was sent."""
+
+    reaction = "give_up"
+
+
+class MassAlreadySent(WeChatError):
+    """45065 on a mass send: this ``clientmsgid`` was sent before (the earlier call went out)."""
+
+    reaction = "give_up"
+
+
 class InvalidCode(WeChatError):
     """40029 / 40163 / 40226 / 42003: a login or phone code that cannot be exchanged."""
 
@@ -167,6 +180,7 @@ _CLASSES: dict[int, type[WeChatError]] = {
     50001: UserRefused,
     50002: UserRefused,
     45065: UserRefused,  # clientmsgid already used: the message went out before
+    45028: NoMassQuota,
     40029: InvalidCode,
     40163: InvalidCode,
     40226: InvalidCode,
@@ -186,6 +200,8 @@ for _code in (40032, 40033, 40097, 40129, 40169, 41030, 44002, 45002, 45008, 451
 
 def error_for(errcode: int, errmsg: str, *, api: str = "") -> WeChatError:
     """The typed exception for an errcode; unknown codes are BadRequest (never retried blindly)."""
+    if errcode == 45065 and "message/mass" in api:
+        return MassAlreadySent(errcode, errmsg, api=api)
     cls = _CLASSES.get(errcode, BadRequest)
     if cls is QuotaExceeded:
         wait = 60.0 if errcode == 45011 else seconds_until_daily_reset()

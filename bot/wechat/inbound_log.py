@@ -10,17 +10,13 @@ twice is stored once.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +26,7 @@ from bot.membership.models import Member, MemberIdentity
 from bot.observability import metrics
 from bot.redis import Keys
 from bot.redis_mux import Command, Mux
+from bot.streams import Entry, Store, StreamConsumer
 from bot.wechat.models import InboundMessage, Interaction
 
 log = structlog.get_logger(__name__)
@@ -80,6 +77,7 @@ class InboundLog:
         self.redis = redis  # redis-py for the writer's blocking reads
         self.mux = mux  # the hot path's multiplexed connection for appends
         self.stream = keys("inbound-log")
+        self.consumer = StreamConsumer(redis, self.stream, GROUP)
         self.maxlen = maxlen
         self.recently_touched = TouchCache()
 
@@ -91,11 +89,21 @@ class InboundLog:
 
     # writer -------------------------------------------------------------------------------
     async def ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self.consumer.ensure_group()
+
+    def _store_with(self, sessions: async_sessionmaker[AsyncSession]) -> Store:
+        async def store(fields: list[Entry]) -> None:
+            entries = [LogEntry(**orjson.loads(f[b"e"])) for f in fields]
+            try:
+                async with session_scope(sessions) as session:
+                    await _store(session, entries, self.recently_touched)
+            except IntegrityError:
+                # One bad entry (e.g. a member id from a Redis cache that outlived its database)
+                # must not block the log forever: store the batch entry by entry, without the
+                # member where it is unknown, and drop what still fails, loudly.
+                await self._store_one_by_one(sessions, entries)
+
+        return store
 
     async def write_batch(
         self,
@@ -106,32 +114,7 @@ class InboundLog:
         count: int = 500,
     ) -> int:
         """Move one batch from the stream into the database; returns the number of entries."""
-        # Entries a dead consumer left pending for more than a minute are taken over first.
-        claimed = await self.redis.xautoclaim(self.stream, GROUP, consumer, min_idle_time=60_000, count=count)
-        items: list[tuple[bytes, dict[bytes, bytes] | None]]
-        items = list(claimed[1]) if claimed and claimed[1] else []
-        if not items:
-            response = await self.redis.xreadgroup(
-                GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
-            )
-            # A RESP2 reply, [[stream, entries]]: redis-py types it together with RESP3's mapping.
-            items = list(cast(list[Any], response)[0][1]) if response else []
-        entries_by_id = [(i, f) for i, f in items if f]
-        if not entries_by_id:
-            return 0
-        entries = [LogEntry(**orjson.loads(fields[b"e"])) for _, fields in entries_by_id]
-        try:
-            async with session_scope(sessions) as session:
-                await _store(session, entries, self.recently_touched)
-        except IntegrityError:
-            # One bad entry (e.g. a member id from a Redis cache that outlived its database) must
-            # not block the log forever: store the batch entry by entry, without the member
-            # where it is unknown, and drop what still fails, loudly.
-            await self._store_one_by_one(sessions, entries)
-        ids = [i for i, _ in entries_by_id]
-        await self.redis.xack(self.stream, GROUP, *ids)
-        await self.redis.xdel(self.stream, *ids)
-        return len(entries)
+        return await self.consumer.batch(self._store_with(sessions), consumer, block_ms=block_ms, count=count)
 
     async def _store_one_by_one(
         self, sessions: async_sessionmaker[AsyncSession], entries: list[LogEntry]
@@ -149,20 +132,10 @@ class InboundLog:
                 log.error("inbound_log_entry_dropped", appid=entry.appid, dedupe_key=entry.dedupe_key[:80])
 
     async def run_writer(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
-        consumer = f"{socket.gethostname()}-{os.getpid()}"
-        # XREADGROUP BLOCK must end before the client's reply deadline (socket_timeout).
-        pool = getattr(self.redis, "connection_pool", None)
-        deadline = (getattr(pool, "connection_kwargs", None) or {}).get("socket_timeout")
-        block_ms = min(1000, int(deadline * 500)) if deadline else 1000
-        await self.ensure_group()
-        while not stop.is_set():
-            try:
-                await self.write_batch(sessions, consumer, block_ms=max(block_ms, 10))
-                info = await self.redis.xlen(self.stream)
-                metrics.log_backlog.set(info)
-            except (RedisError, SQLAlchemyError, OSError):
-                log.exception("inbound_log_writer_error")
-                await asyncio.sleep(1.0)
+        async def backlog() -> None:
+            metrics.log_backlog.set(await self.redis.xlen(self.stream))
+
+        await self.consumer.run(self._store_with(sessions), stop, errors=(SQLAlchemyError,), after=backlog)
 
 
 async def _store(session: AsyncSession, entries: list[LogEntry], touched: TouchCache | None = None) -> None:

@@ -51,3 +51,33 @@ class InboundMessage(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeferredReply(Base):
+    """A callback whose handler missed the budget: WeChat was acked, the reply is owed.
+
+    Written before the dedupe lease says "deferred" (bot/wechat/deferred.py); ``owner`` is the
+    token of the process running it (also its member-lock token), ``lease_until`` how long that
+    owner is presumed alive (renewed while it works). ``status``: pending, then done.
+    """
+
+    __tablename__ = "deferred_replies"
+    __table_args__ = (
+        UniqueConstraint("appid", "dedupe_key"),
+        Index("ix_deferred_replies_due", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    appid: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    openid: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text)  # the inbound message as JSON
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    owner: Mapped[str] = mapped_column(String(32))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    runs: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

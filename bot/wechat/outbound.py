@@ -38,7 +38,16 @@ from bot.wechat.errors import (
     WeChatError,
     error_for,
 )
-from bot.wechat.outbound_api import JsApiAPI, MenuAPI, MessageAPI, QRCodeAPI, TagsAPI, UserAPI, WxaAPI
+from bot.wechat.outbound_api import (
+    JsApiAPI,
+    MassAPI,
+    MenuAPI,
+    MessageAPI,
+    QRCodeAPI,
+    TagsAPI,
+    UserAPI,
+    WxaAPI,
+)
 from bot.wechat.ratelimit import RateLimiter, api_name
 from bot.wechat.token import CredentialCache
 
@@ -107,6 +116,7 @@ class WeChatClient:
         self.menu = MenuAPI(self)
         self.user = UserAPI(self)
         self.tags = TagsAPI(self)
+        self.mass = MassAPI(self)
         self.wxa = WxaAPI(self)
         self.jsapi = JsApiAPI(self)
 

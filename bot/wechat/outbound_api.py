@@ -280,6 +280,22 @@ class UserAPI(_Area):
         return openids, (str(doc.get("next_openid") or "") if openids else "")
 
 
+class MassAPI(_Area):
+    """Mass send (群发) to a tag's followers. ``clientmsgid`` makes it idempotent on WeChat's side:
+    a second call with the same id answers 45065 (``MassAlreadySent``) and sends nothing."""
+
+    async def send_text_to_tag(self, appid: str, tag_id: int, content: str, *, clientmsgid: str) -> int:
+        body = {
+            "filter": {"is_to_all": False, "tag_id": tag_id},
+            "text": {"content": content},
+            "msgtype": "text",
+            "send_ignore_reprint": 0,
+            "clientmsgid": clientmsgid,
+        }
+        doc = await self.client._request("POST", "/cgi-bin/message/mass/sendall", appid=appid, body=body)
+        return int(doc["msg_id"])
+
+
 class TagsAPI(_Area):
     async def create(self, appid: str, name: str) -> int:
         doc = await self.client._request(

@@ -3,7 +3,10 @@
 ARCHITECTURE.md mechanisms 1 and 2. The handler runs in its own task raced against the budget
 (4.5 s by default, counted from the request's arrival). If it finishes in time its reply is the
 HTTP answer and is stored in the lease for WeChat's retries. If not, WeChat gets ``success`` at
-once and the reply goes out through the ``Notifier`` (customer-service API) when it is ready.
+once and the reply goes out through the ``Notifier`` (customer-service API) when it is ready; it
+is owed durably meanwhile (a ``deferred_replies`` row, bot/wechat/deferred.py), so a process that
+dies after the ack leaves the message to ``jiubot worker``'s recovery (bot/wechat/recovery.py).
+Retries of a claimed message: bot/wechat/retries.py.
 
 Every Redis step is inside the same budget: the dedupe claim (``begin``) gets what is left of
 it, the finishing round trip (settle, log, reach) what is left plus ``SETTLE_GRACE``. When Redis
@@ -18,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import structlog
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
 from bot.dispatch import Dispatcher, EventContext, MemberLock
 from bot.messages import Inbound, NoReply, Replies, Reply, TextReply
@@ -31,8 +34,11 @@ from bot.ports import Recipient
 from bot.redis_mux import Command, CommandArg
 from bot.services import Services
 from bot.tenancy.registry import AppConfig
-from bot.wechat.dedupe import DEFERRED, DONE, INFLIGHT, Claim, Dedupe
+from bot.wechat.dedupe import DEFERRED, DONE, Claim, Dedupe
+from bot.wechat.deferred import OWE_FROM, DeferredReplies
 from bot.wechat.inbound_log import InboundLog, LogEntry
+from bot.wechat.retries import duplicate
+from bot.wechat.steps import SETTLE_GRACE, Outcome, RedisUnavailable, ReplayedNonce, within
 from bot.wechat.xml import render_reply
 
 log = structlog.get_logger(__name__)
@@ -62,39 +68,6 @@ class CommandBatch:
 InteractionRecorder = Callable[[CommandBatch, Inbound, "int | None"], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the HTTP layer sends: ``xml`` (plain reply XML) or an ack when None."""
-
-    xml: bytes | None
-    status: str  # replied, acked, deferred, duplicate, failed, replay, unknown_type, unavailable
-
-
-class ReplayedNonce(Exception):
-    pass
-
-
-class RedisUnavailable(Exception):
-    """A Redis step of the callback did not complete within its share of the budget."""
-
-
-# The finishing round trip may use this much beyond the budget (WeChat waits 5 s; the budget is
-# at most 4.9 s, 4.5 s by default).
-SETTLE_GRACE = 0.3
-
-
-RETRY_STEP_FLOOR = 0.5  # seconds
-
-
-async def _within(seconds: float, step):  # type: ignore[no-untyped-def]
-    """Await ``step`` for at most ``seconds``; Redis errors and the deadline become RedisUnavailable."""
-    try:
-        async with asyncio.timeout(max(seconds, 0.0)):
-            return await step
-    except (TimeoutError, RedisError, OSError) as exc:
-        raise RedisUnavailable(f"{type(exc).__name__}: {exc}") from exc
-
-
 class Pipeline:
     def __init__(
         self,
@@ -102,6 +75,7 @@ class Pipeline:
         dispatcher: Dispatcher,
         dedupe: Dedupe,
         inbound_log: InboundLog,
+        deferred: DeferredReplies,
         *,
         budget: float,
     ) -> None:
@@ -109,6 +83,7 @@ class Pipeline:
         self.dispatcher = dispatcher
         self.dedupe = dedupe
         self.inbound_log = inbound_log
+        self.deferred = deferred
         self.budget = budget
         self.recorders: list[InteractionRecorder] = []
         self._background: set[asyncio.Task[object]] = set()
@@ -128,8 +103,8 @@ class Pipeline:
             metrics.unknown_types.labels(msg_type=message.msg_type[:32]).inc()
             log.info("unknown_message_type", appid=app.appid, msg_type=message.msg_type[:32])
             try:
-                await _within(
-                    self._left(started) + SETTLE_GRACE,
+                await within(
+                    self.left(started) + SETTLE_GRACE,
                     self.inbound_log.append(self._entry(app, message, None, "unknown_type", started)),
                 )
             except RedisUnavailable as exc:
@@ -137,8 +112,8 @@ class Pipeline:
             return Outcome(None, "unknown_type")
 
         try:
-            claim = await _within(
-                self._left(started),
+            claim = await within(
+                self.left(started),
                 self.dedupe.begin(
                     app.appid,
                     message.openid,
@@ -149,23 +124,17 @@ class Pipeline:
                 ),
             )
         except RedisUnavailable as exc:
-            return self._unavailable(app, message, exc)
+            return self.unavailable(app, message, exc)
         if claim.status == "replay":
             raise ReplayedNonce()
         if claim.status == "dup":
-            return await self._duplicate(app, message, claim, started, timestamp, nonce, fingerprint)
-        return await self._run(app, message, claim, started)
+            return await duplicate(self, app, message, claim, started, timestamp, nonce, fingerprint)
+        return await self.run(app, message, claim, started)
 
-    def _left(self, started: float) -> float:
+    def left(self, started: float) -> float:
         return self.budget - (time.monotonic() - started)
 
-    def _step(self, started: float) -> float:
-        """The deadline of one Redis step of a retry waiting for another delivery's lease: the
-        budget's rest, but never under RETRY_STEP_FLOOR, because such a retry keeps waiting past
-        its budget for a dead owner's lease to expire (the webhook has acked WeChat by then)."""
-        return max(self._left(started), RETRY_STEP_FLOOR)
-
-    def _unavailable(self, app: AppConfig, message: Inbound, exc: Exception) -> Outcome:
+    def unavailable(self, app: AppConfig, message: Inbound, exc: Exception) -> Outcome:
         """Redis could not take the claim: nothing ran and nothing is marked. A message gets the
         static busy text (the user knows to send it again), an event a bare ack."""
         metrics.deadline_overruns.inc()
@@ -198,7 +167,7 @@ class Pipeline:
             await asyncio.wait(set(self._background), timeout=grace)
 
     # the first delivery -------------------------------------------------------------------
-    async def _run(self, app: AppConfig, message: Inbound, claim: Claim, started: float) -> Outcome:
+    async def run(self, app: AppConfig, message: Inbound, claim: Claim, started: float) -> Outcome:
         ctx = EventContext(
             message=message,
             app=app,
@@ -214,20 +183,39 @@ class Pipeline:
         if claim.locked:
             ctx.prefetch_flow(claim.flow_state)
         task = asyncio.create_task(self.dispatcher.feed(ctx))
-        remaining = self.budget - (time.monotonic() - started)
-        if await finished_within(task, remaining):
+        # A retry that took over after its budget (the webhook acked WeChat at its cap) replies
+        # late even when the handler is instant: nobody is waiting for a passive reply.
+        ahead = self.budget * (1 - OWE_FROM)
+        if self.left(started) > 0 and await finished_within(task, self.left(started) - ahead):
             return await self._finish_in_time(app, message, claim, ctx, task, started)
-        # Budget spent: ack now, reply later. Retries from here on get a bare ack.
+        # Still running at half the budget: start owing the reply durably now (a row a `jiubot
+        # worker` re-runs if this process dies), so that it is written when WeChat must be acked.
+        owed = asyncio.create_task(self.deferred.owe(app.tenant_id, message, ctx.member_id, claim.lock_token))
+        if self.left(started) > 0 and await finished_within(task, self.left(started)):
+            self._spawn(self._close_after(owed, app, message, claim, "in_time"))
+            return await self._finish_in_time(app, message, claim, ctx, task, started)
+        # Budget spent: ack now, reply later; the lease tells retries only once the row is written
+        # (if it is late, the lease stays in flight: were this process to die, a retry takes over).
         metrics.deadline_overruns.inc()
-        try:
-            await _within(SETTLE_GRACE, self.dedupe.defer(app.appid, message.dedupe_key, claim.lease))
-        except RedisUnavailable as exc:
-            # Retries see the in-flight lease and get an ack; the reply still goes out late.
-            log.warning("callback_defer_unavailable", appid=app.appid, error=str(exc)[:200])
-        late = asyncio.create_task(self._finish_late(app, message, claim, ctx, task, started))
-        self._background.add(late)
-        late.add_done_callback(self._background.discard)
+        grace_end = time.monotonic() + SETTLE_GRACE
+        if await finished_within(owed, SETTLE_GRACE) and owed.result():
+            try:
+                await within(
+                    grace_end - time.monotonic(),
+                    self.dedupe.defer(app.appid, message.dedupe_key, claim.lease),
+                )
+            except RedisUnavailable as exc:
+                # Retries see the in-flight lease and get an ack; the reply still goes out late.
+                log.warning("callback_defer_unavailable", appid=app.appid, error=str(exc)[:200])
+        else:
+            log.error("deferred_record_late", appid=app.appid, user=hash_openid(message.openid))
+        self._spawn(self.finish_late(app, message, claim, ctx, task, started, owed=owed))
         return Outcome(None, "deferred")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _finish_in_time(
         self,
@@ -248,13 +236,13 @@ class Pipeline:
         stored = DONE + (xml or b"")
         status = "replied" if xml else "acked"
         await self._settle_within(
-            self._left(started) + SETTLE_GRACE, app, message, claim, ctx, stored, status, started
+            self.left(started) + SETTLE_GRACE, app, message, claim, ctx, stored, status, started
         )
         if later:
             self._spawn_later(app, message, ctx, later)
         return Outcome(xml, status)
 
-    async def _finish_late(
+    async def finish_late(
         self,
         app: AppConfig,
         message: Inbound,
@@ -262,32 +250,52 @@ class Pipeline:
         ctx: EventContext,
         task: asyncio.Task[Reply],
         started: float,
+        *,
+        status: str = "deferred",
+        owed: asyncio.Task[bool] | None = None,
     ) -> None:
+        """The handler's result after WeChat was answered: settle, send it through the notifier,
+        then close the deferred-reply row (renewed by ``claim.lock_token`` meanwhile). Also the
+        end of a re-run by the recovery (bot/wechat/recovery.py), with ``status`` "recovered"."""
+        deferred, key = self.deferred, message.dedupe_key
         try:
-            reply = await task
+            reply = await deferred.keep_alive(app.appid, key, claim.lock_token, task)
         except Exception:
             # The handler failed after WeChat was answered; it will not retry, so tell the user.
             await self._settle_within(self.budget, app, message, claim, ctx, None, "failed", started)
-            await self._deliver(app, message, ctx, self.services.text("error_late"), kind="error")
+            await self.deliver(app, message, ctx.member_id, self.services.text("error_late"), kind="error")
+            await self._close_after(owed, app, message, claim, "failed")
             return
-        await self._settle_within(self.budget, app, message, claim, ctx, DEFERRED, "deferred", started)
+        await self._settle_within(self.budget, app, message, claim, ctx, DEFERRED, status, started)
         items = list(reply.items) if isinstance(reply, Replies) else [reply]
         for index, item in enumerate(i for i in items if not isinstance(i, NoReply)):
-            await self._deliver(app, message, ctx, item, kind=f"late{index}")
+            await self.deliver(app, message, ctx.member_id, item, kind=f"late{index}")
+        await self._close_after(owed, app, message, claim, "replied")
+
+    async def _close_after(
+        self, owed: asyncio.Task[bool] | None, app: AppConfig, message: Inbound, claim: Claim, outcome: str
+    ) -> None:
+        """Close the deferred-reply row once its write (``owed``, when still running) ended."""
+        if owed is not None and not await owed:
+            return
+        try:
+            await self.deferred.complete(app.appid, message.dedupe_key, claim.lock_token, outcome)
+        except Exception as exc:  # a sweeper re-runs it; deliveries are keyed
+            log.error("deferred_complete_failed", appid=app.appid, error=repr(exc)[:200])
 
     async def _fail(
         self, app: AppConfig, message: Inbound, claim: Claim, ctx: EventContext, started: float
     ) -> None:
         # Release the lease (not "done"): WeChat's retry of this message runs the handler again.
         await self._settle_within(
-            self._left(started) + SETTLE_GRACE, app, message, claim, ctx, None, "failed", started
+            self.left(started) + SETTLE_GRACE, app, message, claim, ctx, None, "failed", started
         )
 
     async def _settle_within(self, seconds: float, *args) -> None:  # type: ignore[no-untyped-def]
         """``_settle`` under a deadline; when Redis cannot take it, log and go on: the lease stays
         in flight until its TTL (never marked done), the answer is not held back."""
         try:
-            await _within(seconds, self._settle(*args))
+            await within(seconds, self._settle(*args))
         except RedisUnavailable as exc:
             log.error("callback_settle_unavailable", status=args[5], error=str(exc)[:200])
 
@@ -329,17 +337,15 @@ class Pipeline:
     def _spawn_later(self, app: AppConfig, message: Inbound, ctx: EventContext, items: list[Reply]) -> None:
         async def send_all() -> None:
             for index, item in enumerate(items):
-                await self._deliver(app, message, ctx, item, kind=f"followup{index}")
+                await self.deliver(app, message, ctx.member_id, item, kind=f"followup{index}")
 
-        task = asyncio.create_task(send_all())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(send_all())
 
-    async def _deliver(
-        self, app: AppConfig, message: Inbound, ctx: EventContext, reply: Reply | str, *, kind: str
+    async def deliver(
+        self, app: AppConfig, message: Inbound, member_id: int | None, reply: Reply | str, *, kind: str
     ) -> None:
         item = TextReply(reply) if isinstance(reply, str) else reply
-        recipient = Recipient(app.appid, message.openid, ctx.member_id)
+        recipient = Recipient(app.appid, message.openid, member_id)
         try:
             delivery = await self.services.notifier.deliver_late_reply(
                 recipient, item, source_key=f"{app.appid}:{message.dedupe_key}:{kind}"
@@ -350,65 +356,6 @@ class Pipeline:
         except Exception:
             metrics.late_replies.labels(result="error").inc()
             log.exception("late_reply_failed", appid=app.appid, user=hash_openid(message.openid), kind=kind)
-
-    # retries ------------------------------------------------------------------------------
-    async def _duplicate(
-        self,
-        app: AppConfig,
-        message: Inbound,
-        claim: Claim,
-        started: float,
-        timestamp: str,
-        nonce: str,
-        fingerprint: str,
-    ) -> Outcome:
-        value: bytes | None = claim.lease
-        owner = ""  # the token of the last in-flight lease seen (also its owner's lock token)
-        while True:
-            if value is None:
-                # The first delivery failed and released the lease, or its owner died and the
-                # in-flight lease expired: this retry runs it again (taking a dead owner's lock).
-                try:
-                    fresh = await _within(
-                        self._step(started),
-                        self.dedupe.begin(
-                            app.appid,
-                            message.openid,
-                            message.dedupe_key,
-                            timestamp=timestamp,
-                            nonce=nonce,
-                            fingerprint=fingerprint,
-                            take_lock_from=owner,
-                        ),
-                    )
-                except RedisUnavailable as exc:
-                    return self._unavailable(app, message, exc)
-                if fresh.status == "new":
-                    return await self._run(app, message, fresh, started)
-                if fresh.status == "replay":
-                    raise ReplayedNonce()
-                value = fresh.lease
-            if value.startswith(DONE):
-                metrics.dedupe_hits.labels(state="done").inc()
-                return Outcome(value[1:] or None, "duplicate")
-            if value.startswith(DEFERRED):
-                metrics.dedupe_hits.labels(state="deferred").inc()
-                return Outcome(None, "duplicate")
-            assert value.startswith(INFLIGHT)
-            owner = value[1:].decode()
-            # A live owner settles or defers within its budget, which began before ours: past
-            # ours, keep waiting for the lease to expire (a dead owner) rather than ack a message
-            # nobody will answer. WeChat may have given up on this attempt by then; its next
-            # attempt finds the message taken over.
-            if time.monotonic() - started >= self.budget + self.dedupe.inflight_ms / 1000:
-                metrics.dedupe_hits.labels(state="inflight_timeout").inc()
-                return Outcome(None, "duplicate")
-            await asyncio.sleep(0.02)
-            try:
-                value = await _within(self._step(started), self.dedupe.peek(app.appid, message.dedupe_key))
-            except RedisUnavailable:
-                metrics.dedupe_hits.labels(state="inflight_timeout").inc()
-                return Outcome(None, "duplicate")
 
     # log ----------------------------------------------------------------------------------
     def _entry(

@@ -244,6 +244,18 @@ class ReachBudget:
         second = second.decode() if isinstance(second, bytes) else second
         return Slot(trigger, int(second)) if trigger else second
 
+    def slot_eval(self, appid: str, openid: str) -> tuple[str, int, list[CommandArg]]:
+        """``take_slot`` as an EVAL (script, numkeys, keys and args) for a caller's own pipelined
+        round trip (a campaign sender's in-flight marker goes with it); read the answer with
+        ``slot_answer``."""
+        args: list[CommandArg] = [self._now_ms(), self.margin_ms, "1", *self._window_args]
+        return _SLOT, 2, [self._w(appid, openid), self._p(appid, openid), *args]
+
+    @staticmethod
+    def slot_answer(answer: list[bytes | str]) -> Slot | str:
+        trigger, second = (a.decode() if isinstance(a, bytes) else a for a in answer)
+        return Slot(trigger, int(second)) if trigger else second
+
     async def refund_slot(self, appid: str, openid: str, slot: Slot) -> bool:
         return bool(await self._refund(keys=[self._w(appid, openid)], args=[slot.trigger, slot.opened_at]))
 

@@ -21,7 +21,8 @@ from bot.clientip import client_ip
 from bot.observability import child, hash_openid, metrics
 from bot.tenancy.registry import AppConfig, AppRegistry
 from bot.wechat.crypto import CryptoError, MessageCrypto, signature_ok
-from bot.wechat.pipeline import SETTLE_GRACE, Pipeline, ReplayedNonce, finished_within
+from bot.wechat.pipeline import Pipeline, finished_within
+from bot.wechat.steps import SETTLE_GRACE, ReplayedNonce
 from bot.wechat.xml import BadMessage, parse_xml, to_inbound
 
 if TYPE_CHECKING:

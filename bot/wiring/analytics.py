@@ -35,6 +35,7 @@ async def setup(runtime: Runtime) -> None:
     services.analytics = AnalyticsRuntime(
         stream=stream,
         archive=Path(settings.report_archive_dir),
+        link_secret=settings.secret_key,
         retention_days=settings.analytics_retention_days,
     )
     registry = services.registry

@@ -12,8 +12,10 @@ import structlog
 if TYPE_CHECKING:
     from backend_client import CoreClient
     from bot.automation.interface import Deps, IssuedCoupon
+    from bot.redis_mux import Mux
     from bot.scheduler import Scheduler
     from bot.services import Services
+    from bot.wechat.campaign_channel import WeChatCampaignChannel
 
 log = structlog.get_logger(__name__)
 
@@ -46,12 +48,14 @@ class CoreCouponIssuer:
         return IssuedCoupon(str(claim.id), claim.name, value)
 
 
-def deps(services: Services, *, worker: str = "") -> Deps:
+async def deps(services: Services, tenant_id: int, *, worker: str = "") -> Deps:
+    """The engine's dependencies for one tenant (coupons through that tenant's core)."""
     from bot.automation.interface import Deps, Policy
     from bot.automation.quiet import QuietHours
 
     registry = services.registry
     settings = services.settings
+    core = await services.cores.client(tenant_id)
     policy = Policy(
         holdout=settings.automation_holdout,
         quiet=QuietHours.parse(settings.automation_quiet_hours),
@@ -62,11 +66,21 @@ def deps(services: Services, *, worker: str = "") -> Deps:
         sessions=services.sessions,
         texts=services.texts,
         notifier=services.notifier,
-        coupons=CoreCouponIssuer(services.core) if services.core is not None else None,
-        oa_appids=lambda: [a.appid for a in registry.all() if a.kind == "oa"],
+        coupons=CoreCouponIssuer(core) if core is not None else None,
+        oa_appids=lambda: [a.appid for a in registry.all() if a.kind == "oa" and a.tenant_id == tenant_id],
         policy=policy,
         worker=worker,
     )
+
+
+def campaign_channel(services: Services, mux: Mux) -> WeChatCampaignChannel:
+    """Campaign sends leave through WeChat's customer-service API, the reach budget and the shared
+    rate limiter (bot/wechat/campaign_channel.py)."""
+    from bot.wechat.campaign_channel import WeChatCampaignChannel
+
+    if services.wechat is None or services.reach is None:
+        raise RuntimeError("campaign sends need the WeChat feature (client and reach budget)")
+    return WeChatCampaignChannel(services.wechat, services.reach, mux, services.keys)
 
 
 async def tenant_id(services: Services) -> int | None:
@@ -85,7 +99,7 @@ def jobs(scheduler: Scheduler, services: Services) -> None:
 
         tenant = await tenant_id(services)
         if tenant is not None:
-            await run_tick(deps(services), tenant, SystemClock().now())
+            await run_tick(await deps(services, tenant), tenant, SystemClock().now())
 
     async def refresh() -> None:
         from backend_client import CoreError
@@ -96,10 +110,11 @@ def jobs(scheduler: Scheduler, services: Services) -> None:
         tenant = await tenant_id(services)
         if tenant is None:
             return
-        if services.core is not None:  # the core's history first: webhooks can be missed
+        core = await services.cores.client(tenant)
+        if core is not None:  # the core's history first: webhooks can be missed
             try:
                 async with session_scope(services.sessions) as session:
-                    await facts.backfill(services.core, session, tenant)
+                    await facts.backfill(core, session, tenant)
             except CoreError as exc:
                 log.warning("automation_backfill_failed", error=type(exc).__name__)
         async with session_scope(services.sessions) as session:

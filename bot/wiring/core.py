@@ -1,10 +1,12 @@
 """The core feature: chat ordering over the brand's core ordering & promotion API.
 
-With ``JIUBOT_CORE_URL`` set, ``open_runtime`` makes ``services.core`` (``make_client`` below, on
-the core's own HTTP session) and this feature adds ``services.ordering`` (``OrderingRuntime``:
+``open_runtime`` makes ``services.cores`` (``core_directory`` below: each tenant's client, its own
+core or the process-wide ``JIUBOT_CORE_URL``, on the one core HTTP session) and, when some core is
+configured, this feature adds ``services.ordering`` (``OrderingRuntime``:
 catalog cache, carts, order placer, phone codes, SMS, binding cache), the ``/readyz`` detail
-``core`` (circuit breaker) with its gauges, and the order-intent retry worker. Routes:
-``POST /core/webhook`` and the mini-program ordering API.
+``core`` (circuit breakers: the default core's, and each own core's under ``tenants``) with the
+default core's gauges, and the order-intent retry worker. Routes: ``POST /core/webhook[/{tenant}]``
+and the mini-program ordering API.
 """
 
 from __future__ import annotations
@@ -21,33 +23,61 @@ from bot.wiring.feature import Runtime
 if TYPE_CHECKING:
     from aiohttp import ClientSession, web
     from prometheus_client import Gauge
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from backend_client import CoreClient
+    from backend_client.areas import Orders
     from bot.config import Settings
     from bot.ordering.runtime import OrderingRuntime
     from bot.services import Services
+    from bot.tenancy.cores import CoreConfig, CoreDirectory
 
 log = structlog.get_logger(__name__)
 
 STATE_VALUE = {"closed": 0, "half_open": 1, "open": 2}
 
 
-def make_client(session: ClientSession, settings: Settings) -> CoreClient:
+def make_client(session: ClientSession, settings: Settings, config: CoreConfig | None = None) -> CoreClient:
+    """The client of ``config`` (default: the process-wide ``JIUBOT_CORE_*`` core)."""
     from backend_client import CircuitBreaker, CoreClient, RetryPolicy, Timeouts
 
+    url, key = (config.url, config.api_key) if config else (settings.core_url, settings.core_api_key)
     # Reads and quotes are retried inside a chat turn's budget; the order itself has its own
     # budget (order_confirm_budget_seconds) and the retry worker behind it.
     return CoreClient(
         session,
-        settings.core_url,
-        settings.core_api_key,
+        url,
+        key,
         timeouts=Timeouts(connect=1.0, total=settings.core_timeout_seconds),
         retry=RetryPolicy(attempts=3, base_delay=0.1, max_delay=0.5, budget=2.0),
         breaker=CircuitBreaker(failure_threshold=5, reset_timeout=10.0),
     )
 
 
-def build_ordering(services: Services, client: CoreClient) -> OrderingRuntime:
+def default_core(settings: Settings) -> CoreConfig | None:
+    from bot.tenancy.cores import CoreConfig
+
+    if not settings.core_url:
+        return None
+    return CoreConfig(settings.core_url, settings.core_api_key, settings.core_webhook_secret, own=False)
+
+
+def core_directory(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, session: ClientSession
+) -> CoreDirectory:
+    """Each tenant's core client on the one core ``session`` (see ``bot.tenancy.cores``)."""
+    from bot.db import session_scope
+    from bot.tenancy import repository
+    from bot.tenancy.cores import CoreDirectory
+
+    async def load(tenant_id: int) -> CoreConfig | None:
+        async with session_scope(sessions) as db:
+            return await repository.core_config(db, tenant_id)
+
+    return CoreDirectory(load, default_core(settings), lambda config: make_client(session, settings, config))
+
+
+def build_ordering(services: Services) -> OrderingRuntime:
     from bot.ordering.binding import PhoneCodes
     from bot.ordering.binding_cache import BindingCache
     from bot.ordering.cart import CartStore
@@ -59,17 +89,26 @@ def build_ordering(services: Services, client: CoreClient) -> OrderingRuntime:
     from bot.ordering.sms import RedisSmsOutbox
 
     settings = services.settings
-    catalogs = CoreCatalogSource(client.catalog, lexicon=load_catalog(), ttl=settings.catalog_cache_seconds)
+    cores = services.cores
+    lexicon = load_catalog()
+
+    def catalogs(client: CoreClient) -> CoreCatalogSource:
+        return CoreCatalogSource(client.catalog, lexicon=lexicon, ttl=settings.catalog_cache_seconds)
+
+    async def orders(tenant_id: int) -> Orders:
+        return (await cores.require(tenant_id)).orders
+
     placer = OrderPlacer(
         services.sessions,
-        client.orders,
+        orders,
         retry_base=settings.order_retry_base_seconds,
         max_age=settings.order_retry_max_age_seconds,
     )
+    placer.hooks = services.hooks
     secret = hmac.digest(settings.secret_key.encode(), b"jiubot/bind-codes", hashlib.sha256)
     return OrderingRuntime(
-        core=client,
-        catalogs=catalogs,
+        cores=cores,
+        make_catalogs=catalogs,
         carts=CartStore(services.redis, services.keys, ttl=settings.cart_ttl_seconds),
         placer=placer,
         codes=PhoneCodes(services.redis, services.keys, ttl=settings.sms_code_ttl_seconds, secret=secret),
@@ -103,32 +142,59 @@ def _gauges(client: CoreClient) -> None:
 
 
 async def setup(runtime: Runtime) -> None:
+    from bot.db import session_scope
+    from bot.tenancy import repository
     from bot.web import core_results
 
     services = runtime.services
-    client = services.core  # made by open_runtime with the core's HTTP session
-    if client is None:
-        log.warning("core_not_configured", hint="set JIUBOT_CORE_URL to enable chat ordering")
+    cores = services.cores
+    async with session_scope(services.sessions) as session:
+        tenants = {t.id: t.slug for t in await repository.list_tenants(session)}
+    for tenant_id in tenants:  # a handful of brands: learn now which have a core of their own
+        await cores.config(tenant_id)
+    if not cores.configured:
+        log.warning(
+            "core_not_configured", hint="set JIUBOT_CORE_URL or `jiubot tenant core` to enable ordering"
+        )
         return
-    ordering = build_ordering(services, client)
+    ordering = build_ordering(services)
     ordering.placer.on_settled = core_results.pusher(services, ordering)
     services.ordering = ordering
-    _gauges(client)
-    breaker = client.breaker
+    if services.core is not None:
+        _gauges(services.core)
 
     async def probe() -> dict[str, object]:
-        return {
-            "circuit": breaker.state.value,
-            "consecutive_failures": breaker.consecutive_failures,
-            "retry_after_seconds": round(breaker.retry_after(), 1),
-            "requests": client.stats.requests,
-            "failures": client.stats.failures,
-        }
+        # the default core at the top (as before tenants had cores), each tenant's own below
+        detail: dict[str, object] = _state(services.core) if services.core is not None else {}
+        async with session_scope(services.sessions) as session:  # tenants added since start too
+            now = {t.id: t.slug for t in await repository.list_tenants(session)}
+        own = {slug: _state(c) for slug, c in (await _own_clients(cores, now)).items()}
+        return detail | ({"tenants": own} if own else {})
 
     runtime.probes["core"] = probe
     runtime.workers.append(("order-intent-retries", ordering.placer.run))
     # on shutdown: in-flight tries finish briefly; the rest stay pending for the next worker
     runtime.stack.push_async_callback(ordering.placer.drain)
+
+
+async def _own_clients(cores: CoreDirectory, tenants: dict[int, str]) -> dict[str, CoreClient]:
+    found = {}
+    for tenant_id, slug in tenants.items():
+        config = await cores.config(tenant_id)
+        if config is not None and config.own:
+            found[slug] = cores.client_for(config)
+    return found
+
+
+def _state(client: CoreClient) -> dict[str, object]:
+    breaker = client.breaker
+    return {
+        "circuit": breaker.state.value,
+        "consecutive_failures": breaker.consecutive_failures,
+        "retry_after_seconds": round(breaker.retry_after(), 1),
+        "requests": client.stats.requests,
+        "failures": client.stats.failures,
+    }
 
 
 def routes(app: web.Application) -> None:

@@ -38,7 +38,7 @@ class Remotes:
     """One HTTP ``ClientSession`` per remote system, each with its own explicit timeouts."""
 
     wechat: ClientSession
-    core: ClientSession | None  # None when no core is configured
+    core: ClientSession  # shared by every tenant's core client
 
 
 @dataclass(eq=False)

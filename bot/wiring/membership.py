@@ -1,7 +1,8 @@
 """The membership feature: bottle-code scanning, fraud guard, loyalty configs, coupons.
 
 Onto ``services``: ``membership`` (``MembershipRuntime``), with coupons through the core when the
-core feature made ``services.core`` (wire it before this one). Routes: the H5 scan and referral
+process has a core (``services.cores``: each tenant's own or the default; wire the core feature
+before this one). Routes: the H5 scan and referral
 pages and the mini-program membership API. Jobs: the nightly points audit, yearly expiry and the
 period-end tier review.
 """
@@ -17,19 +18,20 @@ from bot.wiring.feature import Runtime
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from backend_client import CoreClient
     from bot.membership.coupons import Coupon
     from bot.scheduler import Scheduler
     from bot.services import Services
+    from bot.tenancy.cores import CoreDirectory
 
 log = structlog.get_logger(__name__)
 
 
 class CoreCouponGateway:
-    """``CouponGateway`` over the core's coupon API; consumers are holders of type "consumer"."""
+    """``CouponGateway`` over each tenant's core coupon API; consumers are holders of type
+    "consumer"."""
 
-    def __init__(self, client: CoreClient) -> None:
-        self.client = client
+    def __init__(self, cores: CoreDirectory) -> None:
+        self.cores = cores
 
     @staticmethod
     def _coupon(claim: object) -> Coupon:
@@ -46,12 +48,13 @@ class CoreCouponGateway:
             claim.expires_at,
         )
 
-    async def claim(self, campaign: str, member_id: int, *, idempotency_key: str) -> Coupon:
+    async def claim(self, tenant_id: int, campaign: str, member_id: int, *, idempotency_key: str) -> Coupon:
         from backend_client import errors
         from bot.membership.errors import CouponFailed
 
         try:
-            answer = await self.client.coupons.claim(
+            client = await self.cores.require(tenant_id)
+            answer = await client.coupons.claim(
                 int(campaign), "consumer", member_id, idempotency_key=idempotency_key
             )
         except errors.CouponUnavailable as exc:
@@ -62,8 +65,9 @@ class CoreCouponGateway:
             raise CouponFailed("busy") from exc
         return self._coupon(answer)
 
-    async def coupons_of(self, member_id: int) -> list[Coupon]:
-        page = await self.client.coupons.for_holder("consumer", member_id, limit=50)
+    async def coupons_of(self, tenant_id: int, member_id: int) -> list[Coupon]:
+        client = await self.cores.require(tenant_id)
+        page = await client.coupons.for_holder("consumer", member_id, limit=50)
         return [self._coupon(c) for c in page.items]
 
 
@@ -87,14 +91,15 @@ async def setup(runtime: Runtime) -> None:
     configs = ConfigCache(services.sessions, settings.config_cache_seconds)
     locator = IpLocator.from_csv(settings.ip_city_table) if settings.ip_city_table else IpLocator()
     services.membership = MembershipRuntime(
-        scanner=Scanner(services.sessions, code_keys, guard, configs, locator),
+        scanner=Scanner(services.sessions, code_keys, guard, configs, locator, hooks=services.hooks),
         keys=code_keys,
         guard=guard,
         configs=configs,
         settings=settings,
         referral_secret=referral_secret(settings.secret_key),
         base_url=code_base_url(settings),
-        coupons=CoreCouponGateway(services.core) if services.core is not None else None,
+        coupons=CoreCouponGateway(services.cores) if services.cores.configured else None,
+        hooks=services.hooks,
     )
 
 

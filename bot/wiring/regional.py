@@ -59,12 +59,13 @@ async def settle_referrals(services: Services) -> None:
     from bot.campaigns import referral
     from bot.membership.loyalty_config import LoyaltyConfig
 
-    if services.core is None:
-        return
     for tenant_id in sorted({app.tenant_id for app in services.registry.all()}):
+        core = await services.cores.client(tenant_id)  # the tenant's own core or the default
+        if core is None:
+            continue
         membership = services.membership
         config = await membership.configs.get(tenant_id) if membership is not None else LoyaltyConfig()
-        settled = await referral.settle(services.sessions, services.core, tenant_id, config)
+        settled = await referral.settle(services.sessions, core, tenant_id, config)
         if settled.rewarded or settled.lapsed or settled.refused:
             log.info("store_referrals_settled", tenant=tenant_id, **dataclasses.asdict(settled))
 

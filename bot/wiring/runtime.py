@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.tenancy import repository as tenancy_repo
 from bot.tenancy.actions import ensure_default_tenant
 from bot.tenancy.registry import AppConfig, AppRegistry
-from bot.wiring.core import make_client as make_core_client
+from bot.wiring.core import core_directory
 from bot.wiring.feature import Feature, Remotes, Runtime
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -62,7 +62,7 @@ async def open_runtime(
 
     Nothing here starts background work: ``create_app`` runs the workers and the scheduler."""
     async with AsyncExitStack() as stack:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
         # every Redis call has a deadline (a silent Redis must not hang a request)
@@ -87,13 +87,13 @@ async def open_runtime(
         wechat_http = await stack.enter_async_context(
             http_session(total=settings.wechat_timeout_seconds * 2, connect=3.0)
         )
-        core_http = None
-        if settings.core_url:
-            core_http = await stack.enter_async_context(
-                http_session(total=max(settings.core_timeout_seconds * 4, 10.0), connect=1.0)
-            )
-        core = make_core_client(core_http, settings) if core_http is not None else None
+        # One session for every tenant's core (a connection pool per host inside it).
+        core_http = await stack.enter_async_context(
+            http_session(total=max(settings.core_timeout_seconds * 4, 10.0), connect=1.0)
+        )
         default_tenant_id = await ensure_default_tenant(sessions, settings)
+        cores = core_directory(sessions, settings, core_http)
+        core = cores.client_for(cores.default) if cores.default is not None else None
 
         async def load_apps() -> list[AppConfig]:
             async with session_scope(sessions) as session:
@@ -110,8 +110,10 @@ async def open_runtime(
             flows=RedisFlowStorage(redis, keys, ttl_seconds=FLOW_TTL_SECONDS),
             notifier=notifier or RecordingPushNotifier(),
             texts=text_environment(),
+            cores=cores,
             core=core,
         )
+        stack.push_async_callback(services.hooks.settled)  # before the engine closes
         runtime = Runtime(
             settings=settings,
             engine=engine,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 from sqlalchemy import select
@@ -33,5 +35,7 @@ async def test_seeding_twice_stores_once_and_the_report_shows_the_activity(stack
     assert report.week == "2026-W49"
     assert figures["metrics"]["product_views"]["value"] > 0
     assert figures["metrics"]["product_views"]["previous"] > 0
-    resp = await stack.client.get(f"/r/report/{token}")
-    assert resp.status == 200
+    page = await asyncio.to_thread(Path(report.html_path).read_text, encoding="utf-8")
+    assert "私域运营报告" in page
+    # the report's token alone opens nothing (the pushed links are signed for their recipient)
+    assert (await stack.client.get(f"/r/report/{token}")).status == 403

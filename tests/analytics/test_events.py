@@ -147,3 +147,23 @@ async def test_an_event_the_database_refuses_is_dropped_alone(stack):
         assert await stack.count_events() == 3
         assert await stack.count_events(event_id="srv:bad") == 0
     assert await stack.services.redis.xlen(runtime.stream.stream) == 0
+
+
+def test_a_stream_entry_is_read_in_either_wire_shape():
+    """Arrays in Record order (this version) and objects with Event's fields (an entry left in
+    the stream by the version before) read the same."""
+    import orjson
+
+    from bot.analytics.ingest import EventStream, records
+    from bot.analytics.interface import Event
+
+    event = Event(
+        7, "mp:1:abc12345", "share", 1_796_000_000_000, source="mp", member_id=1, props={"target": "群"}
+    )
+    stream = EventStream.__new__(EventStream)  # the command alone: no Redis needed
+    stream.stream, stream.maxlen = "analytics-events", 1000
+    command = stream.command([event])
+    now = records(command[-1])
+    before = records(orjson.dumps([event]))
+    assert now == before
+    assert now[0].props == '{"target":"群"}' and now[0].member_id == 1 and now[0].store_id is None

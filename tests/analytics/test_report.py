@@ -273,11 +273,14 @@ async def test_the_monday_run_archives_pushes_managers_once_and_records_the_unre
         (ids[2], "sent", "recorded"),
     }
     assert len(reports) == 5
-    # the H5 link serves the archived page
+    # each recipient's link is his own (tests/analytics/test_report_links.py opens them); the
+    # report's token alone opens nothing
+    links = {r.openid: p["text"].split('href="')[1].split('"')[0] for r, _, _, p in notifier.notified}
+    assert links["o-manager"] != links["o-dist"] and all("?g=" in link for link in links.values())
     east = next(r for r in reports if r.scope_code == "EAST")
-    resp = await stack.client.get(f"/r/report/{east.token}")
-    assert resp.status == 200 and "私域运营报告" in await resp.text()
-    assert (await stack.client.get(f"/r/report/{east.token}.pdf")).status == 200
+    assert f"/r/report/{east.token}?g={ids[0]}." in links["o-manager"]
+    assert (await stack.client.get(f"/r/report/{east.token}")).status == 403
+    assert (await stack.client.get(f"/r/report/{east.token}.pdf")).status == 403
     assert (await stack.client.get("/r/report/" + "x" * 32)).status == 404
 
 

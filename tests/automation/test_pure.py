@@ -178,11 +178,22 @@ def test_definitions_parse_and_refuse():
         "consumer lapsed": WINBACK.replace("subject: store", "subject: consumer"),
         "bad action": WINBACK.replace("action: coupon", "action: template"),
         "control": WINBACK + "control: 1.5\n",
+        "message without a template": WINBACK.replace(
+            "action: message, template: winback}", "action: message}"
+        ),
+        "a number that is not one": WINBACK.replace("{days: 7}", "{days: soon}"),
     }
     for why, text in bad.items():
         with pytest.raises(InvalidDefinition):
             definitions.parse(text)
             pytest.fail(why)
+    # each refusal carries a code (and the step) for the console's Chinese sentence
+    with pytest.raises(InvalidDefinition) as refused:
+        definitions.parse(bad["message without a template"])
+    assert (refused.value.code, refused.value.step) == ("message_template", "remind")
+    with pytest.raises(InvalidDefinition) as refused:
+        definitions.parse(bad["a number that is not one"])
+    assert refused.value.code == "bad_number"
 
 
 def test_quiet_hours_setting_is_checked_at_start_up():

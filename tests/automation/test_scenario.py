@@ -1,15 +1,20 @@
 """Sixty days of journeys replayed with the clock on PostgreSQL, through the real notifier, reach
-budget and the WeChat simulator (store owners follow the account and say "退订" in chat).
+budget and the WeChat simulator (store owners follow the account and say "退订" in chat), at the
+issue's size: 500 stores with order histories and 2,000 consumers with bottle scans (seeded with
+executemany; the ~375 follows go through the simulator's callbacks, eight at a time).
 
 Stores have seeded order histories: some keep ordering, the others lapse on different days,
 some come back after the win-back. Asserted: every store lapsing past 30 days enters win-back
 once; each treated one gets exactly one coupon (one Idempotency-Key) and one lawful message or an
 "unreachable" record; control and holdout get nothing; an order exits the journey; no message
 goes out in quiet hours; the cap holds across both journeys; opted-out owners get nothing; the
-酱香 affinity message reaches 酱香 buyers only; tier changes are recorded."""
+酱香 affinity message reaches 酱香 buyers only; tier changes are recorded; each consumer whose
+first scan falls in the replay enters the first-scan journey once, and with no chat window open
+none of them is messaged (recorded unreachable with the reason)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import defaultdict
@@ -40,10 +45,11 @@ from wechat_sim.model import App
 pytestmark = [pytest.mark.pg_only, pytest.mark.slow]
 
 TOKEN = "simToken12345"
-N_STORES = 100
+N_STORES = 500
+N_CONSUMERS = 2000
 START = datetime(2026, 10, 1, 2, 0, tzinfo=SHANGHAI)
 DAYS = 60
-TICK_HOURS = (2, 6, 10, 14, 18, 22)  # local; 22, 2 and 6 are quiet
+TICK_HOURS = (2, 10, 14, 22)  # local; 22 and 2 are quiet (what they find is held until 08:30)
 
 WINBACK = """
 name: win-back
@@ -70,6 +76,17 @@ goal: ordered
 control: 0.10
 steps:
   - {id: message, action: message, template: affinity_jiangxiang}
+"""
+
+FIRST_SCAN = """
+name: first-scan
+subject: consumer
+trigger: {event: first_scan}
+goal: scanned
+goal_days: 30
+control: 0.10
+steps:
+  - {id: welcome, action: message, template: first_scan}
 """
 
 
@@ -121,23 +138,36 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
     owners: dict[str, int | None] = {}
     openids: dict[str, str] = {}
     opted: set[str] = set()
+    people: dict[str, str] = {}
     for i in range(N_STORES):
         code = f"S{i:04d}"
-        if i % 4 == 2:  # the owner never followed the account
-            owners[code] = await world.store(code, following=False, distributor="D1")
+        if i % 4 == 2:  # the owner never followed the account: no owner member at all
+            owners[code] = None
             continue
-        person = sim.add_person(f"老板{i}", "store_owner")
-        await sim.follow(person.id, OA)
-        openid = sim.openid(person.id, OA)
-        async with session_scope(world.sessions) as session:
-            member_id = (
-                await session.execute(select(MemberIdentity.member_id).where(MemberIdentity.openid == openid))
-            ).scalar_one()
-        owners[code] = await world.store(code, member_id=member_id, distributor="D1")
-        openids[code] = openid
-        if i % 11 == 3:
-            await sim.send_text(person.id, OA, "退订")
+        people[code] = sim.add_person(f"老板{i}", "store_owner").id
+
+    async def follow(code: str) -> None:
+        await sim.follow(people[code], OA)
+        if int(code[1:]) % 11 == 3:
+            await sim.send_text(people[code], OA, "退订")
             opted.add(code)
+
+    codes = sorted(people)
+    for k in range(0, len(codes), 8):  # the callbacks, a few at a time
+        await asyncio.gather(*(follow(c) for c in codes[k : k + 8]))
+    openids = {code: sim.openid(pid, OA) for code, pid in people.items()}
+    async with session_scope(world.sessions) as session:
+        by_openid = dict(
+            (
+                await session.execute(
+                    select(MemberIdentity.openid, MemberIdentity.member_id).where(
+                        MemberIdentity.openid.in_(list(openids.values()))
+                    )
+                )
+            ).all()
+        )
+    owners.update({code: by_openid[openid] for code, openid in openids.items()})
+    await world.stores_bulk(owners, distributor="D1")
     async with session_scope(world.sessions) as session:
         out = set((await session.execute(select(Member.id).where(Member.push_opt_out.is_(True)))).scalars())
     assert out == {owners[c] for c in opted} and opted  # "退订" in chat set it
@@ -146,6 +176,7 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
     # others stop on a day spread over the replay; one in seven comes back 5 days after lapsing
     comeback: dict[str, datetime] = {}
     jx: set[str] = set()
+    orders: list[tuple[str, datetime, int, str]] = []
     for i in range(N_STORES):
         code = f"S{i:04d}"
         sku = "FT" if i % 3 == 0 else "WLY"
@@ -153,16 +184,32 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
             jx.add(code)
         last = START - timedelta(days=25) + timedelta(days=(i * 7) % 50)
         end = START + timedelta(days=DAYS) if kind(i) == "steady" else last
-        at = START - timedelta(days=150) + timedelta(hours=i)
+        at = START - timedelta(days=150) + timedelta(hours=i % 100)
         while at <= end:
-            await world.order(code, at, total_fen=50_000 + 1000 * (i % 30), sku=sku)
+            orders.append((code, at, 50_000 + 1000 * (i % 30), sku))
             at += timedelta(days=7)
         if kind(i) != "steady" and i % 7 == 1:
             back = at - timedelta(days=7) + timedelta(days=35)
             comeback[code] = back
-            await world.order(code, back, total_fen=120_000, sku=sku)
+            orders.append((code, back, 120_000, sku))
+    await world.orders_bulk(orders)
+
+    # consumers: each scans a bottle or two; a first scan on a day spread over the replay (or
+    # before it: those are not new); every second one follows the account, none opened a chat
+    # window, so a welcome is recorded unreachable with the reason, never forced
+    consumers = await world.consumers_bulk(N_CONSUMERS)
+    scans = []
+    first_scans: dict[int, datetime] = {}
+    for n, member_id in enumerate(consumers):
+        first = START - timedelta(days=20) + timedelta(hours=(n * 13) % (24 * (DAYS + 20)))
+        first_scans[member_id] = first
+        scans.append((member_id, first, "FT" if n % 2 else "WLY"))
+        if n % 3 == 0:
+            scans.append((member_id, first + timedelta(days=12), "WLY"))
+    await world.scans_bulk(scans)
     await world.load(WINBACK)
     await world.load(AFFINITY)
+    await world.load(FIRST_SCAN)
     async with session_scope(world.sessions) as session:  # 核心 means ordering in the last 30 days
         await profiling.set_tier_rules(
             session,
@@ -176,13 +223,20 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
     deps = world.deps(services.notifier, coupons, holdout=0.05, quiet=QuietHours(), cap=1, cap_days=7)
 
     # replay ---------------------------------------------------------------------------------
+    spent = defaultdict(float)
     for day in range(DAYS + 1):
         for hour in TICK_HOURS:
             now = START.replace(hour=hour) + timedelta(days=day)
             if hour == 2:
+                began = time.monotonic()
                 async with session_scope(world.sessions) as session:
                     await profiling.refresh(session, world.tenant_id, now)
+                spent["refresh"] += time.monotonic() - began
+            began = time.monotonic()
             await tick(deps, world.tenant_id, now)
+            spent["tick"] += time.monotonic() - began
+        if day % 10 == 0:
+            print(f"day {day}: setup {setup_s:.1f}s, " + ", ".join(f"{k} {v:.1f}s" for k, v in spent.items()))
     end = START + timedelta(days=DAYS)
 
     enrolments = await world.rows(Enrolment)
@@ -198,9 +252,9 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
             return False
         code = f"S{i:04d}"
         last = max(
-            (START - timedelta(days=150) + timedelta(hours=i) + timedelta(days=7 * k))
+            (START - timedelta(days=150) + timedelta(hours=i % 100) + timedelta(days=7 * k))
             for k in range(60)
-            if START - timedelta(days=150) + timedelta(hours=i) + timedelta(days=7 * k)
+            if START - timedelta(days=150) + timedelta(hours=i % 100) + timedelta(days=7 * k)
             <= START - timedelta(days=25) + timedelta(days=(i * 7) % 50)
         )
         lapse = last + timedelta(days=30)
@@ -269,6 +323,18 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
     aff = [e for e in enrolments if e.journey == "affinity-jiangxiang"]
     assert aff and {e.subject.split(":")[1] for e in aff} <= jx
 
+    # first scans during the replay enrol their consumer once; nobody is messaged outside a window
+    fs = [e for e in enrolments if e.journey == "first-scan"]
+    replay_start = START.replace(hour=TICK_HOURS[0]) - timedelta(days=1)
+    new_scanners = {f"member:{m}" for m, at in first_scans.items() if replay_start < at <= end}
+    assert sorted(e.subject for e in fs) == sorted(new_scanners)
+    fs_runs = [r for e in fs for r in by_enrolment[e.id]]
+    assert fs_runs and {r.status for r in fs_runs} <= {"unreachable", "held", "suppressed"}
+    assert {r.reason for r in fs_runs if r.status == "unreachable"} >= {"not_following"}
+    assert all(e.arm == "treatment" for e in fs if by_enrolment[e.id])
+    consumer_ids = {f"o-consumer-{m}" for m in consumers}
+    assert not [o for o in sim.outbound(OA) if o.openid in consumer_ids]  # WeChat saw none of them
+
     # tiers: every store has one, changes are recorded with their reason
     changes = await world.rows(TierChange)
     profiles = await world.rows(Profile, Profile.kind == "store")
@@ -286,4 +352,7 @@ async def test_sixty_days_of_win_back_and_affinity(stack):
     )
     assert wb.uplift is not None and wb.coupons_issued == len(coupon_keys)
     took = time.monotonic() - started
-    print(f"\nscenario: {N_STORES} stores, {DAYS} days, setup {setup_s:.1f}s, total {took:.1f}s")
+    print(
+        f"\nscenario: {N_STORES} stores, {N_CONSUMERS} consumers, {DAYS} days, "
+        f"setup {setup_s:.1f}s, total {took:.1f}s"
+    )

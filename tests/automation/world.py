@@ -7,16 +7,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+import orjson
+from sqlalchemy import bindparam, insert, select, update
 
 from bot.automation import definitions
 from bot.automation import facts as facts_repo
 from bot.automation import repository as repo
 from bot.automation.facts import OrderLineFact, StoreOrder
 from bot.automation.interface import Deps, IssuedCoupon, Policy
+from bot.automation.models import OrderFact
 from bot.automation.profiles import SkuInfo
 from bot.automation.quiet import QuietHours
 from bot.db import create_engine, session_factory, session_scope
+from bot.membership.code_models import CodeBatch, CodeRedemption
 from bot.membership.models import Member, MemberIdentity, Store
 from bot.ports import PushNotifier, RecordingPushNotifier
 from bot.tenancy import repository as tenancy_repo
@@ -152,6 +155,117 @@ class World:
                     at,
                     lines=(OrderLineFact(sku, 6, total_fen),),
                 ),
+            )
+
+    async def orders_bulk(self, orders: list[tuple[str, datetime, int, str]]) -> None:
+        """(store, ordered_at, total_fen, sku) facts in one executemany (as the backfill stores
+        them: delivered, one line of 6 bottles)."""
+        rows = []
+        for code, at, total, sku in orders:
+            self._order += 1
+            rows.append(
+                {
+                    "tenant_id": self.tenant_id,
+                    "core_order_id": self._order,
+                    "core_store_id": self.core_ids[code],
+                    "store_code": code,
+                    "status": "delivered",
+                    "total_fen": total,
+                    "coupon_discount_fen": 0,
+                    "lines": orjson.dumps([{"sku": sku, "quantity": 6, "amount_fen": total}]).decode(),
+                    "ordered_at": at,
+                    "updated_at": at,
+                }
+            )
+        async with session_scope(self.sessions) as session:
+            await session.execute(insert(OrderFact), rows)
+
+    async def stores_bulk(self, owners: dict[str, int | None], *, distributor: str | None = None) -> None:
+        """Store code -> its owner (an existing member, or None: no owner), in two executemany."""
+        async with session_scope(self.sessions) as session:
+            await session.execute(
+                insert(Store),
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "code": c,
+                        "name": f"{c}烟酒店",
+                        "distributor_code": distributor,
+                    }
+                    for c in owners
+                ],
+            )
+            ids = dict(
+                (
+                    await session.execute(
+                        select(Store.code, Store.id).where(
+                            Store.tenant_id == self.tenant_id, Store.code.in_(list(owners))
+                        )
+                    )
+                ).all()
+            )
+            self.core_ids.update({c: i + 1000 for c, i in ids.items()})
+            owned = [{"b_id": m, "b_store": ids[c]} for c, m in owners.items() if m is not None]
+            if owned:
+                await session.execute(
+                    update(Member.__table__)
+                    .where(Member.__table__.c.id == bindparam("b_id"))
+                    .values(role="store_owner", store_id=bindparam("b_store")),
+                    owned,
+                )
+
+    async def consumers_bulk(self, count: int, *, following_every: int = 2) -> list[int]:
+        """``count`` consumers with an OA identity (every ``following_every``-th one following)."""
+        async with session_scope(self.sessions) as session:
+            ids = list(
+                (
+                    await session.execute(
+                        insert(Member).returning(Member.id),
+                        [{"tenant_id": self.tenant_id, "role": "consumer"} for _ in range(count)],
+                    )
+                ).scalars()
+            )
+            await session.execute(
+                insert(MemberIdentity),
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "member_id": m,
+                        "appid": self.oa,
+                        "openid": f"o-consumer-{m}",
+                        "following": n % following_every == 0,
+                    }
+                    for n, m in enumerate(ids)
+                ],
+            )
+        return ids
+
+    async def scans_bulk(self, scans: list[tuple[int, datetime, str]]) -> None:
+        """(member, scanned_at, sku) first scans of bottle codes, a batch per SKU, one executemany."""
+        async with session_scope(self.sessions) as session:
+            batches = {}
+            for sku in sorted({s for _, _, s in scans}):
+                batch = CodeBatch(
+                    tenant_id=self.tenant_id, brand=SKUS[sku][1].brand, sku=sku, product_name=SKUS[sku][0],
+                    size=len(scans),
+                )  # fmt: skip
+                session.add(batch)
+                await session.flush()
+                batches[sku] = batch.id
+            await session.execute(
+                insert(CodeRedemption),
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "batch_id": batches[sku],
+                        "serial": n + 1,
+                        "member_id": m,
+                        "channel": "mp",
+                        "scanned_at": at,
+                        "points": 10,
+                    }
+                    for n, (m, at, sku) in enumerate(scans)
+                ],
             )
 
     async def load(self, text: str) -> None:

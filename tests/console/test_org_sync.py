@@ -218,6 +218,18 @@ class RecordingScheduler:
         self.jobs[name] = (job, fields)
 
 
+def _cores(client, own=()):
+    """The process-wide core is ``client`` (None: no core configured); tenants ``own`` have
+    their own (served by the same reference core here)."""
+    from bot.tenancy.cores import CoreConfig, CoreDirectory
+
+    async def load(tenant_id):
+        return CoreConfig("http://own", "k", "secret-0123456789abcdef") if tenant_id in own else None
+
+    default = CoreConfig("http://core", "k", "secret-0123456789abcdef", own=False) if client else None
+    return CoreDirectory(load, default, lambda _config: client)
+
+
 async def test_the_hourly_job_syncs_the_configured_tenant(world, make_settings):
     from types import SimpleNamespace
 
@@ -225,16 +237,24 @@ async def test_the_hourly_job_syncs_the_configured_tenant(world, make_settings):
 
     tenant, sessions, client, _core, _cs = world
     scheduler = RecordingScheduler()
+    async with session_scope(sessions) as session:
+        own = (await get_or_create_tenant(session, "brandb", "乙")).id  # a core of its own
+        on_default = (await get_or_create_tenant(session, "brandc", "丙")).id  # the default core
     # Services stand-in: the job reads only these typed attributes
-    services = SimpleNamespace(settings=make_settings(tenant_slug="default"), sessions=sessions, core=client)
+    settings = make_settings(tenant_slug="default")
+    services = SimpleNamespace(settings=settings, sessions=sessions, cores=_cores(client, own=(own,)))
     org_jobs.register_jobs(scheduler, services)  # type: ignore[arg-type]
     job, fields = scheduler.jobs["console-org-sync"]
     assert fields == {"minute": 7}
-    result = await job()  # type: ignore[operator]
-    assert result is not None and result.created == 16
-    assert len(await _nodes(sessions, tenant)) == 16
+    results = await job()  # type: ignore[operator]
+    # the process's tenant and the one with its own core; not the other tenant on the default core
+    assert sorted(results) == sorted([tenant, own]) and results[tenant].created == 16
+    assert len(await _nodes(sessions, tenant)) == 16 and len(await _nodes(sessions, own)) == 16
+    assert await _nodes(sessions, on_default) == {}
 
-    no_core = SimpleNamespace(settings=services.settings, sessions=sessions, core=None)
+    no_core = SimpleNamespace(settings=settings, sessions=sessions, cores=_cores(None))
     assert await org_jobs.sync_configured_tenant(no_core) is None  # type: ignore[arg-type]
-    other = SimpleNamespace(settings=make_settings(tenant_slug="nobody"), sessions=sessions, core=client)
+    other = SimpleNamespace(
+        settings=make_settings(tenant_slug="nobody"), sessions=sessions, cores=_cores(client)
+    )
     assert await org_jobs.sync_configured_tenant(other) is None  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.content import attribution, library, tokens
+from bot.content import attribution, library, tokens, views
 from bot.content.attribution import Rewards
 from bot.content.models import ContentCredit
 from bot.db import session_scope
@@ -33,7 +33,7 @@ async def _item(sessions, tenant_id, **kw) -> int:  # noqa: F811
 async def _view(sessions, tenant_id, item_id, forwarder, viewer, at):  # noqa: F811
     async with session_scope(sessions) as session:
         share = await attribution.share_for(session, tenant_id, item_id, forwarder)
-        return await attribution.record_view(session, share, viewer, now=at)
+        return await views.record_view(session, share, viewer, now=at)
 
 
 async def _credit(sessions, tenant_id, kind, subject, viewer, at):  # noqa: F811
@@ -142,19 +142,15 @@ async def test_impossible_reading_times_are_flagged_and_replays_change_nothing(s
     forwarder, viewer = await new_member(sessions, tenant_id), await new_member(sessions, tenant_id)
     seen = await _view(sessions, tenant_id, item, forwarder, viewer, T0)
     async with session_scope(sessions) as session:
-        assert await attribution.record_read(
-            session, seen.view_id, viewer, 30, now=T0 + timedelta(seconds=31)
-        )
-        assert await attribution.record_read(
-            session, seen.view_id, viewer, 20, now=T0 + timedelta(seconds=40)
-        )
-        assert not await attribution.record_read(
+        assert await views.record_read(session, seen.view_id, viewer, 30, now=T0 + timedelta(seconds=31))
+        assert await views.record_read(session, seen.view_id, viewer, 20, now=T0 + timedelta(seconds=40))
+        assert not await views.record_read(
             session, seen.view_id, forwarder, 35, now=T0 + timedelta(seconds=40)
         )
     async with session_scope(sessions) as session:
         row = await session.get(ContentView, seen.view_id)
         assert (row.read_seconds, row.read_valid) == (30, True)
-        await attribution.record_read(session, seen.view_id, viewer, 600, now=T0 + timedelta(seconds=60))
+        await views.record_read(session, seen.view_id, viewer, 600, now=T0 + timedelta(seconds=60))
     async with session_scope(sessions) as session:
         row = await session.get(ContentView, seen.view_id)
         assert (row.read_seconds, row.read_valid) == (30, False)

@@ -42,6 +42,11 @@ async def _credits(stack) -> list[tuple[str, str, int, int]]:  # type: ignore[no
         return [tuple(r) for r in rows.all()]
 
 
+async def _drained(stack) -> None:  # type: ignore[no-untyped-def]
+    """Views and beacons reach the database through the view stream's writer."""
+    await stack.services.content.views.drain(stack.services.sessions)
+
+
 async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, phones):
     stack = await stack_factory()
     item_id = await publish(stack)
@@ -72,6 +77,7 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     own = await pw.open(f"/s/{token}")  # the forwarder opens his own link
     assert own.status == 200
 
+    await _drained(stack)
     async with session_scope(stack.services.sessions) as session:
         views = (await session.execute(select(ContentView.counted, ContentView.reason))).all()
     assert sorted(views) == [(False, "self"), (True, ""), (True, ""), (True, "")]
@@ -112,6 +118,7 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     assert await pa.post_json(data["beacon"], {"view": data["view"], "seconds": 1}) == 204
     assert await pb.post_json(data["beacon"], {"view": data["view"], "seconds": 1}) == 403  # not B's view
     assert await pa.post_json(data["beacon"], {"view": data["view"] + "x", "seconds": 1}) == 403
+    await _drained(stack)
     async with session_scope(stack.services.sessions) as session:
         read = (
             await session.execute(
@@ -120,6 +127,7 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
         ).all()
     assert read == [(1, True)]
     assert await pa.post_json(data["beacon"], {"view": data["view"], "seconds": 4000}) == 204
+    await _drained(stack)
     async with session_scope(stack.services.sessions) as session:
         assert (
             await session.execute(select(func.count()).where(ContentView.read_valid.is_(False)))
@@ -133,6 +141,7 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     # a tampered token is refused, and counts nothing
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert (await pa.open(f"/s/{forged}")).status == 404
+    await _drained(stack)
     async with session_scope(stack.services.sessions) as session:
         assert (await session.execute(select(func.count()).select_from(ContentView))).scalar_one() == 4
 
@@ -170,13 +179,18 @@ async def test_forward_view_follow_scan_order_credited_once_each(stack_factory, 
     bottle = make(stack.services.membership.keys, tenant, batch.id, 3)
     scanned = await pb.open(f"/c/{bottle}")
     assert scanned.status == 200 and "正品验证通过" in scanned.text
+    # credited at the scan itself (the scan's hook), no sweep has run
+    await stack.services.hooks.settled()  # the scan's listener runs off its answer
+    assert [k for k, *_ in await _credits(stack)] == ["follow", "scan"]
 
     # B becomes a store owner and orders through chat
     await stack.bind_owner(b)
     await stack.say(b, "飞天 2箱", wait_for="回复「确认」下单")
     await stack.say(b, "确认", wait_for="下单成功")
+    # credited when the order was placed (the placer's hook), no sweep has run
+    assert [k for k, *_ in await _credits(stack)] == ["follow", "scan", "order"]
 
-    # the sweep credits the first scan and the order; running it again (or concurrently) adds nothing
+    # the sweep (the safety net) finds nothing left to credit, run again or concurrently
     content = stack.services.content
     await asyncio.gather(
         jobs.sweep_all(stack.services.sessions, content), jobs.sweep_all(stack.services.sessions, content)

@@ -57,6 +57,50 @@ class StatementCounter:
         event.remove(self.engine, "before_cursor_execute", self._on)
 
 
+class RoundTrips:
+    """What goes over the wire to PostgreSQL, as psycopg sends it: the pool's pre-ping at each
+    checkout, BEGIN before a transaction's first statement and COMMIT at its end (neither in
+    autocommit), and each statement."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine.sync_engine
+        self.sql: list[str] = []
+        self._begun = False
+
+    @staticmethod
+    def _autocommit(conn) -> bool:  # type: ignore[no-untyped-def]
+        return bool(conn.connection.dbapi_connection.autocommit)
+
+    def _stmt(self, conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if self._begun and not self._autocommit(conn):
+            self.sql.append("BEGIN")
+        self._begun = False
+        self.sql.append(statement.split("\n")[0][:100])
+
+    def _begin(self, conn) -> None:  # type: ignore[no-untyped-def]
+        self._begun = True
+
+    def _commit(self, conn) -> None:  # type: ignore[no-untyped-def]
+        if not self._autocommit(conn):
+            self.sql.append("COMMIT")
+
+    def _checkout(self, *args) -> None:  # type: ignore[no-untyped-def]
+        self.sql.append("PING")
+
+    def __enter__(self) -> RoundTrips:
+        event.listen(self.engine, "before_cursor_execute", self._stmt)
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "commit", self._commit)
+        event.listen(self.engine.pool, "checkout", self._checkout)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._stmt)
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "commit", self._commit)
+        event.remove(self.engine.pool, "checkout", self._checkout)
+
+
 @pytest.fixture
 def count_sql(engine):
     return lambda: StatementCounter(engine)

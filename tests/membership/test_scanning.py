@@ -170,3 +170,26 @@ async def test_store_reward_campaign_multiplier_and_tier_upgrade(sessions, tenan
         ).scalar_one()
         assert store.balance == 3
         assert (await ledger.audit(session))[1] == []
+
+
+async def test_a_closed_account_refuses_the_credit_and_leaves_the_code_unclaimed(
+    sessions, tenant_id, scanner, code_keys
+):
+    """If the posting fails (the account closed under us), nothing of the claim is kept: on
+    PostgreSQL the one-statement claim commits by itself, so the function undoes its own rows."""
+    import pytest
+    from sqlalchemy import update
+
+    from bot.membership.errors import AccountClosed
+
+    batch = await make_batch(sessions, tenant_id)
+    member = await adult(sessions, tenant_id)
+    assert (
+        await scanner.scan(_req(tenant_id, member, make(code_keys, tenant_id, batch.id, 1)))
+    ).outcome == CREDITED
+    async with session_scope(sessions) as session:
+        await session.execute(update(PointsAccount).values(status="closed"))
+    with pytest.raises(AccountClosed):
+        await scanner.scan(_req(tenant_id, member, make(code_keys, tenant_id, batch.id, 2)))
+    assert await _count(sessions, CodeRedemption, CodeRedemption.serial == 2) == 0
+    assert await _count(sessions, PointsLedger) == 1

@@ -105,10 +105,16 @@ class CoreServer:
 
 
 async def start_core(
-    db: str, *, port: int | None = None, webhook_url: str = "", **logistics: float
+    db: str,
+    *,
+    port: int | None = None,
+    webhook_url: str = "",
+    api_key: str = CORE_KEY,
+    webhook_secret: str = HOOK_SECRET,
+    **logistics: float,
 ) -> CoreServer:
     tenant = TenantConfig(
-        slug="demo", api_keys=(CORE_KEY,), webhook_url=webhook_url, webhook_secret=HOOK_SECRET
+        slug="demo", api_keys=(api_key,), webhook_url=webhook_url, webhook_secret=webhook_secret
     )
     config = CoreConfig(
         database_url=db,

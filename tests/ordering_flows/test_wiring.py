@@ -22,14 +22,13 @@ async def test_the_extension_wires_the_client_runtime_readiness_and_metrics(
 ):
     core = await start_core(core_db)
     try:
-        app = create_app(
-            bot_settings(make_settings, core.url), features=[CORE], background=False
-        )
+        app = create_app(bot_settings(make_settings, core.url), features=[CORE], background=False)
         client = await aiohttp_client(app)
         services = app[keys.SERVICES]
         assert isinstance(services.core, CoreClient)
         assert isinstance(services.ordering, OrderingRuntime)
-        assert services.ordering.core is services.core
+        # a tenant without a core of its own is served by the process-wide core's client
+        assert await services.ordering.core(app[RUNTIME].default_tenant_id) is services.core
         ready = await (await client.get("/readyz")).json()
         assert ready["details"]["core"]["circuit"] == "closed"
         metrics = await (await client.get("/metrics")).text()

@@ -131,6 +131,9 @@ async def prod() -> AsyncIterator[Prod]:
         JIUBOT_WECHAT_API_BASE=f"http://127.0.0.1:{sim_port}",
         JIUBOT_WECHAT_RETRY_BACKOFF_SECONDS="0.05",
         JIUBOT_SCHEDULER_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
+        # a killed worker's owed replies are re-run within seconds, inside the test's patience
+        JIUBOT_DEFERRED_LEASE_SECONDS="6",
+        JIUBOT_DEFERRED_SWEEP_SECONDS="2",
         JIUBOT_LOG_LEVEL="INFO",  # start-up (gc_heap_frozen) and token fetches are INFO
         JIUBOT_LOG_FORMAT="console",
     )

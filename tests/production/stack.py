@@ -26,7 +26,7 @@ WORKER_CLASS = "aiohttp.GunicornUVLoopWebWorker"  # README, Production
 WEB_WORKERS = 4
 BACKGROUND_WORKERS = 2
 # The paths the README's nginx proxies to the workers; /metrics and /readyz stay internal.
-PROXIED = ("/wechat/", "/mp/api/", "/c/", "/h5/", "/r/", "/k/")
+PROXIED = ("/wechat/", "/mp/api/", "/c/", "/h5/", "/r/", "/k/", "/core/webhook/")
 # aiohttp's access-log format (gunicorn's %(x)s style is refused by its worker): pid, request
 # line (the query carries WeChat's nonce: one attempt each), status, the forwarded client.
 ACCESS_FORMAT = '%P "%r" %s xff=%{X-Forwarded-For}i'

@@ -18,13 +18,15 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import create_engine, session_factory, session_scope
 from bot.membership import ledger
 from bot.membership.code_models import CodeRedemption
 from bot.membership.codes import CodeKeys, make
 from bot.membership.ledger_models import PointsLedger
-from bot.wechat.models import InboundMessage
+from bot.membership.models import MemberIdentity
+from bot.wechat.models import DeferredReply, InboundMessage
 from tests.conftest import REDIS_URL
 from tests.production.conftest import CODE_HOST, CODE_KEY, CODES, OA_APPID, Prod
 from tests.production.helpers import (
@@ -53,6 +55,18 @@ async def inbound_rows(prod: Prod, keys: list[str]) -> Counter[str]:
                 .group_by(InboundMessage.dedupe_key)
             )
             return Counter({k: n for k, n in rows.all()})
+    finally:
+        await engine.dispose()
+
+
+async def deferred_state(prod: Prod) -> tuple[int, int]:
+    """(deferred replies not closed, deferred replies run more than once: recovered)."""
+    engine = create_engine(prod.db_url)
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            left = select(func.count()).where(DeferredReply.status != "done")
+            rerun = select(func.count()).where(DeferredReply.runs > 1)
+            return (await session.execute(left)).scalar_one(), (await session.execute(rerun)).scalar_one()
     finally:
         await engine.dispose()
 
@@ -88,6 +102,8 @@ async def test_nginx_proxies_the_public_paths_only(prod: Prod) -> None:
             assert resp.status == 200 and "微信" in await resp.text()
         async with http.post(f"{prod.url}/core/webhook", data=b"{}") as resp:
             assert resp.status < 500 and "nginx" not in await resp.text()  # reached jiubot
+        async with http.post(f"{prod.url}/core/webhook/nosuch", data=b"{}") as resp:  # a tenant's path
+            assert resp.status == 404 and (await resp.json())["error"] == "unknown_tenant"
 
 
 async def test_triple_deliveries_land_on_different_workers_and_act_once(prod: Prod) -> None:
@@ -146,14 +162,54 @@ async def test_triple_deliveries_land_on_different_workers_and_act_once(prod: Pr
 
 
 TALKERS = 12
+STUCK = 8  # followers whose callbacks are deferred while a web worker is killed
 LOAD_SECONDS = 8.0
+
+
+class RowLocks:
+    """Holds the member identities of some people locked (a stuck database for their follow
+    handler, which updates that row), so their callbacks overrun the budget and are deferred."""
+
+    def __init__(self, prod: Prod) -> None:
+        self.engine = create_engine(prod.db_url)
+        self.conn: AsyncConnection | None = None
+
+    async def lock(self, openids: list[str]) -> None:
+        self.conn = await self.engine.connect()
+        await self.conn.begin()
+        query = select(MemberIdentity.id).where(
+            MemberIdentity.appid == OA_APPID, MemberIdentity.openid.in_(openids)
+        )
+        assert len((await self.conn.execute(query.with_for_update())).all()) == len(openids)
+
+    async def release(self) -> None:
+        if self.conn is not None:
+            await self.conn.rollback()
+            await self.conn.close()
+            self.conn = None
+        await self.engine.dispose()
 
 
 async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Prod) -> None:
     sim, recipe = prod.sim, prod.recipe
     talkers = [sim.add_person(f"常客{i}").id for i in range(TALKERS)]
-    for person in talkers:
-        assert (await sim.follow(person, OA_APPID)).ok
+    stuck = [sim.add_person(f"迟到{i}").id for i in range(STUCK)]
+    welcomes: list[DeliveryResult] = []
+    for person in [*talkers, *stuck]:
+        welcomes.append(await sim.follow(person, OA_APPID))
+        assert welcomes[-1].ok
+    welcome = next(r.reply["Content"] for r in welcomes if r.reply is not None)
+
+    def kf_count(person: str, texts: set[str]) -> int:
+        sends = sim.outbound(OA_APPID, sim.openid(person, OA_APPID), channel="kf")
+        return sum(1 for o in sends if o.errcode == 0 and o.payload.get("content") in texts)
+
+    async def first_welcomes_sent() -> bool:  # a first follow the loaded machine deferred
+        late_ones = [p for p, r in zip(stuck, welcomes[TALKERS:], strict=True) if r.reply is None]
+        return all(kf_count(p, {welcome}) >= 1 for p in late_ones)
+
+    await eventually(first_welcomes_sent, 30, "the late welcome of each deferred first follow")
+    welcomed_before = {p: kf_count(p, {welcome}) for p in stuck}
     sent: list[tuple[str, int, DeliveryResult]] = []  # (person, MsgId, what WeChat got)
     scans: dict[int, list[str]] = {}  # serial -> outcomes of each attempt (HTTP status if none)
     serials = iter(range(1, CODES + 1))
@@ -188,14 +244,32 @@ async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Pro
                     outcomes.append(type(exc).__name__)
                 await asyncio.sleep(0.2)
 
-    web_victim = recipe.web_worker_pids()[0]
     background_victim = recipe.background_workers()[0]
+    locks = RowLocks(prod)
+    await locks.lock([sim.openid(p, OA_APPID) for p in stuck])
     async with aiohttp.ClientSession() as http:
         load = [asyncio.create_task(talk(p)) for p in talkers]
         load += [asyncio.create_task(scan(http, t)) for t in prod.tokens]
-        await asyncio.sleep(LOAD_SECONDS / 3)
+        # followers coming back while their rows are stuck: acked at the budget, replies owed
+        subscribe = {"Event": "subscribe", "EventKey": ""}
+        refollows = [fields_for(sim, p, OA_APPID, "event", subscribe) for p in stuck]
+        for fields in refollows:  # not the first follow's second (the same dedupe key)
+            fields["CreateTime"] += 2
+        deferred = await asyncio.gather(*(sim.deliver(OA_APPID, f) for f in refollows))
+        assert all(r.ok and r.reply is None for r in deferred), [(r.reason, r.reply) for r in deferred]
+        owners = {r.attempts[0].nonce for r in deferred}
+
+        async def owners_logged() -> bool:
+            return owners <= recipe.callback_attempts(OA_APPID).keys()
+
+        await eventually(owners_logged, 10, "the deferred follows in the access log")
+        seen = recipe.callback_attempts(OA_APPID)
+        # the web worker that owes the most of them dies (and so does a `jiubot worker`)
+        web_victim, owed = Counter(seen[n][0] for n in owners).most_common(1)[0]
+        assert web_victim in recipe.web_worker_pids()
         os.kill(web_victim, signal.SIGKILL)  # mid-load: requests in flight on it die with it
         os.kill(background_victim.proc.pid, signal.SIGKILL)
+        await locks.release()  # the database answers again; the dead worker's follows are owed
         await asyncio.sleep(LOAD_SECONDS * 2 / 3)
         stop.set()
         await asyncio.gather(*load)
@@ -211,16 +285,32 @@ async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Pro
     assert broken or broken_scans  # the kills hit requests in flight (nginx answered 502 for them)
 
     # every message was answered: passively, or acked and its reply sent through customer service
+    # exactly once (a reply owed by the killed worker is re-run by a `jiubot worker` once its
+    # owner's lease runs out: bot/wechat/recovery.py); a message answered passively gets none
     failed = [(p, m, [(a.outcome, round(a.elapsed, 2)) for a in r.attempts]) for p, m, r in sent if not r.ok]
     assert not failed, failed
+    passive = {r.reply["Content"] for *_, r in sent if r.reply is not None}
+    assert len(passive) == 1, passive  # the help text
     acked = Counter(person for person, _, r in sent if r.reply is None)
 
-    async def late_replies_delivered() -> bool:
-        return all(
-            len(sim.outbound(OA_APPID, sim.openid(p, OA_APPID), channel="kf")) >= n for p, n in acked.items()
-        )
+    def late(person: str) -> int:
+        return kf_count(person, passive)
 
-    await eventually(late_replies_delivered, 20, f"a late reply for each acked message {acked}")
+    async def late_replies_delivered() -> bool:
+        return all(late(p) >= n for p, n in acked.items())
+
+    async def welcomes_delivered() -> bool:
+        return all(kf_count(p, {welcome}) > welcomed_before[p] for p in stuck)
+
+    await eventually(late_replies_delivered, 30, f"a late reply for each acked message {acked}")
+    await eventually(welcomes_delivered, 30, "the late welcome of every deferred follow")
+    await asyncio.sleep(3)  # a sweep or two more: nothing may be sent twice
+    assert {p: late(p) for p in talkers} == {p: acked[p] for p in talkers}
+    assert {p: kf_count(p, {welcome}) - welcomed_before[p] for p in stuck} == dict.fromkeys(stuck, 1)
+    left, recovered = await deferred_state(prod)
+    assert left == 0  # every owed reply was closed
+    assert recovered >= owed  # the killed worker's were re-run by the surviving `jiubot worker`
+    print(f"deferred follows: {STUCK}, owed by the killed worker: {owed}, recovered: {recovered}")
 
     # every scan got an answer, and every code was credited exactly once (the ledger audits clean)
     finals = Counter(outcomes[-1] for outcomes in scans.values())
@@ -256,11 +346,13 @@ async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> 
     scheduler nor the inbound log writer runs there."""
     client = aioredis.from_url(REDIS_URL)
     try:
-        runs = await client.hgetall(f"{prod.redis_prefix}sched-heartbeat")
+        # the winners first: scanning a shared Redis takes seconds, and slots won meanwhile would
+        # be missing from a count read before them
         winners = {
             int(key.rsplit(b":", 1)[1]): await client.get(key)
-            async for key in client.scan_iter(match=f"{prod.redis_prefix}sched:heartbeat:*")
+            async for key in client.scan_iter(match=f"{prod.redis_prefix}sched:heartbeat:*", count=5000)
         }
+        runs = await client.hgetall(f"{prod.redis_prefix}sched-heartbeat")
         readers = await client.xinfo_consumers(f"{prod.redis_prefix}inbound-log", "log-writer")
     finally:
         await client.aclose()

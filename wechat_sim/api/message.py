@@ -20,6 +20,13 @@ async def custom_send(call: Call) -> dict[str, Any]:
     return call.sim.kf_send(app.appid, await call.json())
 
 
+@routes.post("/cgi-bin/message/mass/sendall")
+@wx_api("cgi-bin/message/mass/sendall")
+async def mass_sendall(call: Call) -> dict[str, Any]:
+    app = call.app()
+    return call.sim.mass_sendall(app.appid, await call.json())
+
+
 @routes.post("/cgi-bin/message/custom/typing")
 @wx_api("cgi-bin/message/custom/typing")
 async def custom_typing(call: Call) -> dict[str, Any]:
