@@ -177,6 +177,26 @@ class Orders(_Area):
             safe=True,
         )
 
+    async def drop_ship(
+        self,
+        store_id: int,
+        sku: str,
+        bottles: int,
+        recipient: m.Recipient,
+        *,
+        idempotency_key: str,
+        note: str = "",
+    ) -> m.DropShip:
+        """一键代发: ship ``bottles`` of ``sku`` from the store's nearest stock to ``recipient``.
+        Derive the key from what caused it: a retry with the same key returns the same drop-ship."""
+        body = {"sku": sku, "bottles": bottles, "recipient": recipient.to_json(), "note": note}
+        return await self._post(
+            m.DropShip, f"/v1/stores/{int(store_id)}/drop-ships", body, idempotency_key=idempotency_key
+        )
+
+    async def get_drop_ship(self, drop_ship_id: int) -> m.DropShip:
+        return await self._get(m.DropShip, f"/v1/drop-ships/{int(drop_ship_id)}")
+
 
 class Promotions(_Area):
     async def create(
@@ -214,6 +234,13 @@ class Promotions(_Area):
     async def stop(self, promotion_id: int) -> m.Promotion:
         """End the promotion now; stopping twice returns the stopped promotion (retried like a read)."""
         return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/stop", {}, safe=True)
+
+    async def pause(self, promotion_id: int) -> m.Promotion:
+        """Nothing prices through it until resumed; pausing twice returns the paused promotion."""
+        return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/pause", {}, safe=True)
+
+    async def resume(self, promotion_id: int) -> m.Promotion:
+        return await self._post(m.Promotion, f"/v1/promotions/{int(promotion_id)}/resume", {}, safe=True)
 
     async def join_group(
         self, promotion_id: int, store_id: int, bottles: int, *, idempotency_key: str
@@ -315,6 +342,20 @@ class Admin(_Area):
         return decode_as(
             m.StockLevel, await self._client._request("PUT", "/v1/admin/inventory", json=body, safe=True)
         )
+
+    async def set_overdue(self, store_id: int, overdue_fen: int) -> m.Store:
+        body = {"overdue_fen": overdue_fen}
+        return decode_as(
+            m.Store,
+            await self._client._request(
+                "PUT", f"/v1/admin/stores/{int(store_id)}/overdue", json=body, safe=True
+            ),
+        )
+
+    async def set_credit_rule(self, *, refuse_when_overdue: bool) -> bool:
+        body = {"refuse_when_overdue": refuse_when_overdue}
+        got = await self._client._request("PUT", "/v1/admin/credit-rule", json=body, safe=True)
+        return bool(got["refuse_when_overdue"])
 
     async def advance_order(self, order_id: int, to: str | None = None) -> m.Order:
         body = {"to": to} if to else {}

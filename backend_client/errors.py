@@ -100,6 +100,15 @@ class CreditLimitExceeded(CoreError):
     def required_fen(self) -> int:
         return int(self.details.get("required_fen", 0))
 
+    @property
+    def overdue_fen(self) -> int:
+        return int(self.details.get("overdue_fen", 0))
+
+    @property
+    def overdue(self) -> bool:
+        """Refused for an overdue amount under the tenant's rule, not for the limit."""
+        return self.details.get("reason") == "overdue"
+
 
 class CouponUnavailable(CoreError):
     """``reason``: sold_out, limit_reached, not_started, ended, not_in_audience, wrong_audience,

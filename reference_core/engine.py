@@ -64,6 +64,7 @@ class Rule:
     stock_remaining: int | None = None
     per_store_limit: int | None = None
     store_used: int = 0
+    paused: bool = False  # an operator paused it: nothing prices through it until resumed
     group_participants: int = 0
 
     def covers(self, item: Item) -> bool:
@@ -147,6 +148,8 @@ def group_price(rules: Mapping, participants: int) -> int | None:
 
 
 def _timing(rule: Rule, now: datetime) -> tuple[str, str] | None:
+    if rule.paused and now < rule.ends_at:
+        return "paused", "paused by the operator"
     if now < rule.starts_at:
         return "not_started", f"starts at {rule.starts_at.isoformat()}"
     if now >= rule.ends_at:

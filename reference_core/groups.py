@@ -71,7 +71,7 @@ async def join(
         raise not_found("store", body.store_id)
     state = status_of(promo.starts_at, promo.ends_at, now, promo.status)
     if state != "active" or promo.outcome:
-        reason = "not_started" if state == "scheduled" else "ended"
+        reason = {"scheduled": "not_started", "paused": "paused"}.get(state, "ended")
         raise promotion_unavailable(promo.id, reason, "the group is not open for joining")
     regions, tiers = promo.audience.get("region_ids", []), promo.audience.get("tiers", [])
     if (regions and store.region_id not in regions) or (tiers and store.tier not in tiers):

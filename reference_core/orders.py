@@ -157,6 +157,20 @@ async def _promotion_takes(session: AsyncSession, cart: quotes.PricedCart) -> li
 
 async def _charge_credit(session: AsyncSession, cart: quotes.PricedCart) -> None:
     total = cart.total_fen
+    if cart.terms.blocked:
+        owner = cart.store
+        raise CoreError(
+            ErrorCode.CREDIT_LIMIT_EXCEEDED,
+            "the store has an overdue amount and the tenant refuses orders until it is paid",
+            {
+                "reason": "overdue",
+                "overdue_fen": cart.terms.overdue_fen,
+                "limit_fen": owner.credit_limit_fen,
+                "used_fen": owner.credit_used_fen,
+                "available_fen": max(0, owner.credit_limit_fen - owner.credit_used_fen),
+                "required_fen": total,
+            },
+        )
     if total == 0:
         return
     result = await session.execute(
@@ -181,6 +195,8 @@ async def _charge_credit(session: AsyncSession, cart: quotes.PricedCart) -> None
                 "used_fen": store.credit_used_fen,
                 "available_fen": max(0, store.credit_limit_fen - store.credit_used_fen),
                 "required_fen": total,
+                "reason": "limit",
+                "overdue_fen": cart.terms.overdue_fen,
             },
         )
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reference_core import credit, pricing
 from reference_core import cursor as cursors
-from reference_core import pricing
 from reference_core.errors import not_found
 from reference_core.models import Distributor, Inventory, Product, Region, Store, Warehouse
 from reference_core.schemas import org as s
 
 
-def store_out(row: Store) -> s.Store:
+def store_out(row: Store, overdue_fen: int = 0) -> s.Store:
     return s.Store(
         id=row.id,
         code=row.code,
@@ -30,6 +30,7 @@ def store_out(row: Store) -> s.Store:
         credit_limit_fen=row.credit_limit_fen,
         credit_used_fen=row.credit_used_fen,
         credit_available_fen=max(0, row.credit_limit_fen - row.credit_used_fen),
+        credit_overdue_fen=overdue_fen,
         status=row.status,  # type: ignore[arg-type]
     )
 
@@ -110,8 +111,10 @@ async def stores(session: AsyncSession, tenant_id: int, query: s.StoreQuery) -> 
         stmt = stmt.where(or_(Store.name.like(pattern, escape="\\"), Store.code.like(pattern, escape="\\")))
     rows = (await session.scalars(stmt)).all()
     page, more = rows[: query.limit], len(rows) > query.limit
+    owed = await credit.overdue(session, [r.id for r in page])
     return s.StorePage(
-        items=[store_out(r) for r in page], next_cursor=cursors.encode(page[-1].id) if more else None
+        items=[store_out(r, owed.get(r.id, 0)) for r in page],
+        next_cursor=cursors.encode(page[-1].id) if more else None,
     )
 
 

@@ -9,12 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_core import cursor as cursors
 from reference_core import engine
-from reference_core.errors import not_found, validation
+from reference_core.errors import CoreError, ErrorCode, not_found, validation
 from reference_core.models import GroupParticipant, Product, Promotion, Region, Store, Warehouse
 from reference_core.schemas import promotions as s
 
 
 def status_of(starts_at: datetime, ends_at: datetime, now: datetime, stored: str = "active") -> str:
+    if stored == "paused" and now < ends_at:
+        return "paused"
     if stored != "active" or now >= ends_at:
         return "ended"
     return "scheduled" if now < starts_at else "active"
@@ -173,6 +175,24 @@ async def stop(session: AsyncSession, tenant_id: int, promotion_id: int, now: da
     return (await views(session, [row], now))[0]
 
 
+async def set_paused(
+    session: AsyncSession, tenant_id: int, promotion_id: int, paused: bool, now: datetime
+) -> s.Promotion:
+    """Pause (or resume) a promotion that has not ended; doing it twice changes nothing. A
+    stopped or ended promotion stays ended (409)."""
+    row = await session.scalar(
+        select(Promotion).where(Promotion.tenant_id == tenant_id, Promotion.id == promotion_id)
+    )
+    if row is None:
+        raise not_found("promotion", promotion_id)
+    wanted, other = ("paused", "active") if paused else ("active", "paused")
+    if row.status not in (wanted, other) or now >= row.ends_at:
+        raise CoreError(ErrorCode.CONFLICT, "the promotion has ended", {"reason": "ended"})
+    row.status = wanted
+    await session.flush()
+    return (await views(session, [row], now))[0]
+
+
 async def listing(
     session: AsyncSession, tenant_id: int, query: s.PromotionQuery, now: datetime
 ) -> s.PromotionPage:
@@ -235,5 +255,6 @@ def rule_of(p: Promotion, store_used: int = 0, participants: int = 0) -> engine.
         stock_remaining=p.stock_remaining,
         per_store_limit=p.per_store_limit,
         store_used=store_used,
+        paused=p.status == "paused",
         group_participants=participants,
     )

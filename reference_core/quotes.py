@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_core import engine, org
+from reference_core import credit, engine, org
 from reference_core.config import SourcingConfig
 from reference_core.coupon_rules import CouponView, evaluate_coupon
 from reference_core.errors import CoreError, ErrorCode
@@ -60,6 +60,7 @@ class PricedCart:
     coupon: CouponEval | None
     coupons: list[CouponEval]
     issues: list[s.Issue] = field(default_factory=list)
+    terms: credit.Terms = field(default_factory=credit.Terms)
 
     @property
     def coupon_discount_fen(self) -> int:
@@ -184,6 +185,7 @@ async def price_cart(
         if chosen is None:
             chosen = await _requested_coupon(session, store, request.coupon_claim_id, items, priced, now)
     cart = PricedCart(store, lines, priced, promotions, chosen, evals)
+    cart.terms = await credit.terms(session, tenant_id, store.id)
     cart.issues = _issues(cart, request.coupon_claim_id)
     return cart
 
@@ -362,6 +364,10 @@ def _issues(cart: PricedCart, coupon_claim_id: int | None) -> list[s.Issue]:
             issues.append(
                 s.Issue(code="coupon_unavailable", message=f"{cart.coupon.reason}: {cart.coupon.message}")
             )
+    if cart.terms.blocked:
+        issues.append(
+            s.Issue(code="credit_overdue", message=f"{cart.terms.overdue_fen} fen overdue; pay it to order")
+        )
     available = cart.store.credit_limit_fen - cart.store.credit_used_fen
     if cart.total_fen > available:
         issues.append(

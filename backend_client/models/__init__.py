@@ -1,5 +1,6 @@
 """What the core returns, as frozen dataclasses (money in integer fen, quantities in bottles)."""
 
+from backend_client.models.drop_ships import DropShip, Recipient
 from backend_client.models.events import (
     CouponRedeemed,
     OrderStatusChanged,
@@ -75,6 +76,7 @@ __all__ = [
     "CreditCheck",
     "Distributor",
     "DistributorList",
+    "DropShip",
     "Gift",
     "GroupParticipation",
     "GroupState",
@@ -95,6 +97,7 @@ __all__ = [
     "PromotionResult",
     "Quote",
     "QuoteLine",
+    "Recipient",
     "Region",
     "RegionList",
     "Scope",

@@ -102,6 +102,7 @@ class CreditCheck:
     available_fen: int
     required_fen: int
     ok: bool
+    overdue_fen: int = 0
 
 
 @dataclass(frozen=True)

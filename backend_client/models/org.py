@@ -42,6 +42,7 @@ class Store:
     credit_used_fen: int
     credit_available_fen: int
     status: str
+    credit_overdue_fen: int = 0  # owed past its terms (逾期); a core without it reports none
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The store's own account as the core keeps it: its credit (授信/订货贷: limit, used,
-available) and the stock by warehouse of what it orders (the products of its recent orders)."""
+available, overdue) and the stock by warehouse of what it orders (the products of its recent orders)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class Credit:
     limit_fen: int
     used_fen: int
     available_fen: int
+    overdue_fen: int = 0  # owed past its terms (逾期)
 
     @property
     def used_percent(self) -> int:
@@ -70,5 +71,7 @@ async def account(core: Any, store_id: int, *, recent_orders: int = 5, products:
             for r in rows
         )
         stock.append(ProductStock(sku, name, sum(w.available for w in by), by))
-    credit = Credit(store.credit_limit_fen, store.credit_used_fen, store.credit_available_fen)
+    credit = Credit(
+        store.credit_limit_fen, store.credit_used_fen, store.credit_available_fen, store.credit_overdue_fen
+    )
     return Account(store.name, credit, tuple(stock))

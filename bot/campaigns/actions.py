@@ -24,6 +24,7 @@ from backend_client import (
     OutOfStock,
     PromotionUnavailable,
 )
+from bot.campaigns import definitions
 from bot.campaigns.errors import CampaignRefused
 from bot.campaigns.views import KINDS, CampaignView, view_of
 
@@ -65,9 +66,15 @@ async def open_for_store(core: Any, store_id: int, now: datetime, *, limit: int 
     return found[:limit]
 
 
-async def one(core: Any, campaign_id: int, now: datetime) -> CampaignView:
+async def one(core: Any, campaign_id: int, now: datetime, *, cached: bool = False) -> CampaignView:
+    """The campaign now; ``cached``: its definition may be up to definitions.TTL old (the buy
+    path, where the core checks everything that changes)."""
     try:
-        promotion = await core.promotions.get(campaign_id)
+        promotion = (
+            await definitions.promotion(core, campaign_id)
+            if cached
+            else await core.promotions.get(campaign_id)
+        )
     except NotFound:
         raise CampaignRefused("not_found") from None
     if promotion.kind not in KINDS:
@@ -80,7 +87,10 @@ def _refusal(exc: CoreError) -> CampaignRefused:
         return CampaignRefused(exc.reason or "refused", detail=str(exc)[:200])
     if isinstance(exc, CreditLimitExceeded):
         return CampaignRefused(
-            "credit_limit_exceeded", available_fen=exc.available_fen, required_fen=exc.required_fen
+            "credit_overdue" if exc.overdue else "credit_limit_exceeded",
+            available_fen=exc.available_fen,
+            required_fen=exc.required_fen,
+            overdue_fen=exc.overdue_fen,
         )
     if isinstance(exc, OutOfStock):
         return CampaignRefused("out_of_stock")

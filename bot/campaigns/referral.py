@@ -12,7 +12,12 @@ Refused: self (the same member, also after a merge, or the referee's store is th
 circular (the referrer was brought, directly or down a chain, by the referee), a member who is
 already a store's owner or staff (not a new customer), a second referrer for the same member or
 store (unique constraints). The tenant's reward: ``extra.store_referral_referrer_points`` and
-``extra.store_referral_referee_points`` of its loyalty config (defaults below).
+``extra.store_referral_referee_points`` of its loyalty config (defaults below), and when
+``store_referral_coupon_campaign`` names a core coupon campaign, a coupon of it for each side's
+store, claimed through the core BEFORE the referral moves to rewarded with the Idempotency-Key
+``jiubot:sref:<tenant>:<referral>:<side>``: a run that dies between the claim and the move is
+followed by one that claims with the same key (the core answers with the same coupon), so each
+side gets exactly one; a cancelled first order lapses before any claim.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend_client.errors import CoreError
 from bot.campaigns.models import StoreReferral
 from bot.db import insert_ignore, rowcount, session_scope, utcnow
 from bot.membership import ledger
@@ -36,6 +43,7 @@ from bot.membership.models import Member
 from bot.ordering.models import StoreLink
 from bot.ordering.views import STORE_ROLES
 
+log = structlog.get_logger(__name__)
 SCENE = "sref:"
 SOURCE = "store_referral"
 DEFAULT_REFERRER_POINTS = 500
@@ -159,6 +167,18 @@ async def _orders(core: Any, core_store_id: int, since: datetime) -> tuple[bool,
     return before, min(after, key=lambda o: (o.created_at, o.id)) if after else None
 
 
+async def _core_store(session: AsyncSession, tenant_id: int, store_id: int | None) -> int | None:
+    """The core's id of one of jiubot's stores (None: a distributor referrer has no store)."""
+    if store_id is None:
+        return None
+    found = await session.execute(
+        select(StoreLink.core_store_id).where(
+            StoreLink.tenant_id == tenant_id, StoreLink.store_id == store_id
+        )
+    )
+    return found.scalar_one_or_none()
+
+
 async def _move(session: AsyncSession, referral_id: int, to: str, now: datetime, **values: Any) -> bool:
     moved = await session.execute(
         update(StoreReferral)
@@ -181,6 +201,8 @@ async def settle(
     a unique source."""
     now = now or utcnow()
     referrer_points, referee_points = rewards(config)
+    coupon_campaign = int(getattr(config, "store_referral_coupon_campaign", 0) or 0)
+    referrer_core: int | None = None
     counts = {"rewarded": 0, "lapsed": 0, "refused": 0, "waiting": 0}
     async with session_scope(sessions) as session:
         pending = list(
@@ -240,6 +262,20 @@ async def settle(
                 continue
             assert first is not None  # its status was read above
             order_id = str(first.id)
+            if status == "delivered" and coupon_campaign:
+                referrer_core = await _core_store(session, tenant_id, referrer_store)
+        if status == "delivered" and coupon_campaign:
+            holders = [("referee", link.core_store_id), ("referrer", referrer_core)]
+            try:
+                for side, core_store in holders:
+                    if core_store is not None:
+                        key = f"jiubot:sref:{tenant_id}:{referral_id}:{side}"
+                        await core.coupons.claim(coupon_campaign, "store", core_store, idempotency_key=key)
+            except CoreError as exc:  # down, or the campaign refused: the next run tries again
+                log.warning("store_referral_coupon_failed", referral=referral_id, error=type(exc).__name__)
+                counts["waiting"] += 1
+                continue
+        async with session_scope(sessions) as session:
             if status == "cancelled":
                 counts["lapsed"] += await _move(
                     session,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_client import CoreError, IdempotencyConflict, NotFound, ValidationFailed
+from bot.campaigns import definitions
 from bot.campaigns.views import KINDS, CampaignView, view_of
 from bot.membership.models import Member
 
@@ -157,11 +158,24 @@ async def campaign(core: Any, campaign_id: int, now: datetime) -> RegionalCampai
 
 async def stop(core: Any, found: RegionalCampaign, now: datetime) -> RegionalCampaign:
     """Stop it now (no policy here)."""
+    definitions.invalidate(core, found.campaign.id)
     try:
         stopped = await core.promotions.stop(found.campaign.id)
     except CoreError as exc:
         raise RegionalRefused("invalid", str(exc)) from None
+    definitions.invalidate(core, found.campaign.id)
     return RegionalCampaign(view_of(stopped, now), found.region_codes)
+
+
+async def set_paused(core: Any, found: RegionalCampaign, paused: bool, now: datetime) -> RegionalCampaign:
+    """Pause or resume it (no policy here): a paused campaign is open to no store until resumed."""
+    definitions.invalidate(core, found.campaign.id)
+    try:
+        changed = await (core.promotions.pause if paused else core.promotions.resume)(found.campaign.id)
+    except CoreError as exc:
+        raise RegionalRefused("invalid", str(exc)) from None
+    definitions.invalidate(core, found.campaign.id)
+    return RegionalCampaign(view_of(changed, now), found.region_codes)
 
 
 async def stop_campaign(core: Any, actor: Operator, campaign_id: int, now: datetime) -> RegionalCampaign:

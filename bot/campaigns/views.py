@@ -28,7 +28,7 @@ class CampaignView:
     name: str
     description: str
     sku: str
-    status: str  # scheduled | active | ended
+    status: str  # scheduled | active | paused | ended
     starts_at: datetime
     ends_at: datetime
     seconds_left: int  # until the end (active) or the start (scheduled)

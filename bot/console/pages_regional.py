@@ -219,7 +219,9 @@ async def create(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"{request.app.router['regional-campaigns'].url_for()}?done=campaign_created")
 
 
-async def stop(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+async def _change(request: web.Request, ctx: PageContext, verb: str) -> web.StreamResponse:
+    """Stop, pause or resume a campaign: ``write`` on its region (HQ: every region); another
+    region's is a 404 as if it did not exist."""
     text = request.match_info["campaign_id"]
     if not (text.isascii() and text.isdigit() and len(text) < 19):
         raise web.HTTPNotFound()
@@ -238,19 +240,38 @@ async def stop(request: web.Request, ctx: PageContext) -> web.StreamResponse:
         return ctx.render(request, "error.html", status=404, title="未找到", error="not_found")
     if not can(ctx.actor, "write", resource):
         return ctx.render(request, "error.html", status=403, title="无权操作", error="forbidden")
-    stopped: RegionalCampaign = await regional.stop(core, found, now)
+    try:
+        if verb == "stop":
+            changed: RegionalCampaign = await regional.stop(core, found, now)
+        else:
+            changed = await regional.set_paused(core, found, verb == "pause", now)
+    except RegionalRefused:
+        return ctx.render(request, "error.html", status=409, title="活动已结束", error="conflict")
     async with session_scope(ctx.db) as session:
         await audit.record(
             session,
             ctx.who,
-            "campaign.stop",
+            f"campaign.{verb}",
             target_kind="campaign",
-            target_id=stopped.campaign.id,
+            target_id=changed.campaign.id,
             before={"status": found.campaign.status},
-            after={"status": stopped.campaign.status},
+            after={"status": changed.campaign.status},
             origin=ctx.origin,
         )
-    raise web.HTTPSeeOther(f"{request.app.router['regional-campaigns'].url_for()}?done=campaign_stopped")
+    done = {"stop": "campaign_stopped", "pause": "campaign_paused", "resume": "campaign_resumed"}[verb]
+    raise web.HTTPSeeOther(f"{request.app.router['regional-campaigns'].url_for()}?done={done}")
+
+
+async def stop(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    return await _change(request, ctx, "stop")
+
+
+async def pause(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    return await _change(request, ctx, "pause")
+
+
+async def resume(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    return await _change(request, ctx, "resume")
 
 
 # storefronts ------------------------------------------------------------------------------------------
@@ -369,6 +390,18 @@ def register_pages(registry: ConsoleRegistry) -> None:
             nav=False,
         )
     )
+    for title, verb, handler in (("暂停活动", "pause", pause), ("恢复活动", "resume", resume)):
+        registry.add(
+            ConsolePage(
+                title,
+                f"/campaigns/{{campaign_id}}/{verb}",
+                "marketing",
+                ("write", "campaigns"),
+                handler,
+                method="POST",
+                nav=False,
+            )
+        )
     registry.add(
         ConsolePage(
             "首页装修",

@@ -22,11 +22,13 @@ from typing import Any
 import structlog
 
 from backend_client import BackendUnavailable, CoreClient
+from backend_client import models as m
 from bot.campaigns import account as accounts
-from bot.campaigns import actions, referral
+from bot.campaigns import actions, dropship, referral
 from bot.campaigns.errors import CampaignRefused
 from bot.db import session_scope
 from bot.dispatch import EventContext, Router
+from bot.flows.storage import FlowKey
 from bot.handlers.scenes import scenes
 from bot.messages import Reply, TextReply
 from bot.services import Services
@@ -81,7 +83,7 @@ async def on_action(
     store = binding.store
     cause = f"m:{message.msg_id}" if message.msg_id else f"e:{message.openid}:{message.create_time}"
     try:
-        campaign = await actions.one(core, campaign_id, _now())
+        campaign = await actions.one(core, campaign_id, _now(), cached=True)
         if verb == "join" or campaign.kind == "group_buy":
             joined = await actions.join(
                 core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
@@ -168,3 +170,102 @@ async def on_referral_scene(ctx: EventContext, token: str) -> Reply | None:
         return _text(services, "store_referral", outcome=exc.reason)
     log.info("store_referral_recorded", referrer=found[1], referee=ctx.member_id)
     return _text(services, "store_referral", outcome="recorded")
+
+
+# 一键代发 (drop-ship): a short conversation kept as a memo (bot/campaigns/dropship.py) -----------
+DROPSHIP_WORDS = ("代发", "一键代发", "帮我代发")
+CONFIRM_DROPSHIP = ("确认代发",)
+CANCEL_DROPSHIP = ("取消代发",)
+
+
+def _drafting(*steps: str) -> Any:
+    """A filter: the member is bound and their drop-ship draft is at one of ``steps``."""
+
+    async def check(ctx: EventContext) -> dict[str, Any] | bool:
+        found = await _store(ctx)
+        if not isinstance(found, dict):
+            return False
+        draft = dropship.Draft.decode(await ctx.services.flows.recall(ctx.flow_key, dropship.MEMO))
+        if draft is None or draft.step not in steps:
+            return False
+        return {**found, "draft": draft}
+
+    return check
+
+
+async def _keep(ctx_services: Services, key: FlowKey, draft: dropship.Draft) -> None:
+    await ctx_services.flows.remember(key, dropship.MEMO, draft.encode(), ttl=dropship.MEMO_SECONDS)
+
+
+def _say(services: Services, step: str, **values: Any) -> Reply:
+    return _text(services, "dropship", step=step, **values)
+
+
+@router.text(_store, equals=DROPSHIP_WORDS)
+async def on_dropship(ctx: EventContext, services: Services, binding: Any, core: CoreClient) -> Reply:
+    if binding is None or not binding.bound:
+        return _text(services, "campaign_refused", reason="not_bound")
+    try:
+        found = await dropship.products(core, binding.store.core_store_id)
+    except BackendUnavailable:
+        return _say(services, "busy")
+    if not found:
+        return _say(services, "none")
+    draft = dropship.new_draft(found)
+    await _keep(services, ctx.flow_key, draft)
+    return _say(services, "pick", products=found)
+
+
+@router.text(_drafting("pick", "recipient", "confirm"), equals=CANCEL_DROPSHIP)
+async def on_dropship_cancel(ctx: EventContext, services: Services) -> Reply:
+    await services.flows.take(ctx.flow_key, dropship.MEMO)
+    return _say(services, "cancelled")
+
+
+@router.text(_drafting("pick"))
+async def on_dropship_pick(ctx: EventContext, services: Services, draft: dropship.Draft) -> Reply:
+    picked = dropship.parse_pick(ctx.message.content or "", draft)
+    if picked is None:
+        return _say(services, "bad_pick")
+    product, bottles = picked
+    draft.step, draft.sku, draft.name, draft.bottles = "recipient", product.sku, product.name, bottles
+    await _keep(services, ctx.flow_key, draft)
+    return _say(services, "recipient", product=product.name, bottles=bottles)
+
+
+@router.text(_drafting("recipient"))
+async def on_dropship_recipient(ctx: EventContext, services: Services, draft: dropship.Draft) -> Reply:
+    recipient = dropship.parse_recipient(ctx.message.content or "")
+    if recipient is None:
+        return _say(services, "bad_recipient")
+    draft.step, draft.recipient = "confirm", recipient.to_json()
+    await _keep(services, ctx.flow_key, draft)
+    return _say(services, "confirm", product=draft.name, bottles=draft.bottles, recipient=recipient)
+
+
+@router.text(_drafting("confirm", "done"), equals=CONFIRM_DROPSHIP)
+async def on_dropship_confirm(
+    ctx: EventContext, services: Services, binding: Any, core: CoreClient, draft: dropship.Draft
+) -> Reply:
+    assert draft.recipient is not None
+    recipient = m.Recipient(**draft.recipient)
+    store_id = binding.store.core_store_id
+    try:
+        shipped = await dropship.ship(
+            core, store_id, draft.sku, draft.bottles, recipient, key=draft.key(store_id)
+        )
+    except dropship.DropShipRefused as exc:
+        log.info("dropship_refused", store=binding.store.code, reason=exc.reason)
+        await services.flows.take(ctx.flow_key, dropship.MEMO)
+        return _say(services, "out_of_stock" if exc.reason == "out_of_stock" else "refused", **exc.data)
+    except BackendUnavailable:
+        return _say(services, "busy")  # the draft stays: 确认代发 again reaches the core with the same key
+    draft.step = "done"
+    await _keep(services, ctx.flow_key, draft)
+    log.info("dropship_shipped", store=binding.store.code, drop_ship=shipped.id, bottles=shipped.bottles)
+    return _say(services, "done", shipped=shipped)
+
+
+@router.text(_store, equals=CONFIRM_DROPSHIP)
+async def on_dropship_nothing(services: Services) -> Reply:
+    return _say(services, "nothing")

@@ -69,6 +69,8 @@ class LoyaltyConfig:
     referral_monthly_cap: int = 20
     # coupons: a campaign claimed as a reward for a member's first genuine scan ("" = none)
     first_scan_coupon_campaign: str = ""
+    # B-side referral: a core coupon campaign each side's store also gets (0 = points only)
+    store_referral_coupon_campaign: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def tier_for(self, earned: int) -> Tier:

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     SESSION_EXPIRED = "session_expired"
     PHONE_CODE_INVALID = "phone_code_invalid"
     PHONE_REFUSED = "phone_refused"
+    SMS_LIMITED = "sms_limited"  # too many codes for this phone or client IP: with ``retry_after``
     # ordering
     NOT_BOUND = "not_bound"
     NOT_FOUND = "not_found"
@@ -60,6 +61,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.SESSION_EXPIRED: 401,
     ErrorCode.PHONE_CODE_INVALID: 400,
     ErrorCode.PHONE_REFUSED: 409,
+    ErrorCode.SMS_LIMITED: 429,
     ErrorCode.NOT_BOUND: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CART_CHANGED: 409,

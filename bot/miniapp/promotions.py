@@ -9,6 +9,8 @@ documented in ``openapi.yaml``:
 * ``POST /mp/api/promotions/{id}/join`` ``{"bottles", "request_key"}``: join or open a group buy;
 * ``GET /mp/api/account``: the store's credit (limit, used, available) and the stock by
   warehouse of the products it orders;
+* ``POST /mp/api/drop-ships`` ``{"sku", "bottles", "recipient", "request_key"}``: 一键代发, the
+  goods go from the store's stock straight to its customer (carrier and waybill in the answer);
 * ``GET /mp/api/home``: the home of the store's region (页面装修: banners, featured products,
   campaign blocks filled with the campaigns open to the store, shortcuts), its live version.
 
@@ -26,8 +28,9 @@ import structlog
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
+from backend_client import models as m
 from bot.campaigns import account as accounts
-from bot.campaigns import actions, storefront
+from bot.campaigns import actions, dropship, storefront
 from bot.campaigns.errors import CampaignRefused
 from bot.db import session_scope
 from bot.miniapp.api import api, json_response
@@ -54,7 +57,7 @@ def _refused(services: Services, exc: CampaignRefused) -> MpError:
             ErrorCode.NOT_FOUND, "campaign", message=services.text("campaign_refused", reason="not_found")
         )
     text = services.text("campaign_refused", reason=exc.reason, **exc.data)
-    extra = {k: v for k, v in exc.data.items() if k in ("available_fen", "required_fen")}
+    extra = {k: v for k, v in exc.data.items() if k in ("available_fen", "required_fen", "overdue_fen")}
     return MpError(ErrorCode.CAMPAIGN_REFUSED, exc.reason, message=text, reason=exc.reason, **extra)
 
 
@@ -98,7 +101,7 @@ async def _act(
     store = await bound_store(runtime, session)
     core, cause = await runtime.core(session.tenant_id), f"mp:{body.request_key}"
     try:
-        campaign = await actions.one(core, _id(request), datetime.now(UTC))
+        campaign = await actions.one(core, _id(request), datetime.now(UTC), cached=True)
         if verb == "join":
             joined = await actions.join(
                 core, session.tenant_id, store.core_store_id, campaign, body.bottles, cause=cause
@@ -149,6 +152,7 @@ async def store_account(request: web.Request, services: Services, *, session: Mp
             "used_fen": credit.used_fen,
             "available_fen": credit.available_fen,
             "used_percent": credit.used_percent,
+            "overdue_fen": credit.overdue_fen,
         },
         "stock": found.stock,
     }
@@ -183,3 +187,45 @@ async def home(request: web.Request, services: Services, *, session: MpSession) 
         "campaign_blocks": blocks,
         "shortcuts": layout.get("shortcuts", []),
     }
+
+
+class RecipientBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[^\x00-\x1f]+$")]
+    phone: Annotated[str, StringConstraints(pattern=r"^1[3-9][0-9]{9}$")]
+    address: Annotated[str, StringConstraints(min_length=5, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class DropShipBody(Body):
+    sku: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    bottles: Annotated[int, Field(ge=1, le=dropship.MAX_BOTTLES)]
+    recipient: RecipientBody
+    request_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+
+@routes.post("/mp/api/drop-ships")
+@api(body=DropShipBody)
+async def drop_ship(
+    request: web.Request, services: Services, *, session: MpSession, body: DropShipBody
+) -> Any:
+    """一键代发 from the mini-program: the same ``request_key`` reaches the core as one request."""
+    runtime = ordering_of(services)
+    store = await bound_store(runtime, session)
+    recipient = m.Recipient(body.recipient.name, body.recipient.phone, body.recipient.address)
+    key = f"jiubot:dropship:mp:{store.core_store_id}:{body.request_key}"
+    try:
+        shipped = await dropship.ship(
+            await runtime.core(session.tenant_id),
+            store.core_store_id,
+            body.sku,
+            body.bottles,
+            recipient,
+            key=key,
+        )
+    except dropship.DropShipRefused as exc:
+        step = "out_of_stock" if exc.reason == "out_of_stock" else "refused"
+        text = services.text("dropship", step=step, **exc.data)
+        log.info("dropship_refused", store=store.code, reason=exc.reason)
+        code = ErrorCode.OUT_OF_STOCK if exc.reason == "out_of_stock" else ErrorCode.CORE_REFUSED
+        raise MpError(code, exc.reason, message=text, reason=exc.reason, **exc.data) from None
+    log.info("dropship_shipped", store=store.code, drop_ship=shipped.id, bottles=shipped.bottles)
+    return json_response({"drop_ship": shipped}, status=201)

@@ -33,9 +33,9 @@ def add_membership_routes(app: web.Application) -> None:
 
 
 def add_ordering_routes(app: web.Application) -> None:
-    from bot.miniapp import cart, ordering, orders
+    from bot.miniapp import cart, ordering, orders, sms_bind
 
-    for table in (ordering.routes, cart.routes, orders.routes):
+    for table in (ordering.routes, sms_bind.routes, cart.routes, orders.routes):
         app.router.add_routes(table)
 
 

@@ -35,6 +35,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CORE_UNAVAILABLE: "系统繁忙，请稍后再试。",
     ErrorCode.NOT_CONFIGURED: "服务暂未开通，请联系客服",
     ErrorCode.SERVICE_BUSY: "服务繁忙，请稍后再试。",
+    ErrorCode.SMS_LIMITED: "验证码发送太频繁，请稍后再试。",
 }
 
 

@@ -138,7 +138,8 @@ def quote_view(quote: Quote, cart: Cart | None = None) -> QuoteView:
         for i in quote.issues
         if i.code == "below_minimum_order"
     )
-    known = {"out_of_stock", "below_minimum_order", "credit_limit_exceeded"}
+    known = {"out_of_stock", "below_minimum_order", "credit_limit_exceeded", "credit_overdue"}
+    overdue = any(i.code == "credit_overdue" for i in quote.issues)
     return QuoteView(
         lines=tuple(lines),
         promotions=promotions,
@@ -156,6 +157,7 @@ def quote_view(quote: Quote, cart: Cart | None = None) -> QuoteView:
         below_minimum=below,
         other_issues=tuple(dict.fromkeys(i.code for i in quote.issues if i.code not in known)),
         orderable=quote.orderable,
+        credit_overdue=yuan(quote.credit.overdue_fen) if overdue else "",
     )
 
 

@@ -173,6 +173,7 @@ class QuoteView:
     below_minimum: tuple[str, ...]  # "精酿 至少24瓶"
     other_issues: tuple[str, ...]  # issue codes the flow does not offer a fix for
     orderable: bool
+    credit_overdue: str = ""  # the overdue amount when the tenant's rule refuses for it ("" = not)
 
 
 @dataclass(frozen=True, slots=True)

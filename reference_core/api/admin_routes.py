@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reference_core import credit, groups, logistics, org
 from reference_core import cursor as cursors
-from reference_core import groups, logistics, org
 from reference_core.api.registry import Call, Routes
 from reference_core.api.support import read, write
 from reference_core.db import insert_ignore, rowcount
@@ -192,3 +192,40 @@ async def list_webhook_events(call: Call) -> sw.WebhookDeliveryPage:
         )
 
     return await read(call, work)
+
+
+@routes.op(
+    "PUT",
+    "/v1/admin/stores/{store_id}/overdue",
+    "setStoreOverdue",
+    "Set what a store owes past its terms (逾期), as finance reports it",
+    path_params=s.StorePath,
+    body=s.OverdueSet,
+    response=s.Store,
+    errors=(ErrorCode.NOT_FOUND,),
+    admin=True,
+)
+async def set_store_overdue(call: Call) -> Outcome:
+    async def work(session: AsyncSession) -> s.Store:
+        row = await org.get_store(session, call.tenant.id, call.path.store_id)
+        await credit.set_overdue(session, call.tenant.id, row.id, call.body.overdue_fen)
+        return org.store_out(row, call.body.overdue_fen)
+
+    return await write(call, work)
+
+
+@routes.op(
+    "PUT",
+    "/v1/admin/credit-rule",
+    "setCreditRule",
+    "The tenant's credit rule: refuse new orders while a store has anything overdue",
+    body=s.CreditRuleSet,
+    response=s.CreditRuleOut,
+    admin=True,
+)
+async def set_credit_rule(call: Call) -> Outcome:
+    async def work(session: AsyncSession) -> s.CreditRuleOut:
+        await credit.set_rule(session, call.tenant.id, call.body.refuse_when_overdue)
+        return s.CreditRuleOut(refuse_when_overdue=call.body.refuse_when_overdue)
+
+    return await write(call, work)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_core import order_cancel, orders, org, quotes
+from reference_core import drop_ships, order_cancel, orders, org, quotes
 from reference_core.api.registry import Call, Routes
 from reference_core.api.support import read, write
 from reference_core.errors import ErrorCode
 from reference_core.idempotency import Outcome
 from reference_core.order_view import get_order, list_orders
 from reference_core.quote_view import quote_out
+from reference_core.schemas import drop_ships as ds
 from reference_core.schemas import orders as s
 from reference_core.schemas.org import StorePath
 
@@ -129,3 +130,39 @@ async def cancel_order(call: Call) -> Outcome:
         return await get_order(session, call.tenant.id, call.path.order_id)
 
     return await write(call, work)
+
+
+@routes.op(
+    "POST",
+    "/v1/stores/{store_id}/drop-ships",
+    "createDropShip",
+    "Ship goods straight to the store's customer (一键代发)",
+    path_params=StorePath,
+    body=ds.DropShipCreate,
+    response=ds.DropShip,
+    status=201,
+    errors=(E.NOT_FOUND, E.IDEMPOTENCY_KEY_REUSED, E.OUT_OF_STOCK, E.STORE_INACTIVE, E.PRODUCT_UNAVAILABLE),
+    idempotency="required",
+)
+async def create_drop_ship(call: Call) -> Outcome:
+    """Takes the bottles from the warehouse nearest the store that has them and ships at once:
+    the answer carries the carrier and waybill. The same Idempotency-Key returns the first outcome."""
+
+    async def work(session: AsyncSession) -> ds.DropShip:
+        now = call.core.clock.now()
+        return await drop_ships.create(session, call.tenant.id, call.path.store_id, call.body, now)
+
+    return await write(call, work, status=201)
+
+
+@routes.op(
+    "GET",
+    "/v1/drop-ships/{drop_ship_id}",
+    "getDropShip",
+    "One drop-ship",
+    path_params=ds.DropShipPath,
+    response=ds.DropShip,
+    errors=(E.NOT_FOUND,),
+)
+async def read_drop_ship(call: Call) -> ds.DropShip:
+    return await read(call, lambda session: drop_ships.get(session, call.tenant.id, call.path.drop_ship_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reference_core import org
+from reference_core import credit, org
 from reference_core.api.registry import Call, Routes
 from reference_core.api.support import read
 from reference_core.errors import ErrorCode
@@ -55,7 +55,8 @@ async def list_stores(call: Call) -> s.StorePage:
 )
 async def get_store(call: Call) -> s.Store:
     async def work(session: AsyncSession) -> s.Store:
-        return org.store_out(await org.get_store(session, call.tenant.id, call.path.store_id))
+        row = await org.get_store(session, call.tenant.id, call.path.store_id)
+        return org.store_out(row, (await credit.overdue(session, [row.id])).get(row.id, 0))
 
     return await read(call, work)
 

@@ -114,3 +114,43 @@ async def stop_promotion(call: Call) -> Outcome:
         return await promotions.stop(session, call.tenant.id, call.path.promotion_id, call.core.clock.now())
 
     return await write(call, work)
+
+
+@routes.op(
+    "POST",
+    "/v1/promotions/{promotion_id}/pause",
+    "pausePromotion",
+    "Pause a promotion (resume it later)",
+    path_params=s.PromotionPath,
+    response=s.Promotion,
+    errors=(E.NOT_FOUND, E.CONFLICT),
+)
+async def pause_promotion(call: Call) -> Outcome:
+    """Nothing prices through a paused promotion (buying is refused with reason ``paused``) and
+    it applies to no cart; its stock and end stay as they are. Pausing twice is harmless; an
+    ended promotion cannot be paused (409)."""
+
+    async def work(session: AsyncSession) -> s.Promotion:
+        now = call.core.clock.now()
+        return await promotions.set_paused(session, call.tenant.id, call.path.promotion_id, True, now)
+
+    return await write(call, work)
+
+
+@routes.op(
+    "POST",
+    "/v1/promotions/{promotion_id}/resume",
+    "resumePromotion",
+    "Resume a paused promotion",
+    path_params=s.PromotionPath,
+    response=s.Promotion,
+    errors=(E.NOT_FOUND, E.CONFLICT),
+)
+async def resume_promotion(call: Call) -> Outcome:
+    """The promotion prices again until its end. Resuming twice is harmless; an ended one: 409."""
+
+    async def work(session: AsyncSession) -> s.Promotion:
+        now = call.core.clock.now()
+        return await promotions.set_paused(session, call.tenant.id, call.path.promotion_id, False, now)
+
+    return await write(call, work)

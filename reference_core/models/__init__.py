@@ -3,8 +3,8 @@
 from reference_core.models.catalog import Inventory, PriceList, PriceListItem, Product, Warehouse
 from reference_core.models.coupons import CouponCampaign, CouponClaim, CouponHolder
 from reference_core.models.infra import IdempotencyRecord, WebhookEvent
-from reference_core.models.orders import Allocation, Order, OrderEvent, OrderLine, Shipment
-from reference_core.models.org import ApiKey, Distributor, Region, Store, Tenant
+from reference_core.models.orders import Allocation, DropShip, Order, OrderEvent, OrderLine, Shipment
+from reference_core.models.org import ApiKey, CreditOverdue, CreditRule, Distributor, Region, Store, Tenant
 from reference_core.models.promotions import GroupParticipant, Promotion, PromotionUsage
 
 __all__ = [
@@ -13,7 +13,10 @@ __all__ = [
     "CouponCampaign",
     "CouponClaim",
     "CouponHolder",
+    "CreditOverdue",
+    "CreditRule",
     "Distributor",
+    "DropShip",
     "GroupParticipant",
     "IdempotencyRecord",
     "Inventory",

@@ -102,3 +102,28 @@ class OrderEvent(Base):
     carrier: Mapped[str] = mapped_column(String(64), default="")
     waybill: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class DropShip(Base):
+    """一键代发: goods the store asks to go straight to its customer. Taken from the stock of the
+    warehouse nearest the store that holds them and shipped at once (a waybill on creation)."""
+
+    __tablename__ = "core_drop_ships"
+    __table_args__ = (Index("ix_core_drop_ships_store", "tenant_id", "store_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("core_tenants.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("core_stores.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("core_products.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)  # bottles
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("core_warehouses.id"))
+    recipient_name: Mapped[str] = mapped_column(String(100))
+    recipient_phone: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="shipped")
+    carrier: Mapped[str] = mapped_column(String(64), default="")
+    waybill: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reference_core.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -83,3 +92,23 @@ class Store(Base):
     credit_used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CreditOverdue(Base):
+    """What the store owes past its terms (逾期), as the brand's finance keeps it; no row = none."""
+
+    __tablename__ = "core_credit_overdue"
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("core_stores.id"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("core_tenants.id"))
+    overdue_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CreditRule(Base):
+    """The tenant's credit rule: refuse new orders while a store has anything overdue."""
+
+    __tablename__ = "core_credit_rules"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("core_tenants.id"), primary_key=True)
+    refuse_when_overdue: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -120,6 +120,7 @@ class CreditCheck(Out):
     used_fen: int
     available_fen: int
     required_fen: int
+    overdue_fen: int = Field(description="owed past its terms; with the tenant's rule on, > 0 refuses")
     ok: bool
 
 

@@ -10,6 +10,7 @@ from reference_core.schemas.common import (
     Category,
     Count,
     Cursor,
+    Fen,
     Id,
     Model,
     Out,
@@ -64,6 +65,7 @@ class Store(Out):
     credit_limit_fen: int
     credit_used_fen: int
     credit_available_fen: int
+    credit_overdue_fen: int = 0
     status: Literal["active", "suspended", "closed"]
 
 
@@ -172,3 +174,15 @@ class StockSet(Model):
     warehouse_id: Id
     sku: Sku
     on_hand: Count
+
+
+class OverdueSet(Model):
+    overdue_fen: Fen
+
+
+class CreditRuleSet(Model):
+    refuse_when_overdue: bool
+
+
+class CreditRuleOut(Out):
+    refuse_when_overdue: bool

@@ -185,7 +185,7 @@ class Promotion(Out):
     kind: PromotionKind
     name: str
     description: str
-    status: Literal["scheduled", "active", "ended"]
+    status: Literal["scheduled", "active", "paused", "ended"]
     starts_at: datetime
     ends_at: datetime
     scope: ScopeOut
@@ -206,7 +206,7 @@ class PromotionPage(Out):
 
 class PromotionQuery(Cursor):
     kind: PromotionKind | None = None
-    status: Literal["scheduled", "active", "ended"] | None = None
+    status: Literal["scheduled", "active", "paused", "ended"] | None = None
     sku: Sku | None = Field(default=None, description="promotions that can apply to this product")
     store_id: Id | None = Field(
         default=None, description="promotions open to this store: its region and tier are in the audience"

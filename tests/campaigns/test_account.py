@@ -62,3 +62,66 @@ async def test_a_purchase_beyond_the_credit_is_refused_with_the_numbers(shop_fac
     assert body["available_fen"] == store.credit_available_fen
     assert await _orders_for(shop, promo, [store.id]) == []
     assert (await shop.api.promotions.get(promo)).stock_remaining == 1000
+
+
+async def test_overdue_is_shown_and_refuses_orders_when_the_tenant_rule_says_so(
+    shop_factory, core_db
+) -> None:
+    from backend_client import CreditLimitExceeded, LineRequest
+
+    shop = await shop_factory(core_db)
+    sku, stores = await _setup(shop, stores=8)
+    store = max(stores, key=lambda s: s.credit_limit_fen)
+    (buyer,) = await shop.buyers(1, [store])
+    await shop.api.admin.set_overdue(store.id, 12345)
+    reply = await shop.say(buyer.openid, "额度", msg_id="2100001")
+    assert reply and "逾期 123.45元" in reply and "请尽快回款" in reply, reply
+    status, body = await shop.mp("GET", "/mp/api/account", buyer.token)
+    assert status == 200 and body["credit"]["overdue_fen"] == 12345
+    fresh = await shop.api.org.store(store.id)
+    assert fresh.credit_overdue_fen == 12345
+
+    promo = await shop.promotion("flash_sale", {"sku": sku, "price_fen": 8800}, stock=100, per_store_limit=50)
+    # the rule off (the default): an overdue amount alone refuses nothing
+    assert "抢购成功" in (await shop.say(buyer.openid, f"抢{promo} 1瓶", msg_id="2100002") or "")
+
+    assert await shop.api.admin.set_credit_rule(refuse_when_overdue=True) is True
+    refused = await shop.say(buyer.openid, f"抢{promo} 2瓶", msg_id="2100003")
+    assert refused and "逾期未还款 123.45元" in refused and _yuan(2 * 8800) in refused, refused
+    status, body = await shop.mp(
+        "POST", f"/mp/api/promotions/{promo}/buy", buyer.token, {"bottles": 2, "request_key": "overdue-01"}
+    )
+    assert status == 409 and body["reason"] == "credit_overdue" and body["overdue_fen"] == 12345
+    quote = await shop.api.orders.quote(store.id, [LineRequest(sku, bottles=1)])
+    assert not quote.credit.ok and quote.credit.overdue_fen == 12345
+    assert "credit_overdue" in {i.code for i in quote.issues}
+    now = await shop.api.org.store(store.id)
+    try:
+        await shop.api.orders.create(
+            store.id, [LineRequest(sku, bottles=1)], idempotency_key="overdue-direct"
+        )
+    except CreditLimitExceeded as exc:
+        assert exc.overdue and exc.overdue_fen == 12345 and exc.available_fen == now.credit_available_fen
+    else:
+        raise AssertionError("an order went through with an overdue amount under the rule")
+    orders = await _orders_for(shop, promo, [store.id])
+    assert [sum(ln.quantity for ln in o.lines) for o in orders] == [1]  # only the one before the rule
+
+    # paid back: orders go through again
+    await shop.api.admin.set_overdue(store.id, 0)
+    assert "抢购成功" in (await shop.say(buyer.openid, f"抢{promo} 2瓶", msg_id="2100004") or "")
+
+
+async def test_a_chat_order_quote_names_the_overdue_amount_under_the_rule(shop_factory, core_db) -> None:
+    shop = await shop_factory(core_db)
+    store = (await shop.api.org.stores(limit=1)).items[0]
+    (buyer,) = await shop.buyers(1, [store])
+    await shop.api.admin.set_overdue(store.id, 50000)
+    await shop.api.admin.set_credit_rule(refuse_when_overdue=True)
+    before = [o.id for o in (await shop.api.orders.list_for_store(store.id, limit=50)).items]
+    reply = await shop.say(buyer.openid, "再来一单", msg_id="2200001")
+    assert reply and "逾期未还款 500.00元" in reply and "暂不能下单" in reply, reply
+    confirm = await shop.say(buyer.openid, "确认", msg_id="2200002")
+    assert confirm is None or "下单成功" not in confirm
+    after = [o.id for o in (await shop.api.orders.list_for_store(store.id, limit=50)).items]
+    assert after == before  # nothing ordered

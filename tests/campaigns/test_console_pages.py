@@ -19,7 +19,7 @@ from bot.ports import RecordingPushNotifier
 from bot.wiring import Feature
 from bot.wiring.features import CORE, ORDERING, REGIONAL
 from tests.campaigns.conftest import Shop, bot_settings, start_core
-from tests.campaigns.test_campaigns import _setup
+from tests.campaigns.test_campaigns import _orders_for, _setup
 from tests.console.clock import FakeClock
 from tests.console.console_app import ConsoleApp
 
@@ -167,6 +167,68 @@ async def test_console_campaign_and_storefront_matrix(make_settings, aiohttp_cli
         )
         status, body = await shop.mp("GET", "/mp/api/home", west_buyer.token)
         assert status == 200 and body["layout_region"] == r2.code and body["banners"] == []
+    finally:
+        await shop.close()
+        await core.runner.cleanup()
+
+
+async def test_pause_and_resume_by_the_regional_operator_and_hq(
+    make_settings, aiohttp_client, core_db
+) -> None:
+    shop, console, core, regions = await _world(make_settings, aiohttp_client, core_db)
+    try:
+        sku, stores = await _setup(shop, stores=20)
+        store1 = stores[0]
+        store2 = next(s for s in stores if s.region_id != store1.region_id)
+        r1 = next(r for r in regions if r.id == store1.region_id)
+        r2 = next(r for r in regions if r.id == store2.region_id)
+        (buyer,) = await shop.buyers(1, [store1])
+        await console.operator("hq")
+        await console.operator("east", "region_manager", "region", r1.id)
+        await console.operator("west", "region_manager", "region", r2.id)
+        csrf = await _as(console, "east")
+        key = KEY.search(await (await console.client.get("/console/campaigns")).text()).group(1)
+        created = await console.client.post(
+            "/console/campaigns", data=_form(sku, r1.code, key, csrf, "东区暂停"), allow_redirects=False
+        )
+        assert created.status == 303
+        (campaign,) = [
+            p.id for p in (await shop.api.promotions.list(limit=100)).items if p.name == "东区暂停"
+        ]
+
+        # the region's operator pauses it: stores neither see nor buy it
+        paused = await console.client.post(
+            f"/console/campaigns/{campaign}/pause", data={"_csrf": csrf}, allow_redirects=False
+        )
+        assert paused.status == 303 and "campaign_paused" in paused.headers["Location"]
+        assert (await shop.api.promotions.get(campaign)).status == "paused"
+        page = await (await console.client.get("/console/campaigns")).text()
+        assert "已暂停" in page and f"/campaigns/{campaign}/resume" in page
+        listed = await shop.say(buyer.openid, "活动", msg_id="4000001")
+        assert listed is None or "东区暂停" not in listed
+        refused = await shop.say(buyer.openid, f"抢{campaign} 1瓶", msg_id="4000002")
+        assert refused and "暂停" in refused, refused
+        assert await _orders_for(shop, campaign, [store1.id]) == []
+
+        # another region's manager: 404 for pause and resume, nothing changes
+        csrf = await _as(console, "west")
+        for verb in ("pause", "resume"):
+            other = await console.client.post(f"/console/campaigns/{campaign}/{verb}", data={"_csrf": csrf})
+            assert other.status == 404
+        assert (await shop.api.promotions.get(campaign)).status == "paused"
+
+        # HQ resumes it: the store buys at the campaign price again
+        csrf = await _as(console, "hq")
+        resumed = await console.client.post(
+            f"/console/campaigns/{campaign}/resume", data={"_csrf": csrf}, allow_redirects=False
+        )
+        assert resumed.status == 303 and (await shop.api.promotions.get(campaign)).status == "active"
+        bought = await shop.say(buyer.openid, f"抢{campaign} 1瓶", msg_id="4000003")
+        assert bought and "抢购成功" in bought, bought
+        # HQ stops it; a stopped campaign cannot be resumed (409, stays ended)
+        await console.client.post(f"/console/campaigns/{campaign}/stop", data={"_csrf": csrf})
+        again = await console.client.post(f"/console/campaigns/{campaign}/resume", data={"_csrf": csrf})
+        assert again.status == 409 and (await shop.api.promotions.get(campaign)).status == "ended"
     finally:
         await shop.close()
         await core.runner.cleanup()

@@ -163,3 +163,72 @@ async def test_an_existing_customer_store_is_not_a_referral(shop_factory, core_f
     await shop.api.admin.advance_order(later, "delivered")
     assert (await _settle(shop)).refused == 1
     assert await _points(shop, store_id=store) == 0
+
+
+async def _coupon_campaign(shop: Shop) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.campaigns.conftest import iso
+
+    now = datetime.now(UTC)
+    campaign = await shop.api.coupons.create_campaign(
+        {
+            "name": "推荐有礼券",
+            "kind": "amount_off",
+            "amount_off_fen": 5_000,
+            "threshold_fen": 100_000,
+            "audience": "stores",
+            "claim_starts_at": iso(now - timedelta(hours=1)),
+            "claim_ends_at": iso(now + timedelta(days=1)),
+            "valid_days": 7,
+            "valid_until": iso(now + timedelta(days=30)),
+            "total_stock": 100,
+            "per_holder_limit": 5,
+        }
+    )
+    return campaign.id
+
+
+async def _settle_with_coupon(shop: Shop, campaign: int):
+    config = LoyaltyConfig(store_referral_coupon_campaign=campaign)
+    return await referral.settle(shop.services.sessions, shop.api, await shop.tenant_id(), config)
+
+
+async def test_a_coupon_reward_is_issued_once_through_the_core(shop_factory, core_fresh_db) -> None:
+    shop = await shop_factory(core_fresh_db)
+    sku, stores = await _setup(shop, stores=8)
+    campaign = await _coupon_campaign(shop)
+    (referrer,) = await shop.buyers(1, stores[:1])
+    await _bind(shop, referrer.member_id, stores[0])
+    await _scan(shop, "o_coupon_store", referrer.member_id)
+    referee = await _member(shop, "o_coupon_store")
+    new_store = await _bind(shop, referee, stores[1])
+    order_id = await _order(shop, sku, stores[1].id)
+    await shop.api.admin.advance_order(order_id, "delivered")
+    results = await asyncio.gather(*(_settle_with_coupon(shop, campaign) for _ in range(3)))
+    assert sum(r.rewarded for r in results) == 1
+    assert (await _settle_with_coupon(shop, campaign)).rewarded == 0
+    for core_store in (stores[1].id, stores[0].id):  # the referee's store and the referrer's
+        claims = (await shop.api.coupons.for_holder("store", core_store)).items
+        assert [c.campaign_id for c in claims] == [campaign], claims
+    assert await _points(shop, store_id=new_store) == referral.DEFAULT_REFEREE_POINTS
+    assert (await shop.api.coupons.campaign(campaign)).remaining == 98
+
+
+async def test_no_coupon_for_a_cancelled_first_order(shop_factory, core_fresh_db) -> None:
+    shop = await shop_factory(core_fresh_db)
+    sku, stores = await _setup(shop, stores=8)
+    campaign = await _coupon_campaign(shop)
+    (referrer,) = await shop.buyers(1, stores[:1])
+    await _bind(shop, referrer.member_id, stores[0])
+    await _scan(shop, "o_coupon_store2", referrer.member_id)
+    referee = await _member(shop, "o_coupon_store2")
+    await _bind(shop, referee, stores[1])
+    first = await _order(shop, sku, stores[1].id)
+    await shop.api.orders.cancel(first, "test")
+    assert (await _settle_with_coupon(shop, campaign)).lapsed == 1
+    second = await _order(shop, sku, stores[1].id)
+    await shop.api.admin.advance_order(second, "delivered")
+    assert (await _settle_with_coupon(shop, campaign)).rewarded == 0
+    assert (await shop.api.coupons.campaign(campaign)).remaining == 100
+    assert (await shop.api.coupons.for_holder("store", stores[1].id)).items == ()

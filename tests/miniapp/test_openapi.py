@@ -37,7 +37,7 @@ def test_served_routes_are_the_documented_routes_each_once(make_settings):
         "documented, not served": sorted(set(DOCUMENTED) - set(routes)),
     }
     assert [r for r, n in routes.items() if n > 1] == []
-    assert len(routes) == 37
+    assert len(routes) == 40
 
 
 def test_no_feature_composed_alone_serves_another_ones_endpoints(make_settings):

@@ -93,6 +93,8 @@ async def test_credit_limit_is_checked_atomically_and_refusal_writes_nothing(cor
         "used_fen": 370_000,
         "available_fen": 30_000,
         "required_fen": 185_000,
+        "reason": "limit",
+        "overdue_fen": 0,
     }
     assert await db.count(Order) == 1
     assert await db.stock(world.warehouses["WH-SH"], world.products[FT]) == (100, 2)
