@@ -28,7 +28,7 @@ from bot.membership.ledger_models import PointsLedger
 from bot.membership.models import MemberIdentity
 from bot.wechat.models import DeferredReply, InboundMessage
 from tests.conftest import REDIS_URL
-from tests.production.conftest import CODE_HOST, CODE_KEY, CODES, OA_APPID, Prod
+from tests.production.conftest import CODE_HOST, CODE_KEY, CODES, HEARTBEAT_SECONDS, OA_APPID, Prod
 from tests.production.helpers import (
     callback_counts,
     deliver_copies,
@@ -269,6 +269,7 @@ async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Pro
         assert web_victim in recipe.web_worker_pids()
         os.kill(web_victim, signal.SIGKILL)  # mid-load: requests in flight on it die with it
         os.kill(background_victim.proc.pid, signal.SIGKILL)
+        at_kill = len(sent)
         await locks.release()  # the database answers again; the dead worker's follows are owed
         await asyncio.sleep(LOAD_SECONDS * 2 / 3)
         stop.set()
@@ -282,7 +283,11 @@ async def test_sigkilled_web_worker_and_background_worker_lose_nothing(prod: Pro
     broken = Counter(a.outcome for *_, r in sent for a in r.attempts if a.outcome not in ("reply", "ack"))
     broken_scans = Counter(o for outcomes in scans.values() for o in outcomes[:-1])
     print(f"load: {len(sent)} messages, {len(scans)} codes; failed attempts {broken}, scans {broken_scans}")
-    assert broken or broken_scans  # the kills hit requests in flight (nginx answered 502 for them)
+    # the kills came mid-load: the victim owed deferred replies (each checked below: delivered
+    # once) and the talking went on after it. Whether a plain request was in flight on the victim
+    # at that instant (nginx answers 502, the client retries: ``broken``) is up to timing, so it
+    # is printed, not required (the faster scan path once left none in flight).
+    assert owed >= 1 and len(sent) > at_kill, (owed, at_kill, len(sent))
 
     # every message was answered: passively, or acked and its reply sent through customer service
     # exactly once (a reply owed by the killed worker is re-run by a `jiubot worker` once its
@@ -346,6 +351,11 @@ async def test_each_scheduler_slot_ran_once_across_the_processes(prod: Prod) -> 
     scheduler nor the inbound log writer runs there."""
     client = aioredis.from_url(REDIS_URL)
     try:
+
+        async def many_slots() -> bool:  # a fast module must not end before there is much to check
+            return await client.hlen(f"{prod.redis_prefix}sched-heartbeat") > 10
+
+        await eventually(many_slots, 10 * 2 * HEARTBEAT_SECONDS, "ten heartbeat slots")
         # the winners first: scanning a shared Redis takes seconds, and slots won meanwhile would
         # be missing from a count read before them
         winners = {
