@@ -46,14 +46,7 @@ class Progress:
 
 
 async def create(session: AsyncSession, tenant_id: int, name: str, text: str) -> int:
-    await session.execute(
-        insert_ignore(
-            session,
-            Campaign.__table__,
-            [{"tenant_id": tenant_id, "name": name, "text": text, "created_at": utcnow()}],
-            index_elements=["tenant_id", "name"],
-        )
-    )
+    await _insert_campaign(session, tenant_id, name, text)
     return (
         await session.execute(
             select(Campaign.id).where(Campaign.tenant_id == tenant_id, Campaign.name == name)
@@ -142,6 +135,22 @@ async def _insert(
     return (
         await session.execute(select(func.count()).where(CampaignRecipient.campaign_id == campaign_id))
     ).scalar_one()
+
+
+async def create_once(session: AsyncSession, tenant_id: int, name: str, text: str) -> int | None:
+    """Create the campaign and return its id; None when one of that name exists (a concurrent
+    creator's insert waits on the unique name until the first commits, then inserts nothing)."""
+    return await _insert_campaign(session, tenant_id, name, text)
+
+
+async def _insert_campaign(session: AsyncSession, tenant_id: int, name: str, text: str) -> int | None:
+    stmt = insert_ignore(
+        session,
+        Campaign.__table__,
+        [{"tenant_id": tenant_id, "name": name, "text": text, "created_at": utcnow()}],
+        index_elements=["tenant_id", "name"],
+    )
+    return (await session.execute(stmt.returning(Campaign.__table__.c.id))).scalar_one_or_none()
 
 
 async def named(session: AsyncSession, tenant_id: int, name: str) -> int | None:

@@ -5,7 +5,8 @@ has no lawful channel is recorded ``unreachable`` with the reason).
 
 Recipients: the members bound (owner, staff) to the stores the campaign targets (its regions
 and tiers in the core), under automation's rules (opted out, holdout, frequency cap). Once per
-campaign: the send is named after it, and a second click shows the existing send's progress.
+campaign: the send is named after it (unique per tenant: of two concurrent clicks one creates
+it, the other finds it), and a second click shows the existing send's progress.
 Scoped like stopping (``write`` on the campaign's region; another region's: 404); audited."""
 
 from __future__ import annotations
@@ -97,7 +98,10 @@ async def announce(request: web.Request, ctx: PageContext) -> web.StreamResponse
         return ctx.render(request, "error.html", status=503, title="订货系统繁忙", error="core_unavailable")
     async with session_scope(ctx.db) as session:
         members = await ordering_repo.people_of_core_stores(session, tenant, stores)
-        cid = await sends.create(session, tenant, name, message(ctx, found.campaign))
+        cid = await sends.create_once(session, tenant, name, message(ctx, found.campaign))
+        if cid is None:  # a concurrent click created it first
+            existing = await sends.named(session, tenant, name)
+            raise web.HTTPSeeOther(f"{progress_url}?announced={existing}")
         total = await sends.materialise_members(
             session, tenant, cid, appid, members, holdout_share=ctx.services.settings.automation_holdout
         )
