@@ -5,13 +5,17 @@ worker processes, one message per (campaign, member), resumable after a crash.
   active, not in the global holdout), unique per (campaign, member): running it twice adds nobody.
 * sending: bot/automation/sending.py (batches claimed with ``FOR UPDATE SKIP LOCKED``, sent
   concurrently, recorded in one transaction per batch; the crash rule is documented there).
+* ``materialise_members``: the same rules over an explicit list of member ids (a regional
+  campaign's announcement to its target stores' people).
 * ``progress``: rows by state, for the CLI's bar and the console.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,14 +46,7 @@ class Progress:
 
 
 async def create(session: AsyncSession, tenant_id: int, name: str, text: str) -> int:
-    await session.execute(
-        insert_ignore(
-            session,
-            Campaign.__table__,
-            [{"tenant_id": tenant_id, "name": name, "text": text, "created_at": utcnow()}],
-            index_elements=["tenant_id", "name"],
-        )
-    )
+    await _insert_campaign(session, tenant_id, name, text)
     return (
         await session.execute(
             select(Campaign.id).where(Campaign.tenant_id == tenant_id, Campaign.name == name)
@@ -85,6 +82,39 @@ async def materialise(
         q = audience_members(tenant_id, audience, appid)
         if role:
             q = q.where(Member.role == role)
+    return await _insert(session, tenant_id, campaign_id, appid, q, holdout_share)
+
+
+async def materialise_members(
+    session: AsyncSession,
+    tenant_id: int,
+    campaign_id: int,
+    appid: str,
+    member_ids: Sequence[int],
+    *,
+    holdout_share: float = 0.05,
+) -> int:
+    """Add exactly these members as recipient rows, under ``materialise``'s rules (following the
+    OA, active, not opted out, not in the global holdout; the frequency cap is checked when a
+    worker claims the row); returns how many rows the campaign has now."""
+    q = (
+        select(Member.id, MemberIdentity.openid)
+        .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+        .where(
+            Member.tenant_id == tenant_id,
+            Member.id.in_(list(member_ids)),
+            Member.status == "active",
+            Member.push_opt_out.is_(False),
+            MemberIdentity.appid == appid,
+            MemberIdentity.following.is_(True),
+        )
+    )
+    return await _insert(session, tenant_id, campaign_id, appid, q, holdout_share)
+
+
+async def _insert(
+    session: AsyncSession, tenant_id: int, campaign_id: int, appid: str, q: Any, holdout_share: float
+) -> int:
     rows = [
         {
             "campaign_id": campaign_id,
@@ -105,6 +135,31 @@ async def materialise(
     return (
         await session.execute(select(func.count()).where(CampaignRecipient.campaign_id == campaign_id))
     ).scalar_one()
+
+
+async def create_once(session: AsyncSession, tenant_id: int, name: str, text: str) -> int | None:
+    """Create the campaign and return its id; None when one of that name exists (a concurrent
+    creator's insert waits on the unique name until the first commits, then inserts nothing)."""
+    return await _insert_campaign(session, tenant_id, name, text)
+
+
+async def _insert_campaign(session: AsyncSession, tenant_id: int, name: str, text: str) -> int | None:
+    stmt = insert_ignore(
+        session,
+        Campaign.__table__,
+        [{"tenant_id": tenant_id, "name": name, "text": text, "created_at": utcnow()}],
+        index_elements=["tenant_id", "name"],
+    )
+    return (await session.execute(stmt.returning(Campaign.__table__.c.id))).scalar_one_or_none()
+
+
+async def named(session: AsyncSession, tenant_id: int, name: str) -> int | None:
+    """The id of the tenant's campaign of that name, if one was created."""
+    return (
+        await session.execute(
+            select(Campaign.id).where(Campaign.tenant_id == tenant_id, Campaign.name == name)
+        )
+    ).scalar_one_or_none()
 
 
 async def progress(session: AsyncSession, campaign_id: int) -> Progress:

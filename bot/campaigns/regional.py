@@ -185,3 +185,27 @@ async def stop_campaign(core: Any, actor: Operator, campaign_id: int, now: datet
     if not can(actor, "stop", found.region_codes):
         raise RegionalRefused("other_region", ",".join(found.region_codes))
     return await stop(core, found, now)
+
+
+async def target_stores(core: Any, campaign_id: int) -> list[int]:
+    """The core ids of the stores a campaign targets: those of its audience's regions (every
+    region when it has none) and of its tiers (every tier when it has none), active ones only."""
+    try:
+        promotion = await core.promotions.get(campaign_id)
+    except NotFound:
+        raise RegionalRefused("not_found", str(campaign_id)) from None
+    audience = promotion.audience
+    found: list[int] = []
+    for region_id in audience.region_ids or (None,):
+        cursor = None
+        while True:
+            page = await core.org.stores(region_id=region_id, cursor=cursor, limit=100)
+            found += [
+                s.id
+                for s in page.items
+                if s.status == "active" and (not audience.tiers or s.tier in audience.tiers)
+            ]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    return sorted(set(found))

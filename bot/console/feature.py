@@ -33,6 +33,7 @@ CONSOLE_MODULES: tuple[str, ...] = (
     "bot.console.pages_settings",
     "bot.console.pages_rewards",
     "bot.console.pages_regional",
+    "bot.console.pages_announce",  # a regional campaign announced as an automation send
     "bot.console.pages_content",
     "bot.console.pages_content_items",
     "bot.console.pages_account",

@@ -93,6 +93,26 @@ async def store_members(
     return [(r.id, r.role) for r in rows]
 
 
+async def people_of_core_stores(
+    session: AsyncSession, tenant_id: int, core_store_ids: Sequence[int]
+) -> list[int]:
+    """Member ids of the owners and staff bound to these core stores (one query)."""
+    if not core_store_ids:
+        return []
+    rows = await session.execute(
+        select(Member.id)
+        .join(StoreLink, (StoreLink.store_id == Member.store_id) & (StoreLink.tenant_id == tenant_id))
+        .where(
+            Member.tenant_id == tenant_id,
+            StoreLink.core_store_id.in_(list(core_store_ids)),
+            Member.role.in_(list(STORE_ROLES)),
+            Member.merged_into_id.is_(None),
+        )
+        .order_by(Member.id)
+    )
+    return list(rows.scalars())
+
+
 async def following_identities(
     session: AsyncSession, member_ids: Sequence[int], appids: Iterable[str]
 ) -> list[tuple[int, str, str]]:

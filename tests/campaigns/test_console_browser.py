@@ -1,6 +1,7 @@
 """The regional console pages in headless Chromium, with screenshots kept in
 tests/console/artifacts/: a region manager creates a flash sale (campaigns list and form), pauses
-it, and publishes his region's storefront with its preview."""
+it, announces it to its stores (the send's progress page), and publishes his region's storefront
+with its preview."""
 
 from __future__ import annotations
 
@@ -65,6 +66,14 @@ async def test_regional_campaigns_and_storefront_in_chromium(make_settings, aioh
                     p for p in (await shop.api.promotions.list(limit=50)).items if p.name == "东区周末秒杀"
                 ]
                 assert paused.status == "paused"
+
+                # 通知门店: confirmed in the browser's dialog, then the send's progress page
+                page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+                await page.click(f"[data-testid=announce-{paused.id}]")
+                await page.wait_for_url("**/console/campaign-sends?announced=*")
+                assert "已创建活动通知" in await page.inner_text("[data-testid=announced]")
+                assert f"区域活动#{paused.id} 东区周末秒杀" in await page.content()
+                await _shot(page, "regional_campaign_announced")
 
                 layout = {
                     "banners": [{"image": "https://cdn.example/east-weekend.jpg", "link": ""}],
