@@ -152,6 +152,12 @@ async def jiubot_run(
             policy=Policy(holdout=0, quiet=QuietHours.parse(""), cap=10, cap_days=1),
         )
         before = rss_mb()
+        profile = None
+        if args.profile:
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
         cpu = time.process_time()
         started = time.perf_counter()
         await sending.run_worker(
@@ -164,6 +170,9 @@ async def jiubot_run(
             concurrency=args.concurrency,
         )
         seconds = time.perf_counter() - started
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
         print(f"jiubot worker CPU: {(time.process_time() - cpu) / len(openids) * 1e6:.0f} us per send")
         async with session_scope(services.sessions) as session:
             progress = await campaigns.progress(session, cid)
@@ -268,6 +277,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--crash", action="store_true", help="kill a worker mid-campaign, resume, count")
+    parser.add_argument("--profile", default="", help="write the jiubot worker's cProfile stats to this file")
     args = parser.parse_args()
     port = free_port()
     ready: mp.Queue = mp.Queue()

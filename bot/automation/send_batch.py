@@ -192,28 +192,42 @@ async def take_caps(
         states = states.with_for_update()
     active = {m for m, out, status in await session.execute(states) if not out and status == "active"}
     keys = {cap_key(campaign.id, m): m for m in active}
-    known = {
-        keys[k]
-        for (k,) in await session.execute(
-            select(MarketingSend.key).where(
-                MarketingSend.tenant_id == tenant_id, one_of(session, MarketingSend.key, list(keys))
-            )
-        )
-    }
-    used = dict(
-        (
-            await session.execute(
-                select(MarketingSend.member_id, func.count())
-                .where(
-                    MarketingSend.tenant_id == tenant_id,
-                    one_of(session, MarketingSend.member_id, list(active - known)),
-                    MarketingSend.sent_at > at - timedelta(days=cap_days),
-                    MarketingSend.sent_at <= at,
+    since = at - timedelta(days=cap_days)
+    if is_postgres(session):
+        # one statement, two index probes per member (its key; its sends in the window): the
+        # cost follows the batch, not the table, whatever plan a prepared statement settles on
+        params = {"tenant": tenant_id, "members": list(keys.values()), "keys": list(keys)}
+        counts = await session.execute(_PG_CAP_COUNTS, {**params, "since": since, "at": at})
+        known: set[int] = set()
+        used: dict[int, int] = {}
+        for m, has_key, n in counts:
+            if has_key:
+                known.add(m)
+            else:
+                used[m] = n
+    else:
+        known = {
+            keys[k]
+            for (k,) in await session.execute(
+                select(MarketingSend.key).where(
+                    MarketingSend.tenant_id == tenant_id, one_of(session, MarketingSend.key, list(keys))
                 )
-                .group_by(MarketingSend.member_id)
             )
-        ).all()
-    )
+        }
+        used = dict(
+            (
+                await session.execute(
+                    select(MarketingSend.member_id, func.count())
+                    .where(
+                        MarketingSend.tenant_id == tenant_id,
+                        one_of(session, MarketingSend.member_id, list(active - known)),
+                        MarketingSend.sent_at > since,
+                        MarketingSend.sent_at <= at,
+                    )
+                    .group_by(MarketingSend.member_id)
+                )
+            ).all()
+        )
     verdict: dict[int, str] = {}
     new: list[dict[str, Any]] = []
     source = f"campaign:{campaign.name}"[:80]
@@ -352,6 +366,16 @@ def _log_channel(o: Outcome) -> str:
     return "none" if o.status == "unreachable" else "customer_service"
 
 
+# per member, correlated scalar subqueries (never hashed, never a scan of the tenant's rows: an
+# EXISTS here, or ``member_id = ANY(:array)`` beside the time range, was planned as one and cost
+# grew with every send of the campaign, 36 ms per batch at 20,000 sends)
+_PG_CAP_COUNTS = text(
+    "SELECT v.member, "
+    "(SELECT count(*) FROM auto_marketing_sends s WHERE s.tenant_id = :tenant AND s.key = v.key), "
+    "(SELECT count(*) FROM auto_marketing_sends s WHERE s.tenant_id = :tenant AND s.member_id = v.member "
+    "AND s.sent_at > :since AND s.sent_at <= :at) "
+    "FROM unnest(CAST(:members AS bigint[]), CAST(:keys AS varchar[])) AS v(member, key)"
+).bindparams(bindparam("since", type_=UTCDateTime), bindparam("at", type_=UTCDateTime))
 _PG_CAPS = text(
     "INSERT INTO auto_marketing_sends (tenant_id, member_id, key, source, sent_at) "
     "SELECT :tenant, v.member, v.key, :source, :at "
