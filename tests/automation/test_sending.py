@@ -69,7 +69,11 @@ async def test_two_workers_share_a_campaign_and_record_every_reason(aiohttp_serv
         )
         rows = await _rows(world)
         got = world.received()
-        assert sum(finished) == sum(progressed) == 120 and all(finished)  # both workers took part
+        assert sum(finished) == sum(progressed) == 120
+        if db_url.startswith("postgresql"):
+            # both workers took part (SKIP LOCKED claims side by side); SQLite serialises writers,
+            # so under load one worker can take every batch before the other's first claim
+            assert all(finished), finished
         assert max(got.values()) == 1 and len(got) == 120 - 2 - len(closed)
         assert (rows[opted].status, rows[opted].reason) == ("suppressed", "opted_out")
         assert (rows[capped].status, rows[capped].reason) == ("suppressed", "frequency_cap")
