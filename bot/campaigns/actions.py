@@ -26,6 +26,7 @@ from backend_client import (
 )
 from bot.campaigns import definitions
 from bot.campaigns.errors import CampaignRefused
+from bot.campaigns.soldout import SoldOutGate
 from bot.campaigns.views import KINDS, CampaignView, view_of
 
 MAX_BOTTLES = 600
@@ -102,15 +103,25 @@ def _refusal(exc: CoreError) -> CampaignRefused:
 
 
 async def buy(
-    core: Any, tenant_id: int, store_id: int, campaign: CampaignView, bottles: int, *, cause: str
+    core: Any,
+    tenant_id: int,
+    store_id: int,
+    campaign: CampaignView,
+    bottles: int,
+    *,
+    cause: str,
+    gate: SoldOutGate | None = None,
 ) -> Purchase:
-    """Buy at the flash price or take an auction lot at its current price."""
+    """Buy at the flash price or take an auction lot at its current price. ``gate``: answer a
+    new buyer ``sold_out`` without the core when the core just said so (bot/campaigns/soldout.py)."""
     if campaign.kind not in ("flash_sale", "auction"):
         raise CampaignRefused("wrong_kind", kind=campaign.kind)
     if not 1 <= bottles <= MAX_BOTTLES:
         raise CampaignRefused("bad_quantity")
     key = key_for(tenant_id, store_id, campaign.id, "buy", cause)
     line = LineRequest(sku=campaign.sku, bottles=bottles, promotion_id=campaign.id)
+    if gate is not None and await gate.known_sold_out(tenant_id, campaign.id, key):
+        raise CampaignRefused("sold_out")
     try:
         order = await core.orders.create(
             store_id, [line], idempotency_key=key, note=f"{campaign.label} {campaign.name}"[:200]
@@ -118,7 +129,10 @@ async def buy(
     except BackendUnavailable:
         raise
     except CoreError as exc:
-        raise _refusal(exc) from None
+        refusal = _refusal(exc)
+        if gate is not None and refusal.reason == "sold_out":
+            await gate.mark(tenant_id, campaign.id)
+        raise refusal from None
     line_out = next((ln for ln in order.lines if ln.promotion_id == campaign.id and not ln.is_gift), None)
     unit = line_out.amount_fen // max(line_out.quantity, 1) if line_out is not None else 0
     return Purchase(campaign.id, order.id, order.number, bottles, unit, order.total_fen)

@@ -26,6 +26,7 @@ from backend_client import models as m
 from bot.campaigns import account as accounts
 from bot.campaigns import actions, dropship, referral
 from bot.campaigns.errors import CampaignRefused
+from bot.campaigns.soldout import SoldOutGate
 from bot.db import session_scope
 from bot.dispatch import EventContext, Router
 from bot.flows.storage import FlowKey
@@ -92,7 +93,13 @@ async def on_action(
             fresh = await actions.one(core, campaign_id, _now())
             return _text(services, "campaign_joined", campaign=fresh, joined=joined)
         bought = await actions.buy(
-            core, binding.tenant_id, store.core_store_id, campaign, bottles, cause=cause
+            core,
+            binding.tenant_id,
+            store.core_store_id,
+            campaign,
+            bottles,
+            cause=cause,
+            gate=SoldOutGate(services.redis, services.keys),
         )
     except CampaignRefused as exc:
         log.info("campaign_refused", campaign=campaign_id, store=store.code, reason=exc.reason)

@@ -32,6 +32,7 @@ from backend_client import models as m
 from bot.campaigns import account as accounts
 from bot.campaigns import actions, dropship, storefront
 from bot.campaigns.errors import CampaignRefused
+from bot.campaigns.soldout import SoldOutGate
 from bot.db import session_scope
 from bot.miniapp.api import api, json_response
 from bot.miniapp.errors import ErrorCode, MpError
@@ -115,7 +116,13 @@ async def _act(
             }
             return json_response(result, status=201)
         bought = await actions.buy(
-            core, session.tenant_id, store.core_store_id, campaign, body.bottles, cause=cause
+            core,
+            session.tenant_id,
+            store.core_store_id,
+            campaign,
+            body.bottles,
+            cause=cause,
+            gate=SoldOutGate(services.redis, services.keys),
         )
     except CampaignRefused as exc:
         raise _refused(services, exc) from None
