@@ -120,7 +120,7 @@ async def buy(
         raise CampaignRefused("bad_quantity")
     key = key_for(tenant_id, store_id, campaign.id, "buy", cause)
     line = LineRequest(sku=campaign.sku, bottles=bottles, promotion_id=campaign.id)
-    if gate is not None and await gate.known_sold_out(tenant_id, campaign.id, key):
+    if gate is not None and await gate.known_sold_out(tenant_id, campaign.id, bottles, key):
         raise CampaignRefused("sold_out")
     try:
         order = await core.orders.create(
@@ -131,7 +131,7 @@ async def buy(
     except CoreError as exc:
         refusal = _refusal(exc)
         if gate is not None and refusal.reason == "sold_out":
-            await gate.mark(tenant_id, campaign.id)
+            await gate.mark(tenant_id, campaign.id, bottles)
         raise refusal from None
     line_out = next((ln for ln in order.lines if ln.promotion_id == campaign.id and not ln.is_gift), None)
     unit = line_out.amount_fen // max(line_out.quantity, 1) if line_out is not None else 0
