@@ -12,12 +12,23 @@ import logging
 import sys
 from collections.abc import MutableMapping
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
 _hash_key = b"jiubot"
+
+
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the time of writing (a stream bound at configuration time
+    may be closed by then: a test's captured stream, a replaced stderr)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json", *, secret_key: str | None = None) -> None:
@@ -37,7 +48,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", *, secret_key: str
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _Stderr())),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr, format="%(message)s")

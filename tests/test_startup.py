@@ -121,3 +121,22 @@ def test_safe_url_hides_only_the_password():
     assert safe_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
     assert safe_url("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:***@h/db"
     assert safe_url("redis://h:1/0") == "redis://h:1/0"
+
+
+def test_logs_go_to_the_stderr_of_the_moment(monkeypatch):
+    """A stream bound when logging was configured may be closed later (pytest's capture of a
+    command run in-process did exactly that and broke every later test's log line)."""
+    import io
+
+    import structlog
+
+    from bot.observability import configure_logging
+
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("WARNING", "console", secret_key="test-secret-key-0123456789")
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    structlog.get_logger("t").warning("after_the_first_closed")
+    assert "after_the_first_closed" in second.getvalue()

@@ -26,10 +26,13 @@ def run_on(
     all of them), then ``runner``."""
 
     def command(args: argparse.Namespace) -> int:
+        import structlog
+
         from bot.observability import configure_logging
 
         settings = settings_or_exit()
-        configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
+        if not structlog.is_configured():  # a command run inside a configured process keeps its logs
+            configure_logging(settings.log_level, settings.log_format, secret_key=settings.secret_key)
 
         async def main() -> int:
             from bot.wiring.features import FEATURES
